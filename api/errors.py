@@ -1,0 +1,91 @@
+"""Our errors as HTTP responses: one shape, ``application/problem+json`` (RFC 9457)."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, json
+from werkzeug.exceptions import HTTPException
+
+from veza.errors import (
+    EmptyInputError,
+    InputError,
+    NotAudioError,
+    NotFoundError,
+    ServiceError,
+    SignatureError,
+    TooLargeError,
+    VezaError,
+)
+
+log = logging.getLogger(__name__)
+
+# Most specific first.
+STATUS: list[tuple[type[VezaError], int]] = [
+    (EmptyInputError, 400),
+    (TooLargeError, 413),
+    (NotAudioError, 415),
+    (InputError, 400),
+    (NotFoundError, 404),
+    (SignatureError, 403),
+    (ServiceError, 503),
+]
+
+PROBLEM_JSON = "application/problem+json"
+
+
+def problem(status: int, code: str, title: str, detail: str) -> Response:
+    """Return one problem+json response."""
+    body = {"type": f"urn:veza:problem:{code}", "title": title, "status": status,
+            "detail": detail, "code": code}
+    response = Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
+    if status == 503:
+        response.headers["Retry-After"] = "5"
+    return response
+
+
+def _status_for(exc: VezaError) -> int:
+    for cls, status in STATUS:
+        if isinstance(exc, cls):
+            return status
+    return 500
+
+
+def init_app(app: Flask) -> None:
+    """Register handlers so no request ever answers with a traceback."""
+
+    @app.errorhandler(VezaError)
+    def _veza(exc: VezaError) -> Response:
+        status = _status_for(exc)
+        if status >= 500:
+            log.error("%s: %s", type(exc).__name__, exc.message)
+            detail = exc.message if status == 503 else "internal error"
+            return problem(status, exc.code if status == 503 else "internal",
+                           "Service unavailable" if status == 503 else "Internal error", detail)
+        return problem(status, exc.code, _title(status), exc.message)
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> Response:
+        status = exc.code or 500
+        code = {413: "too_large", 404: "not_found", 405: "method_not_allowed"}.get(
+            status, (exc.name or "error").lower().replace(" ", "_"))
+        detail = exc.description or exc.name
+        if status == 413:
+            detail = f"upload exceeds the limit of {app.config['VEZA_SETTINGS'].max_upload_bytes}" \
+                     " bytes"
+        return problem(status, code, exc.name or _title(status), detail)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        log.exception("unhandled error")
+        return problem(500, "internal", "Internal error", "internal error")
+
+
+def _title(status: int) -> str:
+    return {
+        400: "Bad request",
+        403: "Forbidden",
+        404: "Not found",
+        413: "Payload too large",
+        415: "Unsupported media type",
+    }.get(status, "Error")

@@ -1,0 +1,26 @@
+"""A minimal page that plays a track's HLS stream in the browser."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from flask import Blueprint, Response, render_template_string
+
+bp = Blueprint("player", __name__)
+
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Veza · {{ track_id }}</title>
+<style>body{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem}
+audio{width:100%}</style></head>
+<body><h1>Veza</h1><p>Track <code>{{ track_id }}</code></p>
+<audio id="player" controls preload="metadata" src="{{ master }}"></audio>
+<p>Stream URL (HLS): <a href="{{ master }}">{{ master }}</a></p>
+</body></html>
+"""
+
+
+@bp.get("/play/<uuid:track_id>")
+def play(track_id: UUID) -> Response:
+    master = f"/api/v1/tracks/{track_id}/master.m3u8"
+    return Response(render_template_string(PAGE, track_id=track_id, master=master),
+                    mimetype="text/html")

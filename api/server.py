@@ -1,0 +1,66 @@
+"""Serve the API: gunicorn for `veza serve api`, a threaded Werkzeug server inside `veza up`."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from api import create_app
+from veza.runtime import Services, build_services
+from veza.settings import Settings
+
+
+class GunicornApp(BaseApplication):  # type: ignore[misc]
+    """Gunicorn configured in code; each worker process builds its own services after fork."""
+
+    def __init__(self, settings: Settings, options: dict[str, Any]) -> None:
+        self.settings = settings
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        services = build_services(self.settings, migrate=False)
+        return create_app(self.settings, services)
+
+
+def serve_gunicorn(settings: Settings, *, workers: int, threads: int) -> None:
+    """Run the API under gunicorn until it is told to stop."""
+    GunicornApp(
+        settings,
+        {
+            "bind": f"{settings.api_host}:{settings.api_port}",
+            "workers": workers,
+            "threads": threads,
+            "worker_class": "gthread",
+            # Uploads of large files over slow links take a while.
+            "timeout": 300,
+            "graceful_timeout": 30,
+            "accesslog": "-",
+        },
+    ).run()
+
+
+class ThreadedServer:
+    """The API on a background thread of this process (embedded mode)."""
+
+    def __init__(self, settings: Settings, services: Services) -> None:
+        app = create_app(settings, services)
+        self.server: BaseWSGIServer = make_server(
+            settings.api_host, settings.api_port, app, threaded=True
+        )
+        self.thread = threading.Thread(target=self.server.serve_forever, name="veza-api",
+                                       daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.thread.join(timeout=10)

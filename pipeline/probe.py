@@ -1,0 +1,272 @@
+"""Probe a file: check that it really is audio and describe its audio stream."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import av.error
+
+from pipeline.errors import EmptyAudioError, NotAudioError
+
+__all__ = ["AudioInfo", "probe"]
+
+# How much audio probe() decodes to prove the stream is usable.
+_PROBE_SECONDS = 1.0
+_PROBE_MAX_PACKETS = 256
+
+# Leading bytes of audio containers: an open failure on such a file means it is damaged, not
+# that it is some other kind of file.
+_AUDIO_MAGIC: tuple[tuple[int, bytes, str], ...] = (
+    (8, b"WAVE", "a WAV file"),
+    (8, b"AIFF", "an AIFF file"),
+    (8, b"AIFC", "an AIFF file"),
+    (0, b"fLaC", "a FLAC file"),
+    (0, b"OggS", "an Ogg file"),
+    (0, b"ID3", "an MP3 file"),
+    (4, b"ftyp", "an MP4/M4A file"),
+    (0, b"\x1aE\xdf\xa3", "a Matroska/WebM file"),
+    (0, b"caff", "a CAF file"),
+    (0, b"wvpk", "a WavPack file"),
+)
+
+# ffmpeg demuxer name -> extension for storing the original.
+_FORMAT_EXTENSIONS = {
+    "wav": "wav",
+    "w64": "w64",
+    "aiff": "aiff",
+    "flac": "flac",
+    "mp3": "mp3",
+    "aac": "aac",
+    "caf": "caf",
+    "wv": "wv",
+    "ape": "ape",
+    "au": "au",
+    "ac3": "ac3",
+    "eac3": "eac3",
+    "dts": "dts",
+    "amr": "amr",
+    "tta": "tta",
+    "mov,mp4,m4a,3gp,3g2,mj2": "m4a",
+    "asf": "wma",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class AudioInfo:
+    """What :func:`probe` found in a file.
+
+    Attributes
+    ----------
+    format_name : str
+        FFmpeg's name of the container format, e.g. ``"wav"`` or ``"mov,mp4,m4a,3gp,3g2,mj2"``.
+    codec : str
+        FFmpeg's name of the audio codec, e.g. ``"pcm_s16le"``, ``"mp3"``, ``"aac"``.
+    sample_rate : int
+        Sample rate of the audio stream, in Hz (> 0).
+    channels : int
+        Number of audio channels (> 0).
+    duration_s : float | None
+        Duration of the audio stream in seconds, ``None`` when the file does not say.
+    bit_rate : int | None
+        Bit rate in bits per second as declared by the file, ``None`` when unknown.
+    extension : str
+        File extension (no dot) suitable for storing the original, e.g. ``"wav"``, ``"m4a"``.
+    """
+
+    format_name: str
+    codec: str
+    sample_rate: int
+    channels: int
+    duration_s: float | None
+    bit_rate: int | None
+    extension: str
+
+
+def probe(path: str | os.PathLike[str]) -> AudioInfo:
+    """Check that a file holds decodable audio and describe its audio stream.
+
+    The container is opened, an audio stream with a real codec is required, and up to about
+    one second of it is decoded, so a file that merely looks like audio is rejected.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        File to probe.
+
+    Returns
+    -------
+    AudioInfo
+        Container format, codec, sample rate (Hz), channel count, duration (s), bit rate
+        (bits/s) and a file extension for the original.
+
+    Raises
+    ------
+    EmptyAudioError
+        The file has 0 bytes.
+    NotAudioError
+        The file has no audio stream, an unrecognised format, or audio that cannot be decoded.
+    FileNotFoundError
+        The file does not exist.
+    """
+    path = Path(path)
+    container, stream = _open_audio(path)
+    with container:
+        codec = stream.codec_context.codec.canonical_name
+        sample_rate = int(stream.codec_context.sample_rate or 0)
+        channels = int(stream.codec_context.channels or 0)
+        declared = _declared_duration(container, stream)
+        format_name = container.format.name
+        bit_rate = stream.codec_context.bit_rate or container.bit_rate or None
+        decoded_samples = 0
+        frame_rate = 0
+        at_eof = True
+        try:
+            for n_packets, packet in enumerate(container.demux(stream)):
+                if n_packets >= _PROBE_MAX_PACKETS:
+                    at_eof = False
+                    break
+                for frame in packet.decode():
+                    decoded_samples += frame.samples
+                    frame_rate = frame.sample_rate
+                    sample_rate = sample_rate or frame.sample_rate
+                    channels = channels or frame.layout.nb_channels
+                if frame_rate and decoded_samples >= _PROBE_SECONDS * frame_rate:
+                    at_eof = False
+                    break
+        except av.error.FFmpegError as exc:
+            raise NotAudioError(f"audio stream cannot be decoded: {_detail(exc)}") from exc
+
+    if decoded_samples == 0:
+        raise NotAudioError("truncated or corrupt audio: the audio stream holds no decodable sound")
+    if sample_rate <= 0 or channels <= 0:
+        raise NotAudioError("audio stream cannot be decoded: no sample rate or channel count")
+
+    if format_name == "wav":
+        _check_wav_length(path)
+    duration = declared
+    if at_eof:
+        # The whole stream was decoded: its real length is known, and a header that promises
+        # much more than the data holds means the file was cut short.
+        actual = decoded_samples / frame_rate
+        if declared is not None and declared - actual > max(0.5, 0.05 * declared):
+            raise NotAudioError(
+                f"truncated or corrupt audio: the header says {declared:.1f} s "
+                f"but the data ends after {actual:.1f} s"
+            )
+        duration = actual
+
+    return AudioInfo(
+        format_name=format_name,
+        codec=codec,
+        sample_rate=sample_rate,
+        channels=channels,
+        duration_s=duration,
+        bit_rate=int(bit_rate) if bit_rate else None,
+        extension=_extension(format_name, codec),
+    )
+
+
+def _open_audio(
+    path: str | os.PathLike[str],
+) -> tuple[av.container.InputContainer, av.audio.stream.AudioStream]:
+    """Open ``path`` and return the container with its best audio stream (caller closes)."""
+    path = Path(path)
+    if path.stat().st_size == 0:
+        raise EmptyAudioError("the file is empty (0 bytes)")
+    try:
+        container = av.open(str(path), mode="r", metadata_errors="replace")
+    except av.error.FFmpegError as exc:
+        raise NotAudioError(_open_failure(path, exc)) from exc
+    try:
+        stream = _audio_stream(container)
+    except BaseException:
+        container.close()
+        raise
+    return container, stream
+
+
+def _audio_stream(container: av.container.InputContainer) -> av.audio.stream.AudioStream:
+    """Return the container's best audio stream with a real codec, or raise NotAudioError."""
+    if not container.streams.audio:
+        if container.streams.video:
+            raise NotAudioError("not an audio file: it holds video or images but no audio stream")
+        raise NotAudioError("not an audio file: no audio stream found")
+    stream = container.streams.best("audio") or container.streams.audio[0]
+    name = stream.codec_context.name if stream.codec_context is not None else None
+    if not name or name == "none":
+        raise NotAudioError("audio stream cannot be decoded: unknown codec")
+    return stream
+
+
+def _declared_duration(
+    container: av.container.InputContainer, stream: av.audio.stream.AudioStream
+) -> float | None:
+    if stream.duration is not None and stream.time_base is not None and stream.duration > 0:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None and container.duration > 0:
+        return container.duration / av.time_base
+    return None
+
+
+def _check_wav_length(path: Path) -> None:
+    """Reject a WAV cut short: FFmpeg silently clamps the header's data size to the file."""
+    with path.open("rb") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return
+        byte_rate = 0
+        while True:
+            chunk = f.read(8)
+            if len(chunk) < 8:
+                return
+            size = int.from_bytes(chunk[4:], "little")
+            if chunk[:4] == b"fmt ":
+                fmt = f.read(size)
+                if len(fmt) < 12:
+                    return
+                byte_rate = int.from_bytes(fmt[8:12], "little")
+                size -= len(fmt)
+            elif chunk[:4] == b"data":
+                # 0 and 0xFFFFFFFF mark a WAV written to a pipe, whose length was unknown.
+                if not byte_rate or size in (0, 0xFFFFFFFF):
+                    return
+                declared = size / byte_rate
+                available = (path.stat().st_size - f.tell()) / byte_rate
+                if declared - available > max(0.5, 0.05 * declared):
+                    raise NotAudioError(
+                        f"truncated or corrupt audio: the header says {declared:.1f} s "
+                        f"but the file holds only {available:.1f} s"
+                    )
+                return
+            f.seek(size + (size & 1), os.SEEK_CUR)
+
+
+def _open_failure(path: Path, exc: av.error.FFmpegError) -> str:
+    with path.open("rb") as f:
+        head = f.read(16)
+    for offset, magic, kind in _AUDIO_MAGIC:
+        if head[offset : offset + len(magic)] == magic:
+            return f"truncated or corrupt audio: looks like {kind} but {_detail(exc).lower()}"
+    if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0:
+        kind = "an MPEG audio file"
+        return f"truncated or corrupt audio: looks like {kind} but {_detail(exc).lower()}"
+    return "not an audio file: unrecognised format"
+
+
+def _detail(exc: av.error.FFmpegError) -> str:
+    """FFmpeg's reason without the file name PyAV appends (it would leak server paths)."""
+    return str(exc.strerror or exc.__class__.__name__)
+
+
+def _extension(format_name: str, codec: str) -> str:
+    if format_name == "ogg":
+        return "opus" if codec == "opus" else "ogg"
+    if format_name == "matroska,webm":
+        return "webm" if codec in ("opus", "vorbis") else "mka"
+    if format_name in _FORMAT_EXTENSIONS:
+        return _FORMAT_EXTENSIONS[format_name]
+    first = format_name.split(",")[0]
+    return first if first.isalnum() and len(first) <= 8 else "bin"

@@ -1,0 +1,1 @@
+"""Adapters to the outside world's storage: PostgreSQL and the object store."""

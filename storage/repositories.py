@@ -1,0 +1,279 @@
+"""Repositories over one transaction's cursor: the only place that writes SQL for the domain."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from uuid import UUID
+
+from psycopg2.extras import Json, RealDictCursor
+
+from storage.db import Database
+from veza.records import Job, OutboxMessage, Rendition, Track, User
+
+OUTBOX_CHANNEL = "veza_outbox"
+
+
+class Users:
+    def __init__(self, cur: RealDictCursor) -> None:
+        self.cur = cur
+
+    def ensure(self, handle: str, *, display_name: str | None = None) -> User:
+        """Return the user with ``handle``, creating it if it does not exist."""
+        self.cur.execute(
+            """
+            INSERT INTO users (handle, display_name) VALUES (%s, %s)
+            ON CONFLICT (handle) DO UPDATE SET handle = EXCLUDED.handle
+            RETURNING id, handle, display_name, created_at
+            """,
+            (handle, display_name),
+        )
+        return User(**self.cur.fetchone())
+
+
+class Tracks:
+    _COLUMNS = (
+        "id, owner_id, status, title, original_filename, original_key, size_bytes, source_format,"
+        " source_codec, sample_rate, channels, duration_s, metadata, error_code, error_message,"
+        " created_at, updated_at, ready_at"
+    )
+
+    def __init__(self, cur: RealDictCursor) -> None:
+        self.cur = cur
+
+    def insert(
+        self,
+        *,
+        track_id: UUID,
+        owner_id: UUID,
+        title: str,
+        original_filename: str | None,
+        original_key: str,
+        size_bytes: int,
+        source_format: str,
+        source_codec: str,
+        sample_rate: int,
+        channels: int,
+        duration_s: float | None,
+        metadata: dict[str, Any] | None = None,
+    ) -> Track:
+        """Record a new track in state ``queued``."""
+        self.cur.execute(
+            f"""
+            INSERT INTO tracks (id, owner_id, title, original_filename, original_key, size_bytes,
+                                source_format, source_codec, sample_rate, channels, duration_s,
+                                metadata)
+            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+            RETURNING {self._COLUMNS}
+            """,
+            (track_id, owner_id, title, original_filename, original_key, size_bytes,
+             source_format, source_codec, sample_rate, channels, duration_s,
+             Json(metadata or {})),
+        )
+        return Track(**self.cur.fetchone())
+
+    def get(self, track_id: UUID, *, for_update: bool = False) -> Track | None:
+        """Return the track, or None."""
+        lock = " FOR UPDATE" if for_update else ""
+        self.cur.execute(f"SELECT {self._COLUMNS} FROM tracks WHERE id = %s{lock}", (track_id,))
+        row = self.cur.fetchone()
+        return Track(**row) if row else None
+
+    def set_status(
+        self,
+        track_id: UUID,
+        status: str,
+        *,
+        error_code: str | None = None,
+        error_message: str | None = None,
+    ) -> None:
+        """Move the track to ``status``; ``ready`` stamps ready_at, ``failed`` keeps the reason."""
+        self.cur.execute(
+            """
+            UPDATE tracks SET status = %s, error_code = %s, error_message = %s,
+                   updated_at = now(),
+                   ready_at = CASE WHEN %s = 'ready' THEN now() ELSE ready_at END
+            WHERE id = %s
+            """,
+            (status, error_code, error_message, status, track_id),
+        )
+
+    def count(self) -> int:
+        self.cur.execute("SELECT count(*) AS n FROM tracks")
+        return int(self.cur.fetchone()["n"])
+
+
+class Renditions:
+    def __init__(self, cur: RealDictCursor) -> None:
+        self.cur = cur
+
+    def upsert(self, r: Rendition) -> None:
+        """Record a rendition; running a stage twice leaves one row with the latest figures."""
+        self.cur.execute(
+            """
+            INSERT INTO renditions (track_id, name, codec, bitrate, bandwidth, average_bandwidth,
+                                    playlist_key, segment_count)
+            VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+            ON CONFLICT (track_id, name) DO UPDATE SET
+                codec = EXCLUDED.codec, bitrate = EXCLUDED.bitrate,
+                bandwidth = EXCLUDED.bandwidth, average_bandwidth = EXCLUDED.average_bandwidth,
+                playlist_key = EXCLUDED.playlist_key, segment_count = EXCLUDED.segment_count
+            """,
+            (r.track_id, r.name, r.codec, r.bitrate, r.bandwidth, r.average_bandwidth,
+             r.playlist_key, r.segment_count),
+        )
+
+    def for_track(self, track_id: UUID) -> list[Rendition]:
+        self.cur.execute(
+            """
+            SELECT track_id, name, codec, bitrate, bandwidth, average_bandwidth, playlist_key,
+                   segment_count
+            FROM renditions WHERE track_id = %s ORDER BY bitrate
+            """,
+            (track_id,),
+        )
+        return [Rendition(**row) for row in self.cur.fetchall()]
+
+
+class Jobs:
+    _COLUMNS = (
+        "id, track_id, kind, state, attempts, progress, error_code, error_message, created_at,"
+        " updated_at, started_at, finished_at"
+    )
+
+    def __init__(self, cur: RealDictCursor) -> None:
+        self.cur = cur
+
+    def insert(self, *, job_id: UUID, track_id: UUID, kind: str) -> Job:
+        """Record a new job in state ``queued``."""
+        self.cur.execute(
+            f"INSERT INTO jobs (id, track_id, kind) VALUES (%s, %s, %s) RETURNING {self._COLUMNS}",
+            (job_id, track_id, kind),
+        )
+        return Job(**self.cur.fetchone())
+
+    def get(self, job_id: UUID, *, for_update: bool = False) -> Job | None:
+        lock = " FOR UPDATE" if for_update else ""
+        self.cur.execute(f"SELECT {self._COLUMNS} FROM jobs WHERE id = %s{lock}", (job_id,))
+        row = self.cur.fetchone()
+        return Job(**row) if row else None
+
+    def latest_for_track(self, track_id: UUID) -> Job | None:
+        self.cur.execute(
+            f"SELECT {self._COLUMNS} FROM jobs WHERE track_id = %s"
+            " ORDER BY created_at DESC LIMIT 1",
+            (track_id,),
+        )
+        row = self.cur.fetchone()
+        return Job(**row) if row else None
+
+    def unfinished(self) -> list[Job]:
+        """Return jobs not yet succeeded or failed."""
+        self.cur.execute(
+            f"SELECT {self._COLUMNS} FROM jobs WHERE state IN ('queued', 'running')"
+            " ORDER BY created_at"
+        )
+        return [Job(**row) for row in self.cur.fetchall()]
+
+    def start(self, job_id: UUID) -> Job:
+        """Mark the job running and count the attempt."""
+        self.cur.execute(
+            f"""
+            UPDATE jobs SET state = 'running', attempts = attempts + 1, updated_at = now(),
+                   started_at = coalesce(started_at, now())
+            WHERE id = %s RETURNING {self._COLUMNS}
+            """,
+            (job_id,),
+        )
+        return Job(**self.cur.fetchone())
+
+    def set_progress(self, job_id: UUID, progress: int) -> None:
+        """Raise the job's progress (0-100); progress never goes backwards."""
+        self.cur.execute(
+            "UPDATE jobs SET progress = GREATEST(progress, %s), updated_at = now()"
+            " WHERE id = %s AND state = 'running'",
+            (max(0, min(100, progress)), job_id),
+        )
+
+    def finish(self, job_id: UUID) -> None:
+        self.cur.execute(
+            "UPDATE jobs SET state = 'succeeded', progress = 100, error_code = NULL,"
+            " error_message = NULL, updated_at = now(), finished_at = now() WHERE id = %s",
+            (job_id,),
+        )
+
+    def fail(self, job_id: UUID, *, code: str, message: str) -> None:
+        self.cur.execute(
+            "UPDATE jobs SET state = 'failed', error_code = %s, error_message = %s,"
+            " updated_at = now(), finished_at = now() WHERE id = %s",
+            (code, message, job_id),
+        )
+
+    def record_error(self, job_id: UUID, *, code: str, message: str) -> None:
+        """Keep the last transient error while the job waits for its next attempt."""
+        self.cur.execute(
+            "UPDATE jobs SET state = 'queued', error_code = %s, error_message = %s,"
+            " updated_at = now() WHERE id = %s",
+            (code, message, job_id),
+        )
+
+
+class Outbox:
+    def __init__(self, cur: RealDictCursor) -> None:
+        self.cur = cur
+
+    def add(self, task: str, payload: dict[str, Any]) -> None:
+        """Record a task to publish once this transaction commits, and wake the relay."""
+        self.cur.execute(
+            "INSERT INTO outbox (task, payload) VALUES (%s, %s)", (task, Json(payload))
+        )
+        # NOTIFY is delivered on commit, so the relay never sees a row that was rolled back.
+        self.cur.execute(f"NOTIFY {OUTBOX_CHANNEL}")
+
+    def claim(self, limit: int) -> list[OutboxMessage]:
+        """Lock up to ``limit`` unpublished messages that no other relay holds, oldest first."""
+        self.cur.execute(
+            """
+            SELECT id, seq, task, payload, attempts FROM outbox
+            WHERE published_at IS NULL ORDER BY seq LIMIT %s FOR UPDATE SKIP LOCKED
+            """,
+            (limit,),
+        )
+        return [OutboxMessage(**row) for row in self.cur.fetchall()]
+
+    def mark_published(self, message_id: UUID) -> None:
+        self.cur.execute(
+            "UPDATE outbox SET published_at = now(), attempts = attempts + 1, last_error = NULL"
+            " WHERE id = %s",
+            (message_id,),
+        )
+
+    def mark_failed(self, message_id: UUID, error: str) -> None:
+        self.cur.execute(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = %s WHERE id = %s",
+            (error[:1000], message_id),
+        )
+
+    def pending(self) -> int:
+        self.cur.execute("SELECT count(*) AS n FROM outbox WHERE published_at IS NULL")
+        return int(self.cur.fetchone()["n"])
+
+
+class UnitOfWork:
+    """The repositories of one transaction: ``with db.transaction() as cur: uow = UnitOfWork(cur)``."""
+
+    def __init__(self, cur: RealDictCursor) -> None:
+        self.cur = cur
+        self.users = Users(cur)
+        self.tracks = Tracks(cur)
+        self.renditions = Renditions(cur)
+        self.jobs = Jobs(cur)
+        self.outbox = Outbox(cur)
+
+
+@contextmanager
+def unit_of_work(db: Database) -> Iterator[UnitOfWork]:
+    """Open a transaction on ``db`` and hand over its repositories."""
+    with db.transaction() as cur:
+        yield UnitOfWork(cur)

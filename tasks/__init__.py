@@ -1,0 +1,1 @@
+"""Task engine seam: enqueue work, run workers, relay the outbox."""

@@ -1,0 +1,38 @@
+"""The platform's tasks, bound to the services of this process."""
+
+from __future__ import annotations
+
+from tasks.engine import TaskEngine, TaskSpec
+from veza.ingest import run_ingest
+from veza.runtime import Services
+from veza.uploads import INGEST_TASK
+
+
+def build_engine(services: Services) -> TaskEngine:
+    """Return the task engine for these services, with every task declared."""
+    settings = services.settings
+
+    def ingest(job_id: str, track_id: str) -> None:
+        run_ingest(services, job_id=job_id, track_id=track_id)
+
+    specs = {
+        INGEST_TASK: TaskSpec(
+            name=INGEST_TASK,
+            handler=ingest,
+            # Our attempt count in PostgreSQL decides when a job has failed; the engine keeps
+            # one redelivery in hand so that decision is always ours.
+            max_retries=settings.job_max_attempts,
+        )
+    }
+    return TaskEngine.from_url(settings.broker_url, specs)
+
+
+def recover_unfinished(services: Services) -> int:
+    """Queue again the jobs an in-memory broker lost when the process last stopped."""
+    from storage.repositories import unit_of_work
+
+    with unit_of_work(services.db) as uow:
+        jobs = uow.jobs.unfinished()
+        for job in jobs:
+            uow.outbox.add(INGEST_TASK, {"job_id": str(job.id), "track_id": str(job.track_id)})
+    return len(jobs)

@@ -1,0 +1,109 @@
+"""Every error the platform raises on purpose.
+
+    VezaError
+     ├── InputError                 the user's input cannot be used (HTTP 4xx, CLI exit 2)
+     │    ├── EmptyInputError        no bytes at all
+     │    ├── TooLargeError          over the configured size limit
+     │    └── NotAudioError          no decodable audio stream in the file
+     ├── NotFoundError              a track, job or object does not exist
+     │    └── ObjectNotFoundError    the object store has no such key
+     ├── SignatureError             a signed URL was tampered with or has expired
+     ├── ServiceError               a service we depend on failed; retrying may help
+     │    ├── StoreError             the object store failed
+     │    ├── DatabaseError          PostgreSQL failed
+     │    └── BrokerError            the message broker failed
+     ├── ConfigError                the settings are inconsistent
+     └── PipelineError              processing failed for a reason inside the platform
+"""
+
+from __future__ import annotations
+
+
+class VezaError(Exception):
+    """Base of every error raised on purpose by Veza."""
+
+    code = "internal"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class InputError(VezaError):
+    """Raised when the user's input cannot be used."""
+
+    code = "bad_input"
+
+
+class EmptyInputError(InputError):
+    """Raised when an upload or file has no bytes."""
+
+    code = "empty"
+
+
+class TooLargeError(InputError):
+    """Raised when an upload exceeds the configured size limit."""
+
+    code = "too_large"
+
+
+class NotAudioError(InputError):
+    """Raised when a file has no audio stream that can be decoded."""
+
+    code = "not_audio"
+
+
+class NotFoundError(VezaError):
+    """Raised when a track, job or object does not exist."""
+
+    code = "not_found"
+
+
+class ObjectNotFoundError(NotFoundError):
+    """Raised when the object store has no object under a key."""
+
+    code = "object_not_found"
+
+
+class SignatureError(VezaError):
+    """Raised when a signed URL was tampered with or has expired."""
+
+    code = "bad_signature"
+
+
+class ServiceError(VezaError):
+    """Raised when a service we depend on fails; a retry may succeed."""
+
+    code = "service_unavailable"
+
+
+class StoreError(ServiceError):
+    """Raised when the object store fails."""
+
+    code = "store_unavailable"
+
+
+class DatabaseError(ServiceError):
+    """Raised when PostgreSQL fails."""
+
+    code = "database_unavailable"
+
+
+class BrokerError(ServiceError):
+    """Raised when the message broker fails."""
+
+    code = "broker_unavailable"
+
+
+class ConfigError(VezaError):
+    """Raised when the settings are missing or inconsistent."""
+
+    code = "bad_config"
+
+
+class PipelineError(VezaError):
+    """Raised when processing fails for a reason inside the platform."""
+
+    code = "pipeline"

@@ -1,0 +1,67 @@
+"""The pipeline as the platform calls it: its audio errors become ours, in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from pipeline import errors as audio_errors
+from pipeline.hls import HlsPackage, package_hls
+from pipeline.probe import AudioInfo
+from pipeline.probe import probe as _probe
+from veza.errors import EmptyInputError, NotAudioError, PipelineError
+
+CONTENT_TYPES = {
+    ".m3u8": "application/vnd.apple.mpegurl",
+    ".m4s": "video/iso.segment",
+    ".mp4": "audio/mp4",
+    ".json": "application/json",
+    ".wav": "audio/wav",
+    ".mp3": "audio/mpeg",
+    ".flac": "audio/flac",
+    ".ogg": "audio/ogg",
+    ".opus": "audio/ogg",
+    ".m4a": "audio/mp4",
+    ".aac": "audio/aac",
+    ".aiff": "audio/aiff",
+}
+
+
+def content_type_for(name: str) -> str:
+    """Return the Content-Type to store an object of this name with."""
+    return CONTENT_TYPES.get(Path(name).suffix.lower(), "application/octet-stream")
+
+
+@contextmanager
+def audio_errors_translated() -> Iterator[None]:
+    """Turn the pipeline's errors into the platform's."""
+    try:
+        yield
+    except audio_errors.EmptyAudioError as exc:
+        raise EmptyInputError(str(exc)) from exc
+    except audio_errors.NotAudioError as exc:
+        raise NotAudioError(str(exc)) from exc
+    except audio_errors.ParameterError as exc:
+        raise PipelineError(f"bad pipeline parameter: {exc}") from exc
+    except audio_errors.AudioError as exc:
+        raise NotAudioError(str(exc)) from exc
+
+
+def probe(path: Path) -> AudioInfo:
+    """Check that ``path`` holds decodable audio and describe it."""
+    with audio_errors_translated():
+        return _probe(path)
+
+
+def package(
+    src: Path,
+    out_dir: Path,
+    *,
+    bitrate: int,
+    segment_s: float,
+    progress: Callable[[float], None] | None = None,
+) -> HlsPackage:
+    """Encode ``src`` to fMP4 HLS under ``out_dir``."""
+    with audio_errors_translated():
+        return package_hls(src, out_dir, bitrate=bitrate, segment_s=segment_s, progress=progress)

@@ -1,0 +1,78 @@
+"""Domain records shared by the API, the workers and the storage adapters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+TRACK_STATUSES = ("queued", "processing", "ready", "failed")
+JOB_STATES = ("queued", "running", "succeeded", "failed")
+
+
+@dataclass(frozen=True)
+class User:
+    id: UUID
+    handle: str
+    display_name: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Track:
+    id: UUID
+    owner_id: UUID
+    status: str
+    title: str
+    original_filename: str | None
+    original_key: str | None
+    size_bytes: int | None
+    source_format: str | None
+    source_codec: str | None
+    sample_rate: int | None
+    channels: int | None
+    duration_s: float | None
+    metadata: dict[str, Any]
+    error_code: str | None
+    error_message: str | None
+    created_at: datetime
+    updated_at: datetime
+    ready_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Rendition:
+    track_id: UUID
+    name: str
+    codec: str
+    bitrate: int
+    bandwidth: int
+    average_bandwidth: int
+    playlist_key: str
+    segment_count: int
+
+
+@dataclass(frozen=True)
+class Job:
+    id: UUID
+    track_id: UUID
+    kind: str
+    state: str
+    attempts: int
+    progress: int
+    error_code: str | None
+    error_message: str | None
+    created_at: datetime
+    updated_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    id: UUID
+    seq: int
+    task: str
+    payload: dict[str, Any] = field(default_factory=dict)
+    attempts: int = 0

@@ -1,0 +1,149 @@
+"""The one settings object, read once from ``VEZA_*`` environment variables."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+from veza.errors import ConfigError
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if raw.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable, with the embedded defaults of a single machine.
+
+    ``database_url`` None means embedded PostgreSQL under ``data_dir``; ``s3_endpoint`` None means
+    a local-directory object store under ``data_dir``; ``broker_url`` None means the task engine's
+    in-memory broker with worker threads inside the API process.
+    """
+
+    data_dir: Path = Path(".veza")
+    database_url: str | None = None
+    broker_url: str | None = None
+    s3_endpoint: str | None = None
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+    s3_bucket: str = "veza"
+    s3_region: str = "us-east-1"
+    s3_secure: bool = False
+    # Where clients reach the S3 server, when it differs from where the platform reaches it.
+    s3_public_endpoint: str | None = None
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    # Base URL clients use to reach the API; derived from host and port when unset.
+    public_url: str | None = None
+    max_upload_bytes: int = 500 * 1024 * 1024
+    signed_url_ttl_s: int = 600
+    # Key for URLs signed by the API itself (the local-directory store).
+    signing_key: str = field(default="", repr=False)
+    segment_seconds: float = 6.0
+    aac_bitrate: int = 128_000
+    worker_threads: int = 2
+    job_max_attempts: int = 3
+    outbox_poll_s: float = 1.0
+    queue_prefix: str = "veza"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read ``VEZA_*`` variables once; anything unset keeps its embedded default."""
+        env = os.environ if environ is None else environ
+        s3_endpoint = env.get("VEZA_S3_ENDPOINT") or None
+        settings = cls(
+            data_dir=Path(env.get("VEZA_DATA_DIR") or ".veza"),
+            database_url=env.get("VEZA_DATABASE_URL") or None,
+            broker_url=env.get("VEZA_BROKER_URL") or None,
+            s3_endpoint=s3_endpoint,
+            s3_access_key=env.get("VEZA_S3_ACCESS_KEY", ""),
+            s3_secret_key=env.get("VEZA_S3_SECRET_KEY", ""),
+            s3_bucket=env.get("VEZA_S3_BUCKET") or "veza",
+            s3_region=env.get("VEZA_S3_REGION") or "us-east-1",
+            s3_secure=_bool(env, "VEZA_S3_SECURE", False),
+            s3_public_endpoint=env.get("VEZA_S3_PUBLIC_ENDPOINT") or None,
+            api_host=env.get("VEZA_API_HOST") or "127.0.0.1",
+            api_port=_int(env, "VEZA_API_PORT", 8000),
+            public_url=(env.get("VEZA_PUBLIC_URL") or None),
+            max_upload_bytes=_int(env, "VEZA_MAX_UPLOAD_BYTES", 500 * 1024 * 1024),
+            signed_url_ttl_s=_int(env, "VEZA_SIGNED_URL_TTL", 600),
+            signing_key=env.get("VEZA_SIGNING_KEY", ""),
+            aac_bitrate=_int(env, "VEZA_AAC_BITRATE", 128_000),
+            worker_threads=_int(env, "VEZA_WORKER_THREADS", 2),
+            job_max_attempts=_int(env, "VEZA_JOB_MAX_ATTEMPTS", 3),
+            queue_prefix=env.get("VEZA_QUEUE_PREFIX") or "veza",
+        )
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        """Raise ConfigError when values cannot work together."""
+        if self.s3_endpoint and not (self.s3_access_key and self.s3_secret_key):
+            raise ConfigError("VEZA_S3_ENDPOINT is set but VEZA_S3_ACCESS_KEY/SECRET_KEY are not")
+        if self.max_upload_bytes <= 0:
+            raise ConfigError("VEZA_MAX_UPLOAD_BYTES must be positive")
+        if self.job_max_attempts < 1:
+            raise ConfigError("VEZA_JOB_MAX_ATTEMPTS must be at least 1")
+        if not 1 <= self.api_port <= 65535:
+            raise ConfigError(f"VEZA_API_PORT out of range: {self.api_port}")
+
+    @property
+    def embedded_database(self) -> bool:
+        return self.database_url is None
+
+    @property
+    def embedded_store(self) -> bool:
+        return self.s3_endpoint is None
+
+    @property
+    def embedded_broker(self) -> bool:
+        return self.broker_url is None
+
+    @property
+    def base_url(self) -> str:
+        """Return the URL clients use to reach the API, without a trailing slash."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        return f"http://{self.api_host}:{self.api_port}"
+
+    def with_signing_key(self) -> Settings:
+        """Return settings whose signing key is set, keeping one under ``data_dir`` if needed."""
+        if self.signing_key:
+            return self
+        path = self.data_dir / "signing.key"
+        if path.exists():
+            return replace(self, signing_key=path.read_text().strip())
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_hex(32)
+        path.write_text(key)
+        path.chmod(0o600)
+        return replace(self, signing_key=key)
+
+    def replace(self, **changes: object) -> Settings:
+        """Return a copy with some fields changed."""
+        names = {f.name for f in fields(self)}
+        unknown = set(changes) - names
+        if unknown:
+            raise ConfigError(f"unknown settings: {sorted(unknown)}")
+        return replace(self, **changes)  # type: ignore[arg-type]

@@ -1,0 +1,99 @@
+"""Accept an upload: bound its size, prove it is audio, store it, record track, job and task."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from storage.repositories import unit_of_work
+from veza.errors import EmptyInputError, TooLargeError
+from veza.media import content_type_for, probe
+from veza.records import Job, Track
+from veza.runtime import Services
+
+log = logging.getLogger(__name__)
+
+CHUNK = 1024 * 1024
+INGEST_TASK = "veza.ingest"
+
+
+@dataclass(frozen=True)
+class Accepted:
+    track: Track
+    job: Job
+
+
+def receive(stream: BinaryIO, dest: BinaryIO, *, max_bytes: int) -> int:
+    """Copy ``stream`` to ``dest`` in chunks, stopping as soon as it passes ``max_bytes``."""
+    total = 0
+    while True:
+        chunk = stream.read(CHUNK)
+        if not chunk:
+            break
+        total += len(chunk)
+        if total > max_bytes:
+            raise TooLargeError(f"upload exceeds the limit of {max_bytes} bytes")
+        dest.write(chunk)
+    if total == 0:
+        raise EmptyInputError("the upload is empty")
+    return total
+
+
+def _title(filename: str | None) -> str:
+    if filename:
+        stem = Path(filename.replace("\\", "/")).name.rsplit(".", 1)[0].strip()
+        if stem:
+            return stem[:200]
+    return "Untitled"
+
+
+def accept(
+    services: Services,
+    path: Path,
+    *,
+    owner_id: uuid.UUID,
+    filename: str | None,
+    title: str | None = None,
+) -> Accepted:
+    """Store the audio at ``path`` and record its track, job and outbox task in one transaction.
+
+    Raises:
+        InputError: the file is empty or not audio; nothing is stored.
+    """
+    size = path.stat().st_size
+    if size == 0:
+        raise EmptyInputError("the upload is empty")
+    info = probe(path)
+    track_id = uuid.uuid4()
+    job_id = uuid.uuid4()
+    key = f"originals/{track_id}/source.{info.extension}"
+    services.store.put_file(key, path, content_type=content_type_for(f"x.{info.extension}"))
+    try:
+        with unit_of_work(services.db) as uow:
+            track = uow.tracks.insert(
+                track_id=track_id,
+                owner_id=owner_id,
+                title=(title or _title(filename))[:200],
+                original_filename=(filename or None),
+                original_key=key,
+                size_bytes=size,
+                source_format=info.format_name,
+                source_codec=info.codec,
+                sample_rate=info.sample_rate,
+                channels=info.channels,
+                duration_s=info.duration_s,
+            )
+            job = uow.jobs.insert(job_id=job_id, track_id=track_id, kind="ingest")
+            uow.outbox.add(INGEST_TASK, {"job_id": str(job_id), "track_id": str(track_id)})
+    except BaseException:
+        # The rows never committed: take the original away again so nothing is left behind.
+        try:
+            services.store.delete(key)
+        except Exception:  # the original error matters more than the cleanup's
+            log.exception("could not remove %s after a failed upload", key)
+        raise
+    log.info("accepted track %s (job %s, %d bytes)", track_id, job_id, size)
+    return Accepted(track=track, job=job)
