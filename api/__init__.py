@@ -21,7 +21,6 @@ def create_app(settings: Settings, services: Services) -> Flask:
     app.extensions["veza"] = services
     # Multipart uploads are parsed by Werkzeug: bound them too (a little room for form fields).
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes + 64 * 1024
-    app.config["MAX_FORM_MEMORY_SIZE"] = 64 * 1024
     errors.init_app(app)
     app.register_blueprint(tracks.bp)
     app.register_blueprint(files.bp)

@@ -191,7 +191,8 @@ def _open_audio(
 def _audio_stream(container: av.container.InputContainer) -> av.audio.stream.AudioStream:
     """Return the container's best audio stream with a real codec, or raise NotAudioError."""
     if not container.streams.audio:
-        if container.streams.video:
+        # FFmpeg opens a .txt file as "ansi" video (its tty demuxer): that is no picture.
+        if any(v.codec_context.name not in (None, "ansi") for v in container.streams.video):
             raise NotAudioError("not an audio file: it holds video or images but no audio stream")
         raise NotAudioError("not an audio file: no audio stream found")
     stream = container.streams.best("audio") or container.streams.audio[0]

@@ -196,15 +196,9 @@ class LocalStore:
         return self._list(prefix)
 
     def _list(self, prefix: str) -> Iterator[ObjectInfo]:
-        top = self._objects / prefix if prefix else self._objects
-        keys = []
         with _translated(prefix):
-            for folder, _dirs, files in os.walk(top):
-                rel = Path(folder).relative_to(self._objects).as_posix()
-                base = "" if rel == "." else rel + "/"
-                keys.extend(base + name for name in files)
-        # Python orders str by code point, which is the UTF-8 byte order S3 lists in.
-        for key in sorted(keys):
+            keys = _walk_keys(self._objects, prefix)
+        for key in keys:
             try:
                 st = (self._objects / key).stat()
             except FileNotFoundError:
@@ -293,6 +287,19 @@ def _copy(source: BinaryIO, out: BinaryIO, length: int | None) -> tuple[int, str
     if length is not None and size < length:
         raise InputError(f"stream ended after {size} of {length} bytes")
     return size, md5.hexdigest()
+
+
+def _walk_keys(objects: Path, prefix: str) -> list[str]:
+    top = objects / prefix if prefix else objects
+    if not top.resolve().is_relative_to(objects.resolve()):
+        return []  # a symlink out of the root holds no objects of ours
+    keys: list[str] = []
+    for folder, _dirs, files in os.walk(top):
+        rel = Path(folder).relative_to(objects).as_posix()
+        base = "" if rel == "." else rel + "/"
+        keys.extend(base + name for name in files)
+    # Python orders str by code point, which is the UTF-8 byte order S3 lists in.
+    return sorted(keys)
 
 
 def _prune_empty_parents(path: Path, root: Path) -> None:

@@ -12,10 +12,10 @@ from urllib.parse import urlsplit
 
 import certifi
 import urllib3
-from urllib3 import BaseHTTPResponse
 from minio import Minio
 from minio.deleteobjects import DeleteObject
 from minio.error import MinioException, S3Error
+from urllib3 import BaseHTTPResponse
 
 from storage.objects import (
     DEFAULT_CHUNK_SIZE,

@@ -15,7 +15,7 @@ from typing import Any
 import dramatiq
 import pika.exceptions
 from dramatiq.brokers.stub import StubBroker
-from dramatiq.errors import ConnectionError as DramatiqConnectionError
+from dramatiq.errors import BrokerConnectionError
 from dramatiq.middleware import (
     AgeLimit,
     Callbacks,
@@ -105,7 +105,7 @@ class TaskEngine:
             raise ConfigError(f"unknown task {task!r}")
         try:
             actor.send_with_options(kwargs=dict(payload))
-        except (DramatiqConnectionError, pika.exceptions.AMQPError, OSError) as exc:
+        except (BrokerConnectionError, pika.exceptions.AMQPError, OSError) as exc:
             raise BrokerError(f"broker refused the message: {exc!r}") from exc
 
     def start_worker(self, *, threads: int) -> None:

@@ -1,0 +1,58 @@
+"""Checks shared by the integration and end-to-end tests."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import m3u8
+import requests
+
+
+def ffprobe_duration(path: Path | str) -> float:
+    """Return the duration ffprobe reads from a file or URL."""
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "json", str(path)],
+        check=True, capture_output=True, text=True, timeout=120,
+    ).stdout
+    return float(json.loads(out)["format"]["duration"])
+
+
+def decode_strictly(source: str | Path, wav: Path) -> None:
+    """Decode ``source`` to WAV with ffmpeg, failing on the first decode error."""
+    result = subprocess.run(
+        ["ffmpeg", "-nostdin", "-v", "error", "-xerror", "-y", "-i", str(source), "-vn",
+         "-f", "wav", str(wav)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip() == "", result.stderr
+
+
+def fetch_stream(master_url: str, dest: Path, session: requests.Session | None = None) -> Path:
+    """Follow a master playlist to its media playlist, fetch init and every segment through
+    the URLs given, and join them into one fMP4 file."""
+    http = session or requests.Session()
+    response = http.get(master_url, timeout=30)
+    assert response.status_code == 200, response.text
+    assert response.headers["Content-Type"].startswith("application/vnd.apple.mpegurl")
+    master = m3u8.loads(response.text)
+    assert len(master.playlists) >= 1
+    variant = master.playlists[0]
+    assert "mp4a.40.2" in variant.stream_info.codecs
+    media_response = http.get(variant.uri, timeout=30)
+    assert media_response.status_code == 200, media_response.text
+    media = m3u8.loads(media_response.text)
+    assert media.is_endlist and media.playlist_type == "vod"
+    assert media.segments, "media playlist lists no segments"
+    for segment in media.segments:
+        assert segment.duration <= media.target_duration
+    init_url = media.segments[0].init_section.uri
+    parts = [init_url] + [s.uri for s in media.segments]
+    with open(dest, "wb") as out:
+        for url in parts:
+            part = http.get(url, timeout=30)
+            assert part.status_code == 200, (url, part.status_code, part.text[:200])
+            out.write(part.content)
+    return dest

@@ -1,0 +1,204 @@
+"""Upload → outbox → RabbitMQ → worker → HLS in S3 → signed playlist, in one process."""
+
+from __future__ import annotations
+
+import io
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from flask.testing import FlaskClient
+
+from api import create_app
+from storage.db import Database
+from storage.repositories import unit_of_work
+from storage.s3 import S3Store
+from tasks.actors import build_engine
+from tasks.outbox import OutboxRelay
+from tests.helpers import decode_strictly, ffprobe_duration
+from veza.runtime import Services
+from veza.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def services(database_url: str, s3_store: S3Store, broker_url: str) -> Iterator[Services]:
+    settings = Settings(database_url=database_url, broker_url=broker_url,
+                        s3_endpoint=s3_store.endpoint, s3_access_key="x", s3_secret_key="x",
+                        max_upload_bytes=20 * 1024 * 1024)
+    svc = Services(settings=settings, db=Database(database_url), store=s3_store)
+    yield svc
+    svc.close()
+
+
+@pytest.fixture
+def client(services: Services) -> FlaskClient:
+    return create_app(services.settings, services).test_client()
+
+
+def _counts(services: Services) -> tuple[int, int, int]:
+    with unit_of_work(services.db) as uow:
+        uow.cur.execute("SELECT (SELECT count(*) FROM tracks) t, (SELECT count(*) FROM jobs) j,"
+                        " (SELECT count(*) FROM outbox) o")
+        row = uow.cur.fetchone()
+    return row["t"], row["j"], row["o"]
+
+
+def _wait_ready(client: FlaskClient, track_id: str, timeout: float = 120) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body = client.get(f"/api/v1/tracks/{track_id}").get_json()
+        if body["status"] in ("ready", "failed"):
+            return body
+        time.sleep(0.3)
+    raise AssertionError(f"track {track_id} still {body['status']} after {timeout} s")
+
+
+def test_upload_is_processed_and_streams_from_signed_urls(
+    client: FlaskClient, services: Services, demo_wav: Path, tmp_path: Path
+) -> None:
+    engine = build_engine(services)
+    relay = OutboxRelay(services.db, engine, poll_s=0.2)
+    relay.start()
+    engine.start_worker(threads=1)
+    try:
+        response = client.post("/api/v1/tracks?filename=My%20Song.wav",
+                               data=demo_wav.read_bytes(), content_type="audio/wav")
+        assert response.status_code == 202, response.get_json()
+        accepted = response.get_json()
+        track_id = accepted["id"]
+        assert accepted["status"] == "queued"
+        assert accepted["status_url"].endswith(f"/api/v1/tracks/{track_id}")
+        assert response.headers["Location"] == f"/api/v1/tracks/{track_id}"
+        assert services.store.exists(f"originals/{track_id}/source.wav")
+
+        track = _wait_ready(client, track_id)
+        assert track["status"] == "ready", track
+        assert track["title"] == "My Song"
+        assert track["job"]["state"] == "succeeded" and track["job"]["progress"] == 100
+        assert [r["name"] for r in track["stream"]["renditions"]] == ["aac_128k"]
+
+        # The master points at the API's media playlist, which signs every segment.
+        master = client.get(f"/api/v1/tracks/{track_id}/master.m3u8")
+        assert master.status_code == 200
+        assert master.mimetype == "application/vnd.apple.mpegurl"
+        variant_path = next(line for line in master.get_data(as_text=True).splitlines()
+                            if line and not line.startswith("#"))
+        assert variant_path.endswith(f"/api/v1/tracks/{track_id}/hls/aac_128k/index.m3u8")
+        media = client.get(variant_path.split("://", 1)[1].split("/", 1)[1].join(["/", ""]))
+        assert media.status_code == 200
+        urls = [line for line in media.get_data(as_text=True).splitlines()
+                if line and not line.startswith("#")]
+        init_url = media.get_data(as_text=True).split('URI="', 1)[1].split('"', 1)[0]
+        assert all("X-Amz-Signature=" in u for u in [init_url, *urls])
+
+        joined = tmp_path / "stream.mp4"
+        with open(joined, "wb") as out:
+            for url in [init_url, *urls]:
+                part = requests.get(url, timeout=30)  # nanio checks the signature
+                assert part.status_code == 200
+                out.write(part.content)
+        wav = tmp_path / "decoded.wav"
+        decode_strictly(joined, wav)
+        assert ffprobe_duration(wav) == pytest.approx(30.0, abs=0.1)
+
+        # A tampered URL is refused by the store.
+        tampered = urls[0].replace("X-Amz-Signature=", "X-Amz-Signature=0")
+        assert requests.get(tampered, timeout=30).status_code == 403
+    finally:
+        relay.stop()
+        engine.stop()
+
+
+def test_multipart_upload_is_accepted(client: FlaskClient, demo_wav: Path) -> None:
+    response = client.post(
+        "/api/v1/tracks",
+        data={"file": (io.BytesIO(demo_wav.read_bytes()), "take-2.wav")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 202, response.get_json()
+    track = client.get(f"/api/v1/tracks/{response.get_json()['id']}").get_json()
+    assert track["title"] == "take-2" and track["original_filename"] == "take-2.wav"
+    assert track["source"]["sample_rate"] == 44100 and track["source"]["channels"] == 2
+
+
+def _problem(response, status: int, code: str) -> dict:  # type: ignore[no-untyped-def]
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == "application/problem+json"
+    body = response.get_json()
+    assert body["status"] == status and body["code"] == code
+    assert "Traceback" not in response.get_data(as_text=True)
+    return body
+
+
+BAD_UPLOADS = {
+    "empty": (b"", 400, "empty", "empty"),
+    "text": (b"Hello, this is not audio at all.\n" * 50, 415, "not_audio", "not an audio"),
+    "png": (b"\x89PNG\r\n\x1a\n" + bytes(2000), 415, "not_audio", "not an audio"),
+    "random": (None, 415, "not_audio", "audio"),
+    "truncated": ("truncated", 415, "not_audio", "audio"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_UPLOADS))
+def test_bad_uploads_are_refused_and_leave_nothing(
+    case: str, client: FlaskClient, services: Services, demo_wav: Path, rng
+) -> None:
+    body, status, code, words = BAD_UPLOADS[case]
+    if body is None:
+        body = rng.bytes(100_000)
+    elif body == "truncated":
+        body = demo_wav.read_bytes()[:40]
+    before = _counts(services)
+    response = client.post("/api/v1/tracks?filename=x.wav", data=body,
+                           content_type="application/octet-stream")
+    problem = _problem(response, status, code)
+    assert words in problem["detail"]
+    assert _counts(services) == before
+    assert list(services.store.list("originals/")) == []
+
+
+def test_upload_over_the_limit_is_refused_with_413(
+    client: FlaskClient, services: Services, demo_wav: Path
+) -> None:
+    # No length declared: refused once the stream passes the limit. (A declared length over
+    # the limit is refused before the body is read: tests/e2e checks that on a real socket.)
+    chunks = iter([demo_wav.read_bytes()] * 8)  # ~42 MB
+
+    class Stream(io.RawIOBase):
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, b) -> int:  # type: ignore[no-untyped-def]
+            try:
+                chunk = next(chunks)
+            except StopIteration:
+                return 0
+            n = min(len(b), len(chunk))
+            b[:n] = chunk[:n]
+            return n
+
+    response = client.post("/api/v1/tracks", input_stream=Stream(), content_type="audio/wav",
+                           headers={"Transfer-Encoding": "chunked"})
+    assert str(services.settings.max_upload_bytes) in _problem(response, 413, "too_large")["detail"]
+    assert _counts(services) == (0, 0, 0)
+
+
+def test_unknown_track_is_404(client: FlaskClient) -> None:
+    missing = uuid.uuid4()
+    assert str(missing) in _problem(client.get(f"/api/v1/tracks/{missing}"), 404,
+                                    "not_found")["detail"]
+    _problem(client.get(f"/api/v1/tracks/{missing}/master.m3u8"), 404, "not_found")
+    _problem(client.get("/api/v1/tracks/not-a-uuid"), 404, "not_found")
+    _problem(client.get(f"/api/v1/tracks/{missing}/hls/aac_128k/index.m3u8"), 404, "not_found")
+
+
+def test_playlist_of_a_track_not_ready_is_404(client: FlaskClient, demo_wav: Path) -> None:
+    track_id = client.post("/api/v1/tracks", data=demo_wav.read_bytes(),
+                           content_type="audio/wav").get_json()["id"]
+    body = _problem(client.get(f"/api/v1/tracks/{track_id}/master.m3u8"), 404, "not_found")
+    assert "not ready" in body["detail"]

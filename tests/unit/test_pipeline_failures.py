@@ -1,0 +1,204 @@
+"""Bad inputs and bad parameters: each gets the exact error class and a message a person can act on."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline.errors import AudioError, EmptyAudioError, NotAudioError, ParameterError
+from pipeline.hls import package_hls
+from pipeline.probe import probe
+from pipeline.synth import music, write_wav
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _wav_bytes(tmp_path: Path, seconds: float = 3.0) -> bytes:
+    path = tmp_path / "good.wav"
+    write_wav(path, music(duration_s=seconds, sample_rate=44100), sample_rate=44100)
+    return path.read_bytes()
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def _empty(tmp_path: Path, rng: np.random.Generator) -> Path:
+    return _write(tmp_path / "empty.wav", b"")
+
+
+def _random_bytes(tmp_path: Path, rng: np.random.Generator) -> Path:
+    return _write(tmp_path / "noise.mp3", rng.bytes(8192))
+
+
+def _text(tmp_path: Path, rng: np.random.Generator) -> Path:
+    lyrics = "Verse 1\nThis is not a song, it is a text file about a song.\n" * 20
+    return _write(tmp_path / "lyrics.txt", lyrics.encode())
+
+
+def _png_junk(tmp_path: Path, rng: np.random.Generator) -> Path:
+    return _write(tmp_path / "cover.png", PNG_SIGNATURE + rng.bytes(4096))
+
+
+def _real_png(tmp_path: Path, rng: np.random.Generator) -> Path:
+    path = tmp_path / "cover.png"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=s=64x64", "-frames:v", "1",
+         str(path)],
+        check=True,
+        timeout=60,
+    )
+    return path
+
+
+def _video_only(tmp_path: Path, rng: np.random.Generator) -> Path:
+    path = tmp_path / "clip.mp4"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=s=64x64:d=1", "-c:v",
+         "mpeg4", str(path)],
+        check=True,
+        timeout=60,
+    )
+    return path
+
+
+def _truncated_header(tmp_path: Path, rng: np.random.Generator) -> Path:
+    return _write(tmp_path / "cut.wav", _wav_bytes(tmp_path)[:30])
+
+
+def _header_only(tmp_path: Path, rng: np.random.Generator) -> Path:
+    return _write(tmp_path / "header.wav", _wav_bytes(tmp_path)[:44])
+
+
+def _lying_length(tmp_path: Path, rng: np.random.Generator) -> Path:
+    # The header announces 3 s of audio; the file stops after about a tenth of a second.
+    return _write(tmp_path / "short.wav", _wav_bytes(tmp_path)[:44 + 4 * 4410])
+
+
+BAD_INPUTS: list[tuple[Callable[[Path, np.random.Generator], Path], type[AudioError], str, str]] = [
+    (_empty, EmptyAudioError, "empty", "empty"),
+    (_random_bytes, NotAudioError, "not_audio", "not an audio file: unrecognised format"),
+    (_text, NotAudioError, "not_audio", "not an audio file: no audio stream found"),
+    (_png_junk, NotAudioError, "not_audio", "not an audio file"),
+    (_real_png, NotAudioError, "not_audio", "no audio stream"),
+    (_video_only, NotAudioError, "not_audio", "no audio stream"),
+    (_truncated_header, NotAudioError, "not_audio", "truncated or corrupt audio"),
+    (_header_only, NotAudioError, "not_audio", "truncated or corrupt audio"),
+    (_lying_length, NotAudioError, "not_audio", "header says 3.0 s"),
+]
+# Packaging plays what a file holds; probe() at upload is the gate for a header that lies.
+PACKAGING_BAD_INPUTS = [bad for bad in BAD_INPUTS if bad[0] is not _lying_length]
+
+
+def _ids(cases: list) -> list[str]:
+    return [make.__name__.strip("_") for make, *_ in cases]
+
+
+@pytest.mark.parametrize(("make", "error", "code", "message"), BAD_INPUTS, ids=_ids(BAD_INPUTS))
+def test_probe_rejects_bad_input(
+    tmp_path: Path,
+    rng: np.random.Generator,
+    make: Callable[[Path, np.random.Generator], Path],
+    error: type[AudioError],
+    code: str,
+    message: str,
+) -> None:
+    path = make(tmp_path, rng)
+    with pytest.raises(AudioError) as caught:
+        probe(path)
+    assert type(caught.value) is error
+    assert caught.value.code == code
+    assert message in str(caught.value)
+    assert str(tmp_path) not in str(caught.value)  # no server paths in what a user reads
+
+
+@pytest.mark.parametrize(
+    ("make", "error", "code", "message"), PACKAGING_BAD_INPUTS, ids=_ids(PACKAGING_BAD_INPUTS)
+)
+def test_package_hls_rejects_bad_input_and_leaves_nothing(
+    tmp_path: Path,
+    rng: np.random.Generator,
+    make: Callable[[Path, np.random.Generator], Path],
+    error: type[AudioError],
+    code: str,
+    message: str,
+) -> None:
+    path = make(tmp_path, rng)
+    out = tmp_path / "out"
+    with pytest.raises(AudioError) as caught:
+        package_hls(path, out)
+    assert type(caught.value) is error
+    assert caught.value.code == code
+    assert message in str(caught.value)
+    assert not (out / "master.m3u8").exists()
+    assert not list(out.glob("*/*"))
+
+
+def test_probe_of_a_missing_file_is_not_an_audio_error(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        probe(tmp_path / "nothing.wav")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "named"),
+    [
+        ({"bitrate": 0}, "bitrate"),
+        ({"bitrate": -128_000}, "bitrate"),
+        ({"bitrate": 128.5}, "bitrate"),
+        ({"bitrate": True}, "bitrate"),
+        ({"segment_s": 0}, "segment_s"),
+        ({"segment_s": -6.0}, "segment_s"),
+        ({"segment_s": float("nan")}, "segment_s"),
+        ({"segment_s": float("inf")}, "segment_s"),
+        ({"segment_s": "6"}, "segment_s"),
+        ({"rendition": "../escape"}, "rendition"),
+        ({"rendition": "a/b"}, "rendition"),
+        ({"rendition": ""}, "rendition"),
+    ],
+)
+def test_package_hls_checks_parameters_before_any_work(
+    tmp_path: Path, kwargs: dict, named: str
+) -> None:
+    out = tmp_path / "out"
+    # The source does not even exist: the parameter check must come first.
+    with pytest.raises(ParameterError, match=named):
+        package_hls(tmp_path / "missing.wav", out, **kwargs)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "named"),
+    [
+        ({"duration_s": 0}, "duration_s"),
+        ({"duration_s": float("nan")}, "duration_s"),
+        ({"duration_s": 1.0, "sample_rate": 0}, "sample_rate"),
+        ({"duration_s": 1.0, "channels": 0}, "channels"),
+        ({"duration_s": 1.0, "bpm": -1}, "bpm"),
+    ],
+)
+def test_music_rejects_bad_parameters(kwargs: dict, named: str) -> None:
+    with pytest.raises(ParameterError, match=named):
+        music(**kwargs)
+
+
+@pytest.mark.parametrize(
+    ("y", "kwargs", "named"),
+    [
+        (np.zeros((2, 10), np.float32), {"sample_rate": 44100, "bits": 8}, "bits"),
+        (np.zeros((2, 10), np.float32), {"sample_rate": 0}, "sample_rate"),
+        (np.zeros((2, 10), np.int16), {"sample_rate": 44100}, "dtype"),
+        (np.full((2, 10), np.nan, np.float32), {"sample_rate": 44100}, "NaN"),
+        (np.zeros((1, 2, 10), np.float32), {"sample_rate": 44100}, "shape"),
+    ],
+)
+def test_write_wav_rejects_bad_input(
+    tmp_path: Path, y: np.ndarray, kwargs: dict, named: str
+) -> None:
+    with pytest.raises(ParameterError, match=named):
+        write_wav(tmp_path / "x.wav", y, **kwargs)
+    assert not (tmp_path / "x.wav").exists()
