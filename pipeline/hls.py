@@ -238,7 +238,7 @@ def _transcode(
 
             for frame in _decoded_frames(container, stream):
                 shape = (frame.format.name, frame.layout.name, frame.sample_rate)
-                if shape != resampler_input:
+                if resampler is None or shape != resampler_input:
                     # A stream may change rate or layout midway (e.g. joined MP3s).
                     if resampler is not None:
                         encode(resampler.resample(None))

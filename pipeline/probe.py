@@ -195,7 +195,9 @@ def _audio_stream(container: av.container.InputContainer) -> av.audio.stream.Aud
         if any(v.codec_context.name not in (None, "ansi") for v in container.streams.video):
             raise NotAudioError("not an audio file: it holds video or images but no audio stream")
         raise NotAudioError("not an audio file: no audio stream found")
-    stream = container.streams.best("audio") or container.streams.audio[0]
+    stream = container.streams.best("audio")
+    if not isinstance(stream, av.audio.stream.AudioStream):
+        stream = container.streams.audio[0]
     name = stream.codec_context.name if stream.codec_context is not None else None
     if not name or name == "none":
         raise NotAudioError("audio stream cannot be decoded: unknown codec")

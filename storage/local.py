@@ -29,7 +29,13 @@ from storage.objects import (
     validate_range,
     write_atomically,
 )
-from veza.errors import InputError, ObjectNotFoundError, SignatureError, StoreError
+from veza.errors import (
+    ConfigError,
+    InputError,
+    ObjectNotFoundError,
+    SignatureError,
+    StoreError,
+)
 
 _COPY_CHUNK = 1024 * 1024
 # A rename can race with delete() pruning an emptied parent directory; retry that many times.
@@ -61,7 +67,7 @@ class LocalStore:
 
     def __init__(self, root: Path, *, base_url: str, signing_key: str) -> None:
         if not signing_key:
-            raise InputError("LocalStore needs a non-empty signing key")
+            raise ConfigError("LocalStore needs a non-empty signing key")
         self.root = Path(root)
         self.base_url = base_url.rstrip("/")
         self._key = signing_key.encode("utf-8")

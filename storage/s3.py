@@ -28,7 +28,7 @@ from storage.objects import (
     validate_range,
     write_atomically,
 )
-from veza.errors import InputError, ObjectNotFoundError, StoreError
+from veza.errors import ConfigError, InputError, ObjectNotFoundError, StoreError
 
 # Parts of a stream of unknown length are read into memory one at a time (S3 minimum: 5 MiB).
 PART_SIZE = 8 * 1024 * 1024
@@ -73,7 +73,7 @@ def _host(endpoint: str, secure: bool) -> tuple[str, bool]:
         return endpoint.rstrip("/"), secure
     parts = urlsplit(endpoint)
     if parts.scheme not in {"http", "https"} or parts.path.strip("/") or not parts.netloc:
-        raise InputError(f"S3 endpoint must be host:port or an http(s) origin, got {endpoint!r}")
+        raise ConfigError(f"S3 endpoint must be host:port or an http(s) origin, got {endpoint!r}")
     return parts.netloc, parts.scheme == "https"
 
 

@@ -1,4 +1,4 @@
-"""Bad inputs and bad parameters: each gets the exact error class and a message a person can act on."""
+"""Bad inputs and bad parameters: the exact error class, and a message a person can act on."""
 
 from __future__ import annotations
 
@@ -47,23 +47,15 @@ def _png_junk(tmp_path: Path, rng: np.random.Generator) -> Path:
 
 def _real_png(tmp_path: Path, rng: np.random.Generator) -> Path:
     path = tmp_path / "cover.png"
-    subprocess.run(
-        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=s=64x64", "-frames:v", "1",
-         str(path)],
-        check=True,
-        timeout=60,
-    )
+    command = "ffmpeg -v error -y -f lavfi -i testsrc=s=64x64 -frames:v 1".split()
+    subprocess.run([*command, str(path)], check=True, timeout=60)
     return path
 
 
 def _video_only(tmp_path: Path, rng: np.random.Generator) -> Path:
     path = tmp_path / "clip.mp4"
-    subprocess.run(
-        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=s=64x64:d=1", "-c:v",
-         "mpeg4", str(path)],
-        check=True,
-        timeout=60,
-    )
+    command = "ffmpeg -v error -y -f lavfi -i testsrc=s=64x64:d=1 -c:v mpeg4".split()
+    subprocess.run([*command, str(path)], check=True, timeout=60)
     return path
 
 
@@ -77,7 +69,7 @@ def _header_only(tmp_path: Path, rng: np.random.Generator) -> Path:
 
 def _lying_length(tmp_path: Path, rng: np.random.Generator) -> Path:
     # The header announces 3 s of audio; the file stops after about a tenth of a second.
-    return _write(tmp_path / "short.wav", _wav_bytes(tmp_path)[:44 + 4 * 4410])
+    return _write(tmp_path / "short.wav", _wav_bytes(tmp_path)[: 44 + 4 * 4410])
 
 
 BAD_INPUTS: list[tuple[Callable[[Path, np.random.Generator], Path], type[AudioError], str, str]] = [

@@ -47,6 +47,11 @@ def _decoded_duration(master: Path) -> float:
     return float(_ffprobe(master, "format=duration")["format"]["duration"])
 
 
+def _joined(rendition_dir: Path, segment: str) -> bytes:
+    """Init segment + one media segment: a playable fragmented MP4 for ffprobe."""
+    return (rendition_dir / "init.mp4").read_bytes() + (rendition_dir / segment).read_bytes()
+
+
 def _ffmpeg(src: Path, dst: Path, *args: str) -> Path:
     subprocess.run(
         ["ffmpeg", "-v", "error", "-y", "-i", str(src), *args, str(dst)], check=True, timeout=60
@@ -116,7 +121,7 @@ def test_segments_hold_aac_lc_48k_stereo(packaged: Packaged, tmp_path: Path) -> 
     rendition = packaged.out / "aac_128k"
     for segment in ("seg_00001.m4s", "seg_00003.m4s"):
         joined = tmp_path / f"{segment}.mp4"
-        joined.write_bytes((rendition / "init.mp4").read_bytes() + (rendition / segment).read_bytes())
+        joined.write_bytes(_joined(rendition, segment))
         [stream] = _ffprobe(joined, "stream=codec_name,profile,sample_rate,channels")["streams"]
         assert stream["codec_name"] == "aac"
         assert stream["profile"] == "LC"
@@ -150,7 +155,7 @@ def test_mono_22k_source_becomes_48k_stereo(tmp_path: Path) -> None:
     package = package_hls(src, tmp_path / "out")
     rendition = tmp_path / "out" / "aac_128k"
     joined = tmp_path / "first.mp4"
-    joined.write_bytes((rendition / "init.mp4").read_bytes() + (rendition / "seg_00001.m4s").read_bytes())
+    joined.write_bytes(_joined(rendition, "seg_00001.m4s"))
     [stream] = _ffprobe(joined, "stream=sample_rate,channels")["streams"]
     assert (int(stream["sample_rate"]), stream["channels"]) == (48000, 2)
     assert package.duration_s == pytest.approx(8.0, abs=1e-3)

@@ -41,7 +41,9 @@ def test_probe_describes_generated_wav(demo_wav: Path) -> None:
 
 def test_probe_reads_24_bit_mono(tmp_path: Path) -> None:
     path = tmp_path / "mono24.wav"
-    write_wav(path, music(duration_s=2.0, sample_rate=22050, channels=1), sample_rate=22050, bits=24)
+    write_wav(
+        path, music(duration_s=2.0, sample_rate=22050, channels=1), sample_rate=22050, bits=24
+    )
     info = probe(path)
     assert (info.codec, info.sample_rate, info.channels) == ("pcm_s24le", 22050, 1)
     assert info.duration_s == pytest.approx(2.0, abs=1e-3)
@@ -77,19 +79,12 @@ def test_probe_extension_ignores_the_file_name(short_wav: Path, tmp_path: Path) 
 def test_probe_accepts_mp3_with_cover_art(short_wav: Path, tmp_path: Path) -> None:
     mp3 = _ffmpeg(short_wav, tmp_path / "plain.mp3")
     cover = tmp_path / "cover.png"
-    subprocess.run(
-        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=s=64x64", "-frames:v", "1",
-         str(cover)],
-        check=True,
-        timeout=60,
-    )
+    command = "ffmpeg -v error -y -f lavfi -i testsrc=s=64x64 -frames:v 1".split()
+    subprocess.run([*command, str(cover)], check=True, timeout=60)
     tagged = tmp_path / "tagged.mp3"
-    subprocess.run(
-        ["ffmpeg", "-v", "error", "-y", "-i", str(mp3), "-i", str(cover), "-map", "0", "-map", "1",
-         "-c", "copy", "-id3v2_version", "3", "-disposition:v", "attached_pic", str(tagged)],
-        check=True,
-        timeout=60,
-    )
+    attach = "-map 0 -map 1 -c copy -id3v2_version 3 -disposition:v attached_pic".split()
+    command = ["ffmpeg", "-v", "error", "-y", "-i", str(mp3), "-i", str(cover), *attach]
+    subprocess.run([*command, str(tagged)], check=True, timeout=60)
     with av.open(str(tagged)) as container:
         assert container.streams.video, "the test file should carry a cover image"
     info = probe(tagged)
