@@ -146,7 +146,7 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
     base = settings.base_url
     where = {
         "database": "embedded PostgreSQL" if settings.embedded_database else "PostgreSQL",
-        "objects": f"{settings.data_dir / 'objects'}" if settings.embedded_store
+        "objects": f"{settings.data_dir / 'store'}" if settings.embedded_store
         else f"S3 {settings.s3_endpoint}",
         "queue": "in-process" if engine.in_memory else "RabbitMQ",
     }

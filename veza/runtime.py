@@ -64,7 +64,7 @@ def build_store(settings: Settings) -> ObjectStore:
 
         settings = settings.with_signing_key()
         store = LocalStore(
-            settings.data_dir / "objects",
+            settings.data_dir / "store",
             base_url=settings.base_url,
             signing_key=settings.signing_key,
         )

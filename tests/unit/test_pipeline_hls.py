@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import m3u8
+import numpy as np
 import pytest
 
 from pipeline.hls import HlsPackage, package_hls
@@ -115,6 +116,27 @@ def test_package_decodes_cleanly_and_lasts_as_long_as_the_source(packaged: Packa
     assert result.returncode == 0, result.stderr
     assert _decoded_duration(master) == pytest.approx(30.0, abs=0.1)
     assert packaged.package.duration_s == pytest.approx(30.0, abs=1e-3)
+
+
+def _decode_f32(path: Path) -> np.ndarray:
+    """Decode with the ffmpeg CLI to planar float32 [shape=(2, n)] at 48 kHz."""
+    raw = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(path), "-f", "f32le", "-ac", "2", "-ar", "48000", "-"],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    ).stdout
+    return np.frombuffer(raw, dtype="<f4").reshape(-1, 2).T
+
+
+def test_package_sounds_like_the_source(packaged: Packaged, demo_wav: Path) -> None:
+    source = _decode_f32(demo_wav)
+    played = _decode_f32(packaged.out / "master.m3u8")
+    source_db = 20 * np.log10(np.sqrt(np.mean(source**2, axis=1)))
+    played_db = 20 * np.log10(np.sqrt(np.mean(played**2, axis=1)))
+    assert played_db == pytest.approx(source_db, abs=0.5)
+    # Left and right stay distinct, as in the source.
+    assert not np.allclose(played[0], played[1], atol=1e-3)
 
 
 def test_segments_hold_aac_lc_48k_stereo(packaged: Packaged, tmp_path: Path) -> None:
