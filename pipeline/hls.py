@@ -16,7 +16,7 @@ import math
 import numbers
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -25,7 +25,7 @@ import av
 import av.error
 
 from pipeline.errors import NotAudioError, ParameterError
-from pipeline.probe import _declared_duration, _detail, _open_audio
+from pipeline.probe import _declared_duration, _decoded_frames, _open_audio
 
 __all__ = ["HlsPackage", "RenditionInfo", "package_hls"]
 
@@ -223,17 +223,25 @@ def _transcode(
             time_base = Fraction(1, SAMPLE_RATE)
             resampler: av.AudioResampler | None = None
             resampler_input: tuple[str, str, int] | None = None
-            decoded_s = 0.0
+            decoded_s = 0.0  # running, for progress
+            samples_by_rate: dict[int, int] = {}  # exact, for the returned duration
             written = 0
 
-            def encode(frames: list[av.AudioFrame]) -> None:
+            # The encoder takes exactly 1024 samples per frame (only the last may be shorter),
+            # whatever the resampler hands out.
+            fifo = av.AudioFifo()
+
+            def encode(frames: list[av.AudioFrame], *, last: bool = False) -> None:
                 nonlocal written
                 for frame in frames:
+                    frame.pts = None
+                    fifo.write(frame)
+                while (chunk := fifo.read(_AAC_FRAME, partial=last)) is not None:
                     # Number samples ourselves: source timestamps can jump or be missing.
-                    frame.pts = written
-                    frame.time_base = time_base
-                    written += frame.samples
-                    for packet in encoder.encode(frame):
+                    chunk.pts = written
+                    chunk.time_base = time_base
+                    written += chunk.samples
+                    for packet in encoder.encode(chunk):
                         muxer.mux(packet)
 
             for frame in _decoded_frames(container, stream):
@@ -242,34 +250,21 @@ def _transcode(
                     # A stream may change rate or layout midway (e.g. joined MP3s).
                     if resampler is not None:
                         encode(resampler.resample(None))
-                    resampler = av.AudioResampler(
-                        format="fltp", layout="stereo", rate=SAMPLE_RATE, frame_size=_AAC_FRAME
-                    )
+                    resampler = av.AudioResampler(format="fltp", layout="stereo", rate=SAMPLE_RATE)
                     resampler_input = shape
                 decoded_s += frame.samples / frame.sample_rate
+                rate = frame.sample_rate
+                samples_by_rate[rate] = samples_by_rate.get(rate, 0) + frame.samples
                 frame.pts = None
                 encode(resampler.resample(frame))
                 if expected:
                     report.send(decoded_s / expected)
             if resampler is None or decoded_s == 0:
                 raise NotAudioError("truncated or corrupt audio: the audio stream holds no sound")
-            encode(resampler.resample(None))
+            encode(resampler.resample(None), last=True)
             for packet in encoder.encode(None):
                 muxer.mux(packet)
-    return decoded_s
-
-
-def _decoded_frames(
-    container: av.container.InputContainer, stream: av.audio.stream.AudioStream
-) -> Iterator[av.AudioFrame]:
-    """Yield the stream's decoded frames; decoder errors become NotAudioError."""
-    try:
-        for packet in container.demux(stream):
-            for frame in packet.decode():
-                if frame.samples:
-                    yield frame
-    except av.error.FFmpegError as exc:
-        raise NotAudioError(f"audio stream cannot be decoded: {_detail(exc)}") from exc
+    return sum(n / rate for rate, n in samples_by_rate.items())
 
 
 def _read_media_playlist(path: Path) -> tuple[list[float], list[str]]:

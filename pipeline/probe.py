@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +16,10 @@ __all__ = ["AudioInfo", "probe"]
 
 # How much audio probe() decodes to prove the stream is usable.
 _PROBE_SECONDS = 1.0
-_PROBE_MAX_PACKETS = 256
+# Real files hold the odd undecodable packet (e.g. a tag between two joined MP3s): FFmpeg's CLI
+# skips those, and so do we, up to this many and this share of the packets read so far.
+_BAD_PACKETS = 3
+_BAD_SHARE = 0.01
 
 # Leading bytes of audio containers: an open failure on such a file means it is damaged, not
 # that it is some other kind of file.
@@ -123,21 +127,16 @@ def probe(path: str | os.PathLike[str]) -> AudioInfo:
         decoded_samples = 0
         frame_rate = 0
         at_eof = True
-        try:
-            for n_packets, packet in enumerate(container.demux(stream)):
-                if n_packets >= _PROBE_MAX_PACKETS:
-                    at_eof = False
-                    break
-                for frame in packet.decode():
-                    decoded_samples += frame.samples
-                    frame_rate = frame.sample_rate
-                    sample_rate = sample_rate or frame.sample_rate
-                    channels = channels or frame.layout.nb_channels
-                if frame_rate and decoded_samples >= _PROBE_SECONDS * frame_rate:
-                    at_eof = False
-                    break
-        except av.error.FFmpegError as exc:
-            raise NotAudioError(f"audio stream cannot be decoded: {_detail(exc)}") from exc
+        frames = _decoded_frames(container, stream)
+        for frame in frames:
+            decoded_samples += frame.samples
+            frame_rate = frame.sample_rate
+            sample_rate = sample_rate or frame.sample_rate
+            channels = channels or frame.layout.nb_channels
+            if decoded_samples >= _PROBE_SECONDS * frame_rate:
+                at_eof = False
+                break
+        frames.close()
 
     if decoded_samples == 0:
         raise NotAudioError("truncated or corrupt audio: the audio stream holds no decodable sound")
@@ -202,6 +201,31 @@ def _audio_stream(container: av.container.InputContainer) -> av.audio.stream.Aud
     if not name or name == "none":
         raise NotAudioError("audio stream cannot be decoded: unknown codec")
     return stream
+
+
+def _decoded_frames(
+    container: av.container.InputContainer, stream: av.audio.stream.AudioStream
+) -> Generator[av.AudioFrame, None, None]:
+    """Yield the stream's decoded frames, skipping a few bad packets; errors -> NotAudioError."""
+    packets = bad = 0
+    try:
+        for packet in container.demux(stream):
+            packets += 1
+            try:
+                frames = packet.decode()
+            except av.error.InvalidDataError as exc:
+                bad += 1
+                if bad > _BAD_PACKETS and bad > _BAD_SHARE * packets:
+                    raise NotAudioError(
+                        f"truncated or corrupt audio: {bad} of the first {packets} packets "
+                        f"cannot be decoded ({_detail(exc).lower()})"
+                    ) from exc
+                continue
+            for frame in frames:
+                if frame.samples:
+                    yield frame
+    except av.error.FFmpegError as exc:
+        raise NotAudioError(f"audio stream cannot be decoded: {_detail(exc)}") from exc
 
 
 def _declared_duration(

@@ -198,6 +198,20 @@ def test_compressed_sources_package_to_the_same_length(
     assert _decoded_duration(master) == pytest.approx(10.0, abs=0.1)
 
 
+def test_joined_mp3s_that_change_rate_and_layout_midway(demo_wav: Path, tmp_path: Path) -> None:
+    # Two MP3s glued together with cat: 44.1 kHz stereo, then 22.05 kHz mono with its own ID3
+    # tag in the middle of the stream (an undecodable packet that players skip).
+    first = _ffmpeg(demo_wav, tmp_path / "a.mp3", "-t", "5")
+    second = _ffmpeg(demo_wav, tmp_path / "b.mp3", "-t", "5", "-ar", "22050", "-ac", "1")
+    joined = tmp_path / "joined.mp3"
+    joined.write_bytes(first.read_bytes() + second.read_bytes())
+    package = package_hls(joined, tmp_path / "out")
+    assert package.duration_s == pytest.approx(10.0, abs=0.1)
+    master = tmp_path / "out" / "master.m3u8"
+    assert _decodes_cleanly(master).returncode == 0
+    assert _decoded_duration(master) == pytest.approx(10.0, abs=0.15)
+
+
 def test_bitrate_segment_length_and_rendition_name_are_honoured(
     demo_wav: Path, tmp_path: Path
 ) -> None:

@@ -1,0 +1,61 @@
+"""Settings: read once from VEZA_* variables, embedded defaults otherwise."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from veza.errors import ConfigError
+from veza.settings import Settings
+
+
+def test_nothing_set_means_every_embedded_default() -> None:
+    s = Settings.from_env({})
+    assert s.embedded_database and s.embedded_store and s.embedded_broker
+    assert s.base_url == "http://127.0.0.1:8000"
+    assert s.max_upload_bytes == 500 * 1024 * 1024
+
+
+def test_variables_select_the_real_services() -> None:
+    s = Settings.from_env({
+        "VEZA_DATABASE_URL": "postgresql://db/veza",
+        "VEZA_BROKER_URL": "amqp://guest:guest@mq:5672/veza",
+        "VEZA_S3_ENDPOINT": "minio:9000",
+        "VEZA_S3_ACCESS_KEY": "a",
+        "VEZA_S3_SECRET_KEY": "b",
+        "VEZA_MAX_UPLOAD_BYTES": "1000",
+        "VEZA_PUBLIC_URL": "https://music.example/",
+        "UNRELATED": "ignored",
+    })
+    assert not (s.embedded_database or s.embedded_store or s.embedded_broker)
+    assert s.max_upload_bytes == 1000
+    assert s.base_url == "https://music.example"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"VEZA_API_PORT": "eighty"}, "VEZA_API_PORT must be an integer, got 'eighty'"),
+        ({"VEZA_S3_ENDPOINT": "minio:9000"}, "VEZA_S3_ACCESS_KEY/SECRET_KEY are not"),
+        ({"VEZA_MAX_UPLOAD_BYTES": "0"}, "VEZA_MAX_UPLOAD_BYTES must be positive"),
+        ({"VEZA_S3_SECURE": "maybe"}, "VEZA_S3_SECURE must be true or false"),
+        ({"VEZA_API_PORT": "70000"}, "VEZA_API_PORT out of range"),
+    ],
+)
+def test_bad_values_name_the_variable(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        Settings.from_env(env)
+
+
+def test_signing_key_is_made_once_and_kept(tmp_path: Path) -> None:
+    s = Settings(data_dir=tmp_path)
+    first = s.with_signing_key().signing_key
+    assert len(first) == 64
+    assert Settings(data_dir=tmp_path).with_signing_key().signing_key == first
+    assert (tmp_path / "signing.key").stat().st_mode & 0o777 == 0o600
+
+
+def test_unknown_setting_cannot_be_replaced() -> None:
+    with pytest.raises(ConfigError, match="unknown settings"):
+        Settings().replace(no_such_thing=1)
