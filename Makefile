@@ -13,6 +13,8 @@ demo:
 test:
 	bash scripts/install.sh test
 	bash scripts/services.sh
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 lint:

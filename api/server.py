@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 from typing import Any
 
@@ -9,6 +10,7 @@ from gunicorn.app.base import BaseApplication
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from api import create_app
+from veza.errors import ConfigError
 from veza.runtime import Services, build_services
 from veza.settings import Settings
 
@@ -47,11 +49,24 @@ def serve_gunicorn(settings: Settings, *, workers: int, threads: int) -> None:
     ).run()
 
 
+def _check_port(host: str, port: int) -> None:
+    # Werkzeug prints and exits the process when it cannot bind; we want our own error.
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; "
+                              "set VEZA_API_PORT to a free port") from exc
+
+
 class ThreadedServer:
     """The API on a background thread of this process (embedded mode)."""
 
     def __init__(self, settings: Settings, services: Services) -> None:
         app = create_app(settings, services)
+        _check_port(settings.api_host, settings.api_port)
         self.server: BaseWSGIServer = make_server(
             settings.api_host, settings.api_port, app, threaded=True
         )

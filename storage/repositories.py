@@ -261,7 +261,7 @@ class Outbox:
 
 
 class UnitOfWork:
-    """The repositories of one transaction: ``with db.transaction() as cur: uow = UnitOfWork(cur)``."""
+    """The repositories of one transaction (see unit_of_work)."""
 
     def __init__(self, cur: RealDictCursor) -> None:
         self.cur = cur

@@ -67,7 +67,6 @@ class TaskEngine:
         self.actors: dict[str, dramatiq.Actor[..., Any]] = {}
         for spec in specs.values():
             self.actors[spec.name] = dramatiq.actor(
-                spec.handler,
                 broker=broker,
                 actor_name=spec.name,
                 queue_name=spec.name,
@@ -75,7 +74,7 @@ class TaskEngine:
                 min_backoff=spec.min_backoff_ms,
                 max_backoff=spec.max_backoff_ms,
                 time_limit=spec.time_limit_ms,
-            )
+            )(spec.handler)
         self._worker: dramatiq.Worker | None = None
 
     @classmethod

