@@ -96,8 +96,10 @@ def get_track(track_id: UUID) -> dict[str, Any]:
     track, job, renditions = _load(track_id)
     base = services().settings.base_url
     stream = None
-    if track.status == "ready":
+    if streaming.playable(track):
         stream = {
+            # False while segments are still being added (an EVENT playlist).
+            "complete": track.status == "ready",
             "master_url": f"{base}/api/v1/tracks/{track.id}/master.m3u8",
             "player_url": f"{base}/play/{track.id}",
             "renditions": [
@@ -121,6 +123,8 @@ def get_track(track_id: UUID) -> dict[str, Any]:
         "created_at": track.created_at.isoformat(),
         "updated_at": track.updated_at.isoformat(),
         "ready_at": track.ready_at.isoformat() if track.ready_at else None,
+        "playable_at": track.playable_at.isoformat() if track.playable_at else None,
+        "analysis": track.analysis,
         "job": _job(job),
         "stream": stream,
     }
@@ -140,5 +144,6 @@ def media(track_id: UUID, name: str) -> Response:
     if rendition is None:
         raise NotFoundError(f"track {track_id} has no rendition {name!r}")
     body = streaming.media_playlist(services(), track, rendition)
-    # Signed URLs expire: a cached copy must not outlive them.
-    return Response(body, mimetype=M3U8, headers={"Cache-Control": "private, max-age=60"})
+    # Signed URLs expire: a cached copy must not outlive them; a growing playlist is not cached.
+    cache = "private, max-age=60" if track.status == "ready" else "no-cache"
+    return Response(body, mimetype=M3U8, headers={"Cache-Control": cache})

@@ -36,7 +36,7 @@ class Tracks:
     _COLUMNS = (
         "id, owner_id, status, title, original_filename, original_key, size_bytes, source_format,"
         " source_codec, sample_rate, channels, duration_s, metadata, error_code, error_message,"
-        " created_at, updated_at, ready_at"
+        " created_at, updated_at, ready_at, playable_at, analysis"
     )
 
     def __init__(self, cur: RealDictCursor) -> None:
@@ -97,6 +97,21 @@ class Tracks:
             WHERE id = %s
             """,
             (status, error_code, error_message, status, track_id),
+        )
+
+    def set_playable(self, track_id: UUID) -> None:
+        """Record that a master playlist is published (kept from the first time)."""
+        self.cur.execute(
+            "UPDATE tracks SET playable_at = coalesce(playable_at, now()), updated_at = now()"
+            " WHERE id = %s",
+            (track_id,),
+        )
+
+    def set_analysis(self, track_id: UUID, analysis: dict[str, Any]) -> None:
+        """Store the track's analysis summary."""
+        self.cur.execute(
+            "UPDATE tracks SET analysis = %s, updated_at = now() WHERE id = %s",
+            (Json(analysis), track_id),
         )
 
     def count(self) -> int:

@@ -33,12 +33,24 @@ def _logging(verbose: bool = True) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def _wait_for_signal() -> None:
+def _stop_on_signal() -> threading.Event:
+    """Turn SIGINT/SIGTERM into an event; installed first, so a signal during start-up
+    still ends in an orderly stop."""
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    return stop
+
+
+def _wait(stop: threading.Event) -> None:
     while not stop.is_set():
         stop.wait(1.0)
+
+
+def _warm_up() -> None:
+    from pipeline.process import warm_up
+
+    log.info("analysers warmed up in %.1f s", warm_up())
 
 
 # ---------------------------------------------------------------- db
@@ -83,6 +95,7 @@ def cmd_serve_worker(args: argparse.Namespace, settings: Settings) -> int:
     from veza.runtime import build_services
 
     _logging()
+    stop = _stop_on_signal()
     if settings.embedded_broker:
         raise ConfigError("`veza serve worker` needs VEZA_BROKER_URL (amqp://...); "
                           "`veza up` runs API and workers in one process instead")
@@ -92,10 +105,11 @@ def cmd_serve_worker(args: argparse.Namespace, settings: Settings) -> int:
     if not args.no_relay:
         relay = OutboxRelay(services.db, engine, poll_s=settings.outbox_poll_s)
         relay.start()
+    _warm_up()
     engine.start_worker(threads=args.threads or settings.worker_threads)
     log.info("worker running with %d threads%s", args.threads or settings.worker_threads,
              "" if relay is None else " and the outbox relay")
-    _wait_for_signal()
+    _wait(stop)
     log.info("worker stopping")
     if relay is not None:
         relay.stop()
@@ -110,6 +124,7 @@ def cmd_serve_relay(args: argparse.Namespace, settings: Settings) -> int:
     from veza.runtime import build_services
 
     _logging()
+    stop = _stop_on_signal()
     if settings.embedded_broker:
         raise ConfigError("`veza serve relay` needs VEZA_BROKER_URL (amqp://...)")
     services = build_services(settings, migrate=False)
@@ -117,7 +132,7 @@ def cmd_serve_relay(args: argparse.Namespace, settings: Settings) -> int:
     relay = OutboxRelay(services.db, engine, poll_s=settings.outbox_poll_s)
     relay.start()
     log.info("outbox relay running")
-    _wait_for_signal()
+    _wait(stop)
     relay.stop()
     engine.stop()
     services.close()
@@ -134,6 +149,7 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
     from veza.runtime import build_services
 
     _logging()
+    stop = _stop_on_signal()
     if args.port is not None:
         settings = settings.replace(api_port=args.port)
     services = build_services(settings, migrate=True)
@@ -148,8 +164,14 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
         recover_unfinished(services)
     relay = OutboxRelay(services.db, engine, poll_s=settings.outbox_poll_s)
     relay.start()
-    engine.start_worker(threads=settings.worker_threads)
     server.start()
+
+    def start_worker() -> None:
+        _warm_up()
+        engine.start_worker(threads=settings.worker_threads)
+
+    # The API answers at once; jobs wait in the queue until the analysers are warm.
+    threading.Thread(target=start_worker, name="veza-warm-up", daemon=True).start()
     base = settings.base_url
     where = {
         "database": "embedded PostgreSQL" if settings.embedded_database else "PostgreSQL",
@@ -161,9 +183,9 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
     print(f"  upload:  curl --data-binary @song.mp3 '{base}/api/v1/tracks?filename=song.mp3'")
     sys.stdout.flush()
     try:
-        if args.demo:
-            _demo(settings)
-        _wait_for_signal()
+        if args.demo and not stop.is_set():
+            _demo(settings, stop)
+        _wait(stop)
     finally:
         print("Veza is stopping", flush=True)
         server.stop()
@@ -173,7 +195,7 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _demo(settings: Settings) -> None:
+def _demo(settings: Settings, stop: threading.Event) -> None:
     import urllib.request
 
     from pipeline.synth import music, write_wav
@@ -189,7 +211,7 @@ def _demo(settings: Settings) -> None:
         accepted = json.load(response)
     print(f"  demo track uploaded: {accepted['status_url']}", flush=True)
     deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and not stop.is_set():
         with urllib.request.urlopen(accepted["status_url"], timeout=30) as response:
             track = json.load(response)
         if track["status"] in ("ready", "failed"):
@@ -220,48 +242,39 @@ def _progress_bar(enabled: bool) -> Any:
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from veza.media import package, probe
+    from veza.ingest import ladder
+    from veza.media import probe, process
 
     src = Path(args.path)
     if not src.is_file():
         raise InputError(f"no such file: {src}")
+    probe(src)  # the same gate as an upload: refuses what is not whole, decodable audio
     track_id = str(uuid.uuid4())
     out = Path(args.out) / track_id
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-    info = probe(src)
-    timings["probe"] = time.perf_counter() - t0
     bar = _progress_bar(sys.stderr.isatty() and not args.json)
-    t0 = time.perf_counter()
-    result = package(src, out, bitrate=settings.aac_bitrate, segment_s=settings.segment_seconds,
-                     progress=bar)
-    timings["package"] = time.perf_counter() - t0
-    if bar is not None:
-        sys.stderr.write("\n")
-    summary: dict[str, Any] = {
-        "id": track_id,
-        "duration_s": result.duration_s,
-        "sample_rate": info.sample_rate,
-        "channels": info.channels,
-        "codec": info.codec,
-        "format": info.format_name,
-        "renditions": [
-            {"name": r.name, "codec": r.codec, "bitrate": r.bitrate,
-             "segments": len(r.segments), "bandwidth": r.bandwidth,
-             "average_bandwidth": r.average_bandwidth}
-            for r in result.renditions
-        ],
-        "master": str(out / result.master),
-        "timings": {k: round(v, 4) for k, v in timings.items()},
-    }
+    try:
+        result = process(src, out, rungs=ladder(settings), segment_s=settings.segment_seconds,
+                         target_lufs=settings.target_lufs, progress=bar)
+    finally:
+        if bar is not None:
+            sys.stderr.write("\n")
+    summary: dict[str, Any] = {"id": track_id, **result.summary(),
+                               "master": str(out / result.package.master)}
     if args.json:
         print(json.dumps(summary))
-    else:
-        print(f"{src.name}: {result.duration_s:.2f} s, {info.codec} {info.sample_rate} Hz "
-              f"{info.channels} ch")
-        for r in summary["renditions"]:
-            print(f"  {r['name']}: {r['segments']} segments, {r['average_bandwidth']} b/s avg")
-        print(f"  master: {summary['master']}")
+        return 0
+    loud = summary["loudness"]
+    print(f"{src.name}: {summary['duration_s']:.2f} s, {result.source.codec} "
+          f"{result.source.sample_rate} Hz {result.source.channels} ch")
+    print(f"  loudness {loud['integrated_lufs']} LUFS, range {loud['range_lu']} LU, "
+          f"true peak {loud['true_peak_dbtp']} dBTP, gain {summary['gain_db']} dB")
+    print(f"  tempo {summary['tempo_bpm']} BPM, key {summary['key']} "
+          f"(confidence {summary['key_confidence']}), cues {summary['cue_in_s']}"
+          f"–{summary['cue_out_s']} s")
+    for r in summary["renditions"]:
+        print(f"  {r['name']}: {r['segments']} segments, {r['average_bandwidth']} b/s avg, "
+              f"{r['bandwidth']} b/s peak")
+    print(f"  master: {summary['master']}  ({summary['timings']['total']:.2f} s)")
     return 0
 
 
@@ -272,6 +285,20 @@ def cmd_synth(args: argparse.Namespace, settings: Settings) -> int:
               bpm=args.bpm, seed=args.seed)
     write_wav(Path(args.path), y, sample_rate=args.rate)
     print(args.path)
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
+    from benchmarks.harness import REGISTRY, run_all, run_benchmark
+
+    out = Path(args.out)
+    if args.name == "all":
+        run_all(quick=args.quick, out_dir=out)
+    elif args.name not in REGISTRY:
+        raise InputError(f"unknown benchmark {args.name!r}; known: all, "
+                         + ", ".join(sorted(REGISTRY)))
+    else:
+        run_benchmark(args.name, quick=args.quick, out_dir=out)
     return 0
 
 
@@ -323,6 +350,14 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--out", required=True, help="directory to write <id>/ into")
     ingest.add_argument("--json", action="store_true", help="print one JSON object")
     ingest.set_defaults(func=cmd_ingest)
+
+    bench = sub.add_parser("bench", help="run a benchmark; prints a table and writes JSON")
+    bench.add_argument("name", help="ladder, kernels, memory, first-segment, or all")
+    bench.add_argument("--quick", action="store_true",
+                       help="tiny inputs and one run: proves it works, measures little")
+    bench.add_argument("--out", default="benchmarks/results",
+                       help="directory for NAME.json (default benchmarks/results)")
+    bench.set_defaults(func=cmd_bench)
 
     synth = sub.add_parser("synth", help="write a generated music-like WAV file")
     synth.add_argument("path")

@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import logging
 import tempfile
+import threading
 import time
 from pathlib import Path
 from uuid import UUID
 
+from pipeline.ladder import Rung
 from storage.repositories import unit_of_work
 from veza.errors import InputError, NotFoundError, VezaError
-from veza.media import content_type_for, package
+from veza.media import process
+from veza.publish import Publisher
 from veza.records import Rendition
 from veza.runtime import Services
+from veza.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -74,16 +78,33 @@ def _fail(services: Services, jid: UUID, tid: UUID, code: str, message: str) -> 
         uow.tracks.set_status(tid, "failed", error_code=code, error_message=message)
 
 
+# RFC 6381 codec strings, as the master playlist's CODECS attribute carries them.
+CODECS = {"aac": "mp4a.40.2", "flac": "fLaC"}
+
+
+def ladder(settings: Settings) -> tuple[Rung, ...]:
+    """Return the ABR ladder the settings ask for."""
+    rungs = [Rung(f"aac_{bitrate // 1000}k", "aac", bitrate) for bitrate in settings.ladder]
+    if settings.flac_rung:
+        rungs.append(Rung("flac", "flac", None))
+    return tuple(rungs)
+
+
+def _nominal(rung: Rung) -> int:
+    return rung.bitrate or 1_000_000
+
+
 def _ingest(services: Services, jid: UUID, tid: UUID, original_key: str) -> None:
     settings = services.settings
     store = services.store
     if not original_key:
         raise NotFoundError(f"track {tid} has no original")
+    rungs = ladder(settings)
     last = {"progress": -1, "at": 0.0}
 
     def progress(fraction: float) -> None:
-        # Encoding is ~90% of the stage; uploads take the rest.
-        value = int(fraction * 90)
+        # Decoding and encoding are ~95% of the stage; the last uploads take the rest.
+        value = int(fraction * 95)
         now = time.monotonic()
         if value >= last["progress"] + 5 and now - last["at"] > 0.5:
             last.update(progress=value, at=now)
@@ -93,29 +114,50 @@ def _ingest(services: Services, jid: UUID, tid: UUID, original_key: str) -> None
             except VezaError as exc:
                 log.warning("job %s: progress not recorded: %s", jid, exc)
 
+    def on_published(relative: str) -> None:
+        # The first master in the store makes the track playable while processing goes on.
+        if relative != "master.m3u8" or playable.is_set():
+            return
+        playable.set()
+        with unit_of_work(services.db) as uow:
+            for rung in rungs:
+                uow.renditions.upsert(Rendition(
+                    track_id=tid, name=rung.name, codec=CODECS[rung.codec],
+                    bitrate=rung.bitrate or 0, bandwidth=_nominal(rung),
+                    average_bandwidth=_nominal(rung),
+                    playlist_key=f"{hls_prefix(tid)}{rung.name}/index.m3u8", segment_count=0,
+                ))
+            uow.tracks.set_playable(tid)
+        log.info("job %s: track %s playable after %.2f s", jid, tid, time.monotonic() - started)
+
+    playable = threading.Event()
+    started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="veza-ingest-") as tmp:
         work = Path(tmp)
         src = work / ("source" + Path(original_key).suffix)
         store.download(original_key, src)
-        out = work / "hls"
-        result = package(src, out, bitrate=settings.aac_bitrate,
-                         segment_s=settings.segment_seconds, progress=progress)
-        prefix = hls_prefix(tid)
-        # Segments and init before playlists, the master last: a master in the store means
-        # everything it points to is there.
-        for rendition in result.renditions:
-            for rel in (*rendition.segments, rendition.init, rendition.playlist):
-                store.put_file(prefix + rel, out / rel, content_type=content_type_for(rel))
-        store.put_file(prefix + result.master, out / result.master,
-                       content_type=content_type_for(result.master))
+        publisher = Publisher(store, str(tid), on_published=on_published)
+        try:
+            result = process(src, work / "out", rungs=rungs, segment_s=settings.segment_seconds,
+                             target_lufs=settings.target_lufs, on_file=publisher.submit,
+                             progress=progress)
+        except BaseException:
+            publisher.abandon()
+            raise
+        publisher.close()
 
+    analysis = result.analysis()
+    analysis.pop("beats_s", None)  # kept in analysis/{id}/analysis.json
     with unit_of_work(services.db) as uow:
-        for r in result.renditions:
+        for r in result.package.renditions:
             uow.renditions.upsert(Rendition(
-                track_id=tid, name=r.name, codec=r.codec, bitrate=r.bitrate,
+                track_id=tid, name=r.name, codec=r.codec, bitrate=r.bitrate or 0,
                 bandwidth=r.bandwidth, average_bandwidth=r.average_bandwidth,
-                playlist_key=prefix + r.playlist, segment_count=len(r.segments),
+                playlist_key=hls_prefix(tid) + r.playlist, segment_count=len(r.segments),
             ))
+        uow.tracks.set_analysis(tid, analysis)
         uow.tracks.set_status(tid, "ready")
+        uow.tracks.set_playable(tid)
         uow.jobs.finish(jid)
-    log.info("job %s: track %s ready (%.1f s of audio)", jid, tid, result.duration_s)
+    log.info("job %s: track %s ready (%.1f s of audio in %.1f s)", jid, tid, result.duration_s,
+             time.monotonic() - started)

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipeline import errors as audio_errors
 from pipeline.hls import HlsPackage, package_hls
+from pipeline.ladder import Rung
 from pipeline.probe import AudioInfo
 from pipeline.probe import probe as _probe
 from veza.errors import EmptyInputError, NotAudioError, PipelineError
+
+if TYPE_CHECKING:
+    from pipeline.process import Processed
 
 CONTENT_TYPES = {
     ".m3u8": "application/vnd.apple.mpegurl",
@@ -52,6 +57,26 @@ def probe(path: Path) -> AudioInfo:
     """Check that ``path`` holds decodable audio and describe it."""
     with audio_errors_translated():
         return _probe(path)
+
+
+def process(
+    src: Path,
+    out_dir: Path,
+    *,
+    rungs: Sequence[Rung],
+    segment_s: float,
+    target_lufs: float,
+    on_file: Callable[[str, Path], None] | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> Processed:
+    """Analyse ``src`` and package its ABR ladder under ``out_dir`` in one decoding pass."""
+    # Imported here: the analysis stack (Numba, librosa) costs seconds to load, and the API
+    # process, which only probes, never needs it.
+    from pipeline.process import process as _process
+
+    with audio_errors_translated():
+        return _process(src, out_dir, rungs=rungs, segment_s=segment_s, target_lufs=target_lufs,
+                        on_file=on_file, progress=progress)
 
 
 def package(

@@ -39,6 +39,8 @@ class Track:
     created_at: datetime
     updated_at: datetime
     ready_at: datetime | None
+    playable_at: datetime | None = None
+    analysis: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,31 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise ConfigError(f"{name} must be true or false, got {raw!r}")
 
 
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+
+
+def _ladder(env: Mapping[str, str]) -> tuple[int, ...]:
+    raw = env.get("VEZA_LADDER")
+    if not raw:
+        return (64_000, 128_000, 256_000)
+    try:
+        rungs = tuple(sorted({int(part.strip().lower().removesuffix("k")) * 1000
+                              for part in raw.split(",") if part.strip()}))
+    except ValueError:
+        raise ConfigError(f"VEZA_LADDER must list bitrates in kb/s like '64,128,256', "
+                          f"got {raw!r}") from None
+    if not rungs or any(not 16_000 <= r <= 512_000 for r in rungs):
+        raise ConfigError(f"VEZA_LADDER bitrates must be 16-512 kb/s, got {raw!r}")
+    return rungs
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything configurable, with the embedded defaults of a single machine.
@@ -62,6 +87,10 @@ class Settings:
     signing_key: str = field(default="", repr=False)
     segment_seconds: float = 6.0
     aac_bitrate: int = 128_000
+    # The ABR ladder, AAC-LC bitrates in bits/s, and an optional lossless FLAC rung.
+    ladder: tuple[int, ...] = (64_000, 128_000, 256_000)
+    flac_rung: bool = False
+    target_lufs: float = -14.0
     worker_threads: int = 2
     job_max_attempts: int = 3
     outbox_poll_s: float = 1.0
@@ -90,6 +119,9 @@ class Settings:
             signed_url_ttl_s=_int(env, "VEZA_SIGNED_URL_TTL", 600),
             signing_key=env.get("VEZA_SIGNING_KEY", ""),
             aac_bitrate=_int(env, "VEZA_AAC_BITRATE", 128_000),
+            ladder=_ladder(env),
+            flac_rung=_bool(env, "VEZA_FLAC_RUNG", False),
+            target_lufs=_float(env, "VEZA_TARGET_LUFS", -14.0),
             worker_threads=_int(env, "VEZA_WORKER_THREADS", 2),
             job_max_attempts=_int(env, "VEZA_JOB_MAX_ATTEMPTS", 3),
             queue_prefix=env.get("VEZA_QUEUE_PREFIX") or "veza",

@@ -17,9 +17,16 @@ def _resolve(base_key: str, uri: str) -> str:
     return posixpath.normpath(posixpath.join(posixpath.dirname(base_key), uri))
 
 
+def playable(track: Track) -> bool:
+    """Return whether listeners can start: ready, or far enough along to stream while it works."""
+    return track.status == "ready" or (
+        track.status == "processing" and track.playable_at is not None
+    )
+
+
 def master_playlist(services: Services, track: Track, renditions: list[Rendition]) -> str:
     """Return the master playlist with each variant pointing at the API's media playlist URL."""
-    if track.status != "ready" or not renditions:
+    if not playable(track) or not renditions:
         raise NotFoundError(f"track {track.id} is not ready to stream (status: {track.status})")
     master_key = f"hls/{track.id}/master.m3u8"
     playlist = m3u8.loads(services.store.get(master_key).decode("utf-8"))
@@ -35,7 +42,7 @@ def master_playlist(services: Services, track: Track, renditions: list[Rendition
 
 def media_playlist(services: Services, track: Track, rendition: Rendition) -> str:
     """Return a rendition's playlist with init and segment URLs signed for a few minutes."""
-    if track.status != "ready":
+    if not playable(track):
         raise NotFoundError(f"track {track.id} is not ready to stream (status: {track.status})")
     store = services.store
     ttl = services.settings.signed_url_ttl_s

@@ -56,7 +56,7 @@ def wait_http(url: str, proc: Proc, timeout: float = 90) -> None:
         try:
             if requests.get(url, timeout=2).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or still loading
             pass
         time.sleep(0.2)
     raise AssertionError(f"{url} did not answer:\n{proc.output()[-5000:]}")

@@ -80,7 +80,14 @@ def test_upload_is_processed_and_streams_from_signed_urls(
         assert track["status"] == "ready", track
         assert track["title"] == "My Song"
         assert track["job"]["state"] == "succeeded" and track["job"]["progress"] == 100
-        assert [r["name"] for r in track["stream"]["renditions"]] == ["aac_128k"]
+        assert [r["name"] for r in track["stream"]["renditions"]] == [
+            "aac_64k", "aac_128k", "aac_256k"]
+        assert track["stream"]["complete"] is True and track["playable_at"] is not None
+        analysis = track["analysis"]
+        assert analysis["tempo_bpm"] == pytest.approx(120.0, abs=1.0)
+        assert analysis["loudness"]["integrated_lufs"] < -8
+        assert services.store.exists(f"analysis/{track_id}/analysis.json")
+        assert services.store.exists(f"analysis/{track_id}/waveform.json")
 
         # The master points at the API's media playlist, which signs every segment.
         master = client.get(f"/api/v1/tracks/{track_id}/master.m3u8")
@@ -88,7 +95,7 @@ def test_upload_is_processed_and_streams_from_signed_urls(
         assert master.mimetype == "application/vnd.apple.mpegurl"
         variant_path = next(line for line in master.get_data(as_text=True).splitlines()
                             if line and not line.startswith("#"))
-        assert variant_path.endswith(f"/api/v1/tracks/{track_id}/hls/aac_128k/index.m3u8")
+        assert variant_path.endswith(f"/api/v1/tracks/{track_id}/hls/aac_64k/index.m3u8")
         media = client.get(variant_path.split("://", 1)[1].split("/", 1)[1].join(["/", ""]))
         assert media.status_code == 200
         urls = [line for line in media.get_data(as_text=True).splitlines()

@@ -39,18 +39,43 @@ def test_every_command_has_help() -> None:
         assert "usage: veza" in result.stdout
 
 
-def test_ingest_writes_a_playable_package(demo_wav: Path, tmp_path: Path) -> None:
+def test_ingest_writes_a_playable_package_and_its_analysis(
+    demo_wav: Path, tmp_path: Path
+) -> None:
     result = run("ingest", str(demo_wav), "--out", str(tmp_path / "out"), "--json")
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     assert summary["duration_s"] == pytest.approx(30.0, abs=0.05)
-    assert (summary["sample_rate"], summary["channels"]) == (44100, 2)
-    [rendition] = summary["renditions"]
-    # ~6 s segments; AAC priming may leave a tiny trailing one.
-    assert rendition["name"] == "aac_128k" and rendition["segments"] in (5, 6)
+    assert (summary["sample_rate"], summary["channels"], summary["codec"]) == (
+        44100, 2, "pcm_s16le")
+    loudness = summary["loudness"]
+    assert set(loudness) == {"integrated_lufs", "range_lu", "true_peak_dbtp",
+                             "sample_peak_dbfs", "momentary_max_lufs", "short_term_max_lufs"}
+    # music() peaks at -3 dBFS; its loudness is that of a dense mix.
+    assert loudness["sample_peak_dbfs"] == pytest.approx(-3.0, abs=0.05)
+    assert -25 < loudness["integrated_lufs"] < -8
+    assert loudness["true_peak_dbtp"] >= loudness["sample_peak_dbfs"]
+    gain = summary["gain_db"]
+    assert gain == pytest.approx(min(-14 - loudness["integrated_lufs"],
+                                     -1 - loudness["true_peak_dbtp"]), abs=0.02)
+    assert summary["tempo_bpm"] == pytest.approx(120.0, abs=1.0)
+    assert summary["key"].endswith((" major", " minor")) and 0 <= summary["key_confidence"] <= 1
+    assert summary["cue_in_s"] == pytest.approx(0.0, abs=0.05)
+    assert summary["cue_out_s"] == pytest.approx(30.0, abs=0.05)
+    assert [r["name"] for r in summary["renditions"]] == ["aac_64k", "aac_128k", "aac_256k"]
+    for r in summary["renditions"]:
+        assert r["codec"] == "mp4a.40.2" and r["segments"] in (5, 6)
+        assert r["bitrate"] * 0.9 < r["average_bandwidth"] <= r["bandwidth"] < r["bitrate"] * 1.3
+    assert {"decode", "loudness", "tempo", "key", "total"} <= set(summary["timings"])
+    out = tmp_path / "out" / summary["id"]
     master = Path(summary["master"])
-    assert master == tmp_path / "out" / summary["id"] / "master.m3u8"
-    assert m3u8.load(str(master)).playlists[0].stream_info.codecs == "mp4a.40.2"
+    assert master == out / "master.m3u8"
+    parsed = m3u8.load(str(master))
+    assert [p.stream_info.codecs for p in parsed.playlists] == ["mp4a.40.2"] * 3
+    analysis = json.loads((out / "analysis.json").read_text())
+    assert analysis["tempo_bpm"] == summary["tempo_bpm"] and len(analysis["beats_s"]) > 50
+    waveform = json.loads((out / "waveform.json").read_text())
+    assert waveform["version"] == 2 and waveform["length"] * 2 == len(waveform["data"])
     wav = tmp_path / "decoded.wav"
     decode_strictly(master, wav)
     assert ffprobe_duration(wav) == pytest.approx(30.0, abs=0.1)
@@ -59,7 +84,9 @@ def test_ingest_writes_a_playable_package(demo_wav: Path, tmp_path: Path) -> Non
 def test_ingest_prints_a_summary_without_json(demo_wav: Path, tmp_path: Path) -> None:
     result = run("ingest", str(demo_wav), "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
-    assert "demo.wav: 30.00 s" in result.stdout and "aac_128k: " in result.stdout
+    assert result.stdout.startswith("demo.wav: 30.00 s, pcm_s16le 44100 Hz 2 ch")
+    assert "tempo 12" in result.stdout or "tempo 119" in result.stdout
+    assert "aac_256k: " in result.stdout
 
 
 BAD_FILES = {

@@ -1,0 +1,1 @@
+"""Benchmarks of the pipeline against the tools a user would script instead (`veza bench NAME`)."""

@@ -1,0 +1,112 @@
+"""Ladder: `veza ingest` against the ffmpeg CLI's two layouts and the script a peer would write.
+
+Every variant encodes the same 64/128/256k AAC ladder to fMP4 HLS from the same input. The
+variants are interleaved run by run (rotating the order) so the machine's noise spreads over all
+of them, and each ratio is the median over runs of the ratio within one run.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from benchmarks import baselines, inputs
+from benchmarks.harness import Run, Target, bench_env, combine, measure, measure_concurrent, median
+
+DURATION_S = 240.0
+QUICK_DURATION_S = 20.0
+RUNS = 3
+FFMPEG = ("ffmpeg_varstream", "ffmpeg_per_rung")
+VARIANTS = (*FFMPEG, "peer_script", "veza_ingest")
+
+
+def run(*, quick: bool = False) -> dict[str, Any]:
+    """Measure every variant; return parameters, results and targets."""
+    duration = QUICK_DURATION_S if quick else DURATION_S
+    n_runs = 1 if quick else RUNS
+    src = inputs.music_wav(duration)
+    env = bench_env()
+    work = Path(tempfile.mkdtemp(prefix="veza-bench-ladder-"))
+    try:
+        variants: dict[str, Callable[[Path], Run]] = {
+            "ffmpeg_varstream": lambda out: measure(
+                baselines.ffmpeg_ladder_varstream(src, out), env=env).check(),
+            "ffmpeg_per_rung": lambda out: combine(
+                *measure_concurrent(baselines.ffmpeg_ladder_per_rung(src, out), env=env)).check(),
+            "peer_script": lambda out: measure(baselines.peer_script(src, out), env=env).check(),
+            # Ours may fail while it is being built: that is recorded, not raised.
+            "veza_ingest": lambda out: measure(baselines.veza_ingest(src, out), env=env),
+        }
+        _warm_up(work, env)
+        samples: dict[str, list[Run]] = {name: [] for name in VARIANTS}
+        for i in range(n_runs):
+            for name in VARIANTS[i % len(VARIANTS):] + VARIANTS[:i % len(VARIANTS)]:
+                out = work / f"{name}-{i}"
+                out.mkdir()
+                samples[name].append(variants[name](out))
+                shutil.rmtree(out)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    results: dict[str, Any] = {name: _summary(samples[name], duration) for name in VARIANTS}
+    ours = samples["veza_ingest"]
+    summary = baselines.veza_summary(ours[-1].stdout)
+    results["veza_ingest"]["renditions"] = (
+        len(summary.get("renditions", [])) if summary else None)
+    results["veza_ingest"]["json_fields"] = sorted(summary) if summary else None
+    # Until ours writes the whole ladder the ratios compare unlike work: say so beside them.
+    results["veza_ingest"]["comparable"] = (
+        results["veza_ingest"]["renditions"] == len(baselines.BITRATES))
+    if ours[-1].returncode != 0:
+        results["veza_ingest"]["error"] = ours[-1].stderr.strip()[-500:]
+    best = min(FFMPEG, key=lambda name: results[name]["wall_s"])
+    results["ffmpeg_best_layout"] = best
+
+    wall_ffmpeg = cpu_ffmpeg = wall_peer = None
+    if all(r.returncode == 0 for r in ours):
+        rounds = range(n_runs)
+        wall_ffmpeg = median([ours[i].wall_s / min(samples[n][i].wall_s for n in FFMPEG)
+                              for i in rounds])
+        cpu_ffmpeg = median([ours[i].cpu_s / samples[best][i].cpu_s for i in rounds])
+        wall_peer = median([ours[i].wall_s / samples["peer_script"][i].wall_s for i in rounds])
+    return {
+        "parameters": {
+            "input": f"synthesised music, {duration:g} s, stereo 44.1 kHz 16-bit WAV",
+            "duration_s": duration,
+            "ladder_bps": list(baselines.BITRATES),
+            "segment_s": 6,
+            "runs": n_runs,
+            "peer_script_layout": baselines.peer_layout(),
+            "ratios": "median over runs of the ratio measured within each run",
+        },
+        "results": results,
+        "targets": [
+            Target("wall_vs_ffmpeg_best", wall_ffmpeg, "<= 1.0", "ratio"),
+            Target("cpu_vs_ffmpeg_best", cpu_ffmpeg, "<= 1.1", "ratio"),
+            Target("wall_vs_peer_script", wall_peer, "<= 0.5", "ratio"),
+        ],
+    }
+
+
+def _warm_up(work: Path, env: dict[str, str]) -> None:
+    """Run the Python variants once on a short input: Numba's cache is filled before timing."""
+    src = inputs.music_wav(5.0)
+    out = work / "warm-up"
+    out.mkdir()
+    measure(baselines.peer_script(src, out), env=env).check()
+    measure(baselines.veza_ingest(src, out), env=env)
+    shutil.rmtree(out)
+
+
+def _summary(runs: list[Run], duration_s: float) -> dict[str, Any]:
+    wall = median([r.wall_s for r in runs])
+    return {
+        "wall_s": round(wall, 3),
+        "cpu_s": round(median([r.cpu_s for r in runs]), 3),
+        "realtime_x": round(duration_s / wall, 1),
+        "max_rss_mib": round(max(r.max_rss_bytes for r in runs) / 2**20, 1),
+        "wall_runs_s": [round(r.wall_s, 3) for r in runs],
+    }

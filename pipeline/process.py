@@ -1,0 +1,279 @@
+"""Decode once, and feed the same blocks to every analyser and to the ABR ladder.
+
+This is the whole pipeline for one track: `veza ingest` and the worker both run it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pipeline.cues import CueDetector, Cues
+from pipeline.decode import SourceInfo, StereoResampler, downmix_to_stereo, open_source
+from pipeline.errors import ParameterError
+from pipeline.hls import HlsPackage
+from pipeline.key import Key, KeyDetector
+from pipeline.ladder import DEFAULT_LADDER, LadderWriter, Rung
+from pipeline.loudness import Loudness, LoudnessMeter, bs1770_weights, track_gain
+from pipeline.monomix import MonoSpectrogram
+from pipeline.rhythm import Tempo, TempoTracker
+from pipeline.waveform import Waveform, WaveformBuilder
+
+OUTPUT_RATE = 48_000
+BLOCK_FRAMES = 65_536
+
+
+@dataclass(frozen=True)
+class Processed:
+    """Everything one pass over a track produced."""
+
+    source: SourceInfo
+    duration_s: float
+    loudness: Loudness
+    gain_db: float | None
+    tempo: Tempo
+    key: Key
+    cues: Cues
+    waveform: Waveform
+    package: HlsPackage
+    timings: dict[str, float] = field(default_factory=dict)
+    # Momentary (400 ms) and short-term (3 s) loudness every 100 ms, LUFS; for plots.
+    momentary_lufs: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    short_term_lufs: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    def analysis(self) -> dict[str, Any]:
+        """Return the analysis as plain JSON values (what analysis.json holds)."""
+        return {
+            "duration_s": round(self.duration_s, 4),
+            "sample_rate": self.source.sample_rate,
+            "channels": self.source.channels,
+            "codec": self.source.codec,
+            "loudness": {k: _finite(v) for k, v in self.loudness.as_json().items()},
+            "gain_db": _finite(self.gain_db),
+            "tempo_bpm": _finite(self.tempo.bpm, 2),
+            "beats_s": [round(float(b), 3) for b in self.tempo.beats_s],
+            "key": self.key.name,
+            "key_confidence": _finite(self.key.confidence, 3),
+            "cue_in_s": round(self.cues.cue_in_s, 3),
+            "cue_out_s": round(self.cues.cue_out_s, 3),
+        }
+
+    def summary(self) -> dict[str, Any]:
+        """Return the analysis without the beat list, plus renditions and timings."""
+        out = self.analysis()
+        del out["beats_s"]
+        out["renditions"] = [
+            {"name": r.name, "codec": r.codec, "bitrate": r.bitrate, "segments": len(r.segments),
+             "bandwidth": r.bandwidth, "average_bandwidth": r.average_bandwidth}
+            for r in self.package.renditions
+        ]
+        out["timings"] = {k: round(v, 4) for k, v in self.timings.items()}
+        return out
+
+
+def _finite(value: float | None, digits: int = 2) -> float | None:
+    if value is None or not math.isfinite(value):
+        return None
+    return round(float(value), digits)
+
+
+def session_data(loudness: Loudness, gain_db: float | None) -> dict[str, str]:
+    """Return the EXT-X-SESSION-DATA values the master playlist carries."""
+    # A quoted-string VALUE cannot hold a double quote, so no JSON: key=value pairs.
+    data = loudness.as_json()
+    pairs = ",".join(
+        f"{name}={'null' if data[name] is None else format(data[name], '.2f')}"
+        for name in ("integrated_lufs", "range_lu", "true_peak_dbtp", "sample_peak_dbfs")
+    )
+    return {
+        "com.veza.loudness": pairs,
+        "com.veza.gain": "null" if gain_db is None else f"{gain_db:.2f}",
+    }
+
+
+def process(
+    src: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    *,
+    rungs: Sequence[Rung] = DEFAULT_LADDER,
+    segment_s: float = 6.0,
+    target_lufs: float = -14.0,
+    ceiling_dbtp: float = -1.0,
+    on_file: Callable[[str, Path], None] | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> Processed:
+    """Analyse ``src`` and package it as HLS under ``out_dir`` in one decoding pass.
+
+    Parameters
+    ----------
+    src : path
+        Any audio file FFmpeg decodes.
+    out_dir : path
+        Where master.m3u8, the rendition folders, analysis.json and waveform.json go.
+    rungs : sequence of Rung
+        The ladder; every rung is fed from the same decoded blocks.
+    segment_s : float > 0
+        Target segment duration in seconds.
+    target_lufs, ceiling_dbtp : float
+        The loudness the track gain aims at, and the true peak it must not push past.
+    on_file : callable(relative_path, absolute_path), optional
+        Called as each output file is complete (segments, init, playlists, analysis).
+    progress : callable(fraction), optional
+        Called with 0..1 as decoding advances.
+
+    Returns
+    -------
+    Processed
+    """
+    if not segment_s > 0:
+        raise ParameterError(f"segment_s must be positive, got {segment_s!r}")
+    if not rungs:
+        raise ParameterError("the ladder needs at least one rung")
+    out = Path(out_dir)
+    created = not out.exists()
+    try:
+        return _process(src, out, rungs=rungs, segment_s=segment_s, target_lufs=target_lufs,
+                        ceiling_dbtp=ceiling_dbtp, on_file=on_file, progress=progress)
+    except BaseException:
+        # Nothing half-made is left behind: the folder goes if this call made it.
+        if created:
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+
+
+def _process(
+    src: str | os.PathLike[str],
+    out: Path,
+    *,
+    rungs: Sequence[Rung],
+    segment_s: float,
+    target_lufs: float,
+    ceiling_dbtp: float,
+    on_file: Callable[[str, Path], None] | None,
+    progress: Callable[[float], None] | None,
+) -> Processed:
+    timings: dict[str, float] = {}
+    t_start = time.perf_counter()
+    with open_source(src) as source:
+        out.mkdir(parents=True, exist_ok=True)
+        info = source.info
+        rate, channels = info.sample_rate, info.channels
+        try:
+            weights = bs1770_weights(info.channel_names)
+        except ParameterError:
+            weights = None  # unnamed channels: the meter's default weights for this count
+        meter = LoudnessMeter(sample_rate=rate, channels=channels, weights=weights)
+        front_end = MonoSpectrogram(sample_rate=rate, channels=channels)
+        analysers: dict[str, Any] = {
+            "loudness": meter,
+            "waveform": WaveformBuilder(sample_rate=rate, channels=channels),
+            # Tempo and key share one mono mix, resampler and spectrogram.
+            "tempo": TempoTracker(sample_rate=rate, channels=channels, front_end=front_end),
+            "key": KeyDetector(sample_rate=rate, channels=channels, front_end=front_end),
+            "cues": CueDetector(sample_rate=rate, channels=channels),
+        }
+        spent = dict.fromkeys(analysers, 0.0)
+        spent.update(decode=0.0, resample=0.0, encode_feed=0.0)
+        resampler = StereoResampler(rate, OUTPUT_RATE)
+        # Leaving the block without finish() (an error) stops the encoder threads and removes
+        # what they wrote.
+        with LadderWriter(out, rungs=rungs, segment_s=segment_s, sample_rate=OUTPUT_RATE,
+                          on_file=on_file) as ladder:
+            frames = 0
+            expected = (info.duration_s or 0.0) * rate
+            blocks = source.blocks(block_frames=BLOCK_FRAMES)
+            while True:
+                t0 = time.perf_counter()
+                block = next(blocks, None)
+                spent["decode"] += time.perf_counter() - t0
+                if block is None:
+                    break
+                frames += block.shape[1]
+                t0 = time.perf_counter()
+                stereo = resampler.process(downmix_to_stereo(block, info.channel_names))
+                spent["resample"] += time.perf_counter() - t0
+                t0 = time.perf_counter()
+                # The encoders run on their own threads; feeding them first lets them work while
+                # the analysers below hold this one.
+                ladder.write(stereo)
+                spent["encode_feed"] += time.perf_counter() - t0
+                for name, analyser in analysers.items():
+                    t0 = time.perf_counter()
+                    analyser.process(block)
+                    spent[name] += time.perf_counter() - t0
+                if progress is not None and expected > 0:
+                    progress(min(frames / expected, 0.99))
+            tail = resampler.flush()
+            if tail.shape[1]:
+                ladder.write(tail)
+            results = {}
+            for name, analyser in analysers.items():
+                t0 = time.perf_counter()
+                results[name] = analyser.result()
+                spent[name] += time.perf_counter() - t0
+            loudness: Loudness = results["loudness"]
+            gain = track_gain(loudness, target_lufs=target_lufs, ceiling_dbtp=ceiling_dbtp)
+            t0 = time.perf_counter()
+            package = ladder.finish(session_data=session_data(loudness, gain))
+            spent["encode_finish"] = time.perf_counter() - t0
+    duration = frames / rate if rate else 0.0
+    processed = Processed(
+        source=info, duration_s=duration, loudness=loudness, gain_db=gain,
+        tempo=results["tempo"], key=results["key"], cues=results["cues"],
+        waveform=results["waveform"], package=package, timings=timings,
+        momentary_lufs=meter.momentary_series(), short_term_lufs=meter.short_term_series(),
+    )
+    _write_analysis(processed, out, on_file)
+    timings.update({k: v for k, v in spent.items()})
+    timings["total"] = time.perf_counter() - t_start
+    if progress is not None:
+        progress(1.0)
+    return processed
+
+
+WAVEFORM_LEVELS_FILE = "waveform.json"
+
+
+def _write_analysis(p: Processed, out: Path, on_file: Callable[[str, Path], None] | None) -> None:
+    files = {"analysis.json": p.analysis()}
+    levels = [level.samples_per_pixel for level in p.waveform.levels]
+    if levels:
+        files[WAVEFORM_LEVELS_FILE] = p.waveform.to_audiowaveform(levels[0])
+        for spp in levels[1:]:
+            files[f"waveform_{spp}.json"] = p.waveform.to_audiowaveform(spp)
+    for name, body in files.items():
+        path = out / name
+        path.write_text(json.dumps(body, separators=(",", ":"), allow_nan=False))
+        if on_file is not None:
+            on_file(name, path)
+
+
+def warm_up(*, sample_rate: int = 44_100) -> float:
+    """Compile and load every analyser once, so the first real track pays nothing; return the
+    seconds it took. Long-lived workers call it at start."""
+    from pipeline.synth import music
+
+    t0 = time.perf_counter()
+    y = music(duration_s=6.0, sample_rate=sample_rate, channels=2)
+    front_end = MonoSpectrogram(sample_rate=sample_rate, channels=2)
+    analysers: list[Any] = [
+        LoudnessMeter(sample_rate=sample_rate, channels=2),
+        WaveformBuilder(sample_rate=sample_rate, channels=2),
+        TempoTracker(sample_rate=sample_rate, channels=2, front_end=front_end),
+        KeyDetector(sample_rate=sample_rate, channels=2, front_end=front_end),
+        CueDetector(sample_rate=sample_rate, channels=2),
+    ]
+    for analyser in analysers:
+        analyser.process(np.ascontiguousarray(y))
+    for analyser in analysers:
+        analyser.result()
+    return time.perf_counter() - t0
