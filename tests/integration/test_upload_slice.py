@@ -29,7 +29,7 @@ pytestmark = pytest.mark.integration
 def services(database_url: str, s3_store: S3Store, broker_url: str) -> Iterator[Services]:
     settings = Settings(database_url=database_url, broker_url=broker_url,
                         s3_endpoint=s3_store.endpoint, s3_access_key="x", s3_secret_key="x",
-                        max_upload_bytes=20 * 1024 * 1024)
+                        max_upload_bytes=64 * 1024 * 1024)
     svc = Services(settings=settings, db=Database(database_url), store=s3_store)
     yield svc
     svc.close()
@@ -148,6 +148,7 @@ BAD_UPLOADS = {
     "png": (b"\x89PNG\r\n\x1a\n" + bytes(2000), 415, "not_audio", "not an audio"),
     "random": (None, 415, "not_audio", "audio"),
     "truncated": ("truncated", 415, "not_audio", "audio"),
+    "header lies about its length": ("liar", 415, "not_audio", "the header says 30.0 s"),
 }
 
 
@@ -160,6 +161,8 @@ def test_bad_uploads_are_refused_and_leave_nothing(
         body = rng.bytes(100_000)
     elif body == "truncated":
         body = demo_wav.read_bytes()[:40]
+    elif body == "liar":
+        body = demo_wav.read_bytes()[:2_000_000]
     before = _counts(services)
     response = client.post("/api/v1/tracks?filename=x.wav", data=body,
                            content_type="application/octet-stream")
@@ -196,3 +199,51 @@ def test_playlist_of_a_track_not_ready_is_404(client: FlaskClient, demo_wav: Pat
                            content_type="audio/wav").get_json()["id"]
     body = _problem(client.get(f"/api/v1/tracks/{track_id}/master.m3u8"), 404, "not_found")
     assert "not ready" in body["detail"]
+
+
+def test_a_long_track_is_playable_while_it_is_still_processing(
+    client: FlaskClient, services: Services, tmp_path: Path
+) -> None:
+    from pipeline.synth import music, write_wav
+
+    wav = tmp_path / "long.wav"
+    write_wav(wav, music(duration_s=180.0, sample_rate=44100, channels=2, seed=5),
+              sample_rate=44100)
+    engine = build_engine(services)
+    relay = OutboxRelay(services.db, engine, poll_s=0.2)
+    relay.start()
+    engine.start_worker(threads=1)
+    try:
+        track_id = client.post("/api/v1/tracks", data=wav.read_bytes(),
+                               content_type="audio/wav").get_json()["id"]
+        deadline = time.monotonic() + 120
+        early = None
+        while time.monotonic() < deadline:
+            early = client.get(f"/api/v1/tracks/{track_id}").get_json()
+            if early["stream"] is not None or early["status"] in ("ready", "failed"):
+                break
+            time.sleep(0.05)
+        assert early is not None and early["status"] == "processing", early
+        assert early["stream"]["complete"] is False
+        # The master lists every rendition; each media playlist is an EVENT playlist that grows.
+        master = client.get(f"/api/v1/tracks/{track_id}/master.m3u8").get_data(as_text=True)
+        assert master.count("#EXT-X-STREAM-INF") == 3
+        media = client.get(f"/api/v1/tracks/{track_id}/hls/aac_128k/index.m3u8")
+        assert media.headers["Cache-Control"] == "no-cache"
+        text = media.get_data(as_text=True)
+        assert "#EXT-X-PLAYLIST-TYPE:EVENT" in text and "#EXT-X-ENDLIST" not in text
+        first = next(line for line in text.splitlines() if line.startswith("http"))
+        assert requests.get(first, timeout=30).status_code == 200
+
+        track = _wait_ready(client, track_id)
+        assert track["status"] == "ready" and track["stream"]["complete"] is True
+        final = client.get(f"/api/v1/tracks/{track_id}/hls/aac_128k/index.m3u8")
+        text = final.get_data(as_text=True)
+        assert "#EXT-X-PLAYLIST-TYPE:VOD" in text and text.rstrip().endswith("#EXT-X-ENDLIST")
+        assert text.count("#EXTINF") >= 30
+        with unit_of_work(services.db) as uow:
+            row = uow.tracks.get(uuid.UUID(track_id))
+        assert row is not None and row.playable_at < row.ready_at  # type: ignore[operator]
+    finally:
+        relay.stop()
+        engine.stop()

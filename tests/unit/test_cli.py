@@ -121,6 +121,24 @@ def test_ingest_refuses_random_bytes_and_a_truncated_file(
         assert "Traceback" not in result.stderr
 
 
+def test_ingest_refuses_a_wav_whose_header_lies_about_its_length(
+    demo_wav: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "liar.wav"
+    path.write_bytes(demo_wav.read_bytes()[:2_000_000])  # the header still says 30 s
+    result = run("ingest", str(path), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("veza: truncated or corrupt audio: the header says")
+    assert not (tmp_path / "out").exists()
+
+
+def test_unknown_benchmark_is_exit_2_with_the_known_names(tmp_path: Path) -> None:
+    result = run("bench", "nope", "--out", str(tmp_path))
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert "unknown benchmark 'nope'" in line and "ladder" in line and "first-segment" in line
+
+
 def test_ingest_of_a_missing_file_names_it(tmp_path: Path) -> None:
     result = run("ingest", str(tmp_path / "nope.wav"), "--out", str(tmp_path))
     assert result.returncode == 2
