@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline import errors as audio_errors
-from pipeline.hls import HlsPackage, package_hls
 from pipeline.ladder import Rung
 from pipeline.probe import AudioInfo
 from pipeline.probe import probe as _probe
@@ -77,16 +76,3 @@ def process(
     with audio_errors_translated():
         return _process(src, out_dir, rungs=rungs, segment_s=segment_s, target_lufs=target_lufs,
                         on_file=on_file, progress=progress)
-
-
-def package(
-    src: Path,
-    out_dir: Path,
-    *,
-    bitrate: int,
-    segment_s: float,
-    progress: Callable[[float], None] | None = None,
-) -> HlsPackage:
-    """Encode ``src`` to fMP4 HLS under ``out_dir``."""
-    with audio_errors_translated():
-        return package_hls(src, out_dir, bitrate=bitrate, segment_s=segment_s, progress=progress)

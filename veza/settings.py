@@ -86,7 +86,6 @@ class Settings:
     # Key for URLs signed by the API itself (the local-directory store).
     signing_key: str = field(default="", repr=False)
     segment_seconds: float = 6.0
-    aac_bitrate: int = 128_000
     # The ABR ladder, AAC-LC bitrates in bits/s, and an optional lossless FLAC rung.
     ladder: tuple[int, ...] = (64_000, 128_000, 256_000)
     flac_rung: bool = False
@@ -118,7 +117,6 @@ class Settings:
             max_upload_bytes=_int(env, "VEZA_MAX_UPLOAD_BYTES", 500 * 1024 * 1024),
             signed_url_ttl_s=_int(env, "VEZA_SIGNED_URL_TTL", 600),
             signing_key=env.get("VEZA_SIGNING_KEY", ""),
-            aac_bitrate=_int(env, "VEZA_AAC_BITRATE", 128_000),
             ladder=_ladder(env),
             flac_rung=_bool(env, "VEZA_FLAC_RUNG", False),
             target_lufs=_float(env, "VEZA_TARGET_LUFS", -14.0),
