@@ -26,6 +26,10 @@ class GunicornApp(BaseApplication):  # type: ignore[misc]
     def load_config(self) -> None:
         for key, value in self.options.items():
             self.cfg.set(key, value)
+        # Gunicorn 27's control socket sits at one fixed path per user: several API processes
+        # on one machine would fight over it, and we do not use it.
+        if "control_socket_disable" in self.cfg.settings:
+            self.cfg.set("control_socket_disable", True)
 
     def load(self) -> Any:
         services = build_services(self.settings, migrate=False)

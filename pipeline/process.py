@@ -62,7 +62,7 @@ class Processed:
             "tempo_bpm": _finite(self.tempo.bpm, 2),
             "beats_s": [round(float(b), 3) for b in self.tempo.beats_s],
             "key": self.key.name,
-            "key_confidence": _finite(self.key.confidence, 3),
+            "key_confidence": None if self.key.name is None else _finite(self.key.confidence, 3),
             "cue_in_s": round(self.cues.cue_in_s, 3),
             "cue_out_s": round(self.cues.cue_out_s, 3),
         }

@@ -225,6 +225,19 @@ class Jobs:
             (code, message, job_id),
         )
 
+    def requeue(self, job_id: UUID) -> Job:
+        """Put a failed job back in the queue with a fresh attempt budget."""
+        self.cur.execute(
+            f"""
+            UPDATE jobs SET state = 'queued', attempts = 0, progress = 0, error_code = NULL,
+                   error_message = NULL, started_at = NULL, finished_at = NULL,
+                   updated_at = now()
+            WHERE id = %s RETURNING {self._COLUMNS}
+            """,
+            (job_id,),
+        )
+        return Job(**self.cur.fetchone())
+
     def record_error(self, job_id: UUID, *, code: str, message: str) -> None:
         """Keep the last transient error while the job waits for its next attempt."""
         self.cur.execute(

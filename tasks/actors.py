@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from tasks.engine import TaskEngine, TaskSpec
+from tasks.events import EventPublisher
+from tasks.outbox import OutboxRelay
 from veza.ingest import run_ingest
 from veza.runtime import Services
 from veza.uploads import INGEST_TASK
@@ -25,6 +27,12 @@ def build_engine(services: Services) -> TaskEngine:
         )
     }
     return TaskEngine.from_url(settings.broker_url, specs)
+
+
+def build_relay(services: Services, engine: TaskEngine) -> OutboxRelay:
+    """Return the outbox relay for these services: tasks to the engine, events to the exchange."""
+    return OutboxRelay(services.db, engine, events=EventPublisher(services.settings.broker_url),
+                       poll_s=services.settings.outbox_poll_s)
 
 
 def recover_unfinished(services: Services) -> int:

@@ -13,7 +13,9 @@ import threading
 from storage.db import Database
 from storage.repositories import OUTBOX_CHANNEL, unit_of_work
 from tasks.engine import TaskEngine
+from tasks.events import EventPublisher
 from veza.errors import ServiceError
+from veza.events import EVENT_TASK
 
 log = logging.getLogger(__name__)
 
@@ -22,10 +24,17 @@ class OutboxRelay:
     """Move outbox rows to the task engine, woken by NOTIFY and by a polling interval."""
 
     def __init__(
-        self, db: Database, engine: TaskEngine, *, poll_s: float = 1.0, batch: int = 100
+        self,
+        db: Database,
+        engine: TaskEngine,
+        *,
+        events: EventPublisher | None = None,
+        poll_s: float = 1.0,
+        batch: int = 100,
     ) -> None:
         self.db = db
         self.engine = engine
+        self.events = events or EventPublisher(None)
         self.poll_s = poll_s
         self.batch = batch
         self._stop = threading.Event()
@@ -37,7 +46,11 @@ class OutboxRelay:
         with unit_of_work(self.db) as uow:
             for message in uow.outbox.claim(self.batch):
                 try:
-                    self.engine.enqueue(message.task, message.payload)
+                    if message.task == EVENT_TASK:
+                        self.events.publish(message.payload["routing_key"],
+                                            message.payload["event"])
+                    else:
+                        self.engine.enqueue(message.task, message.payload)
                 except ServiceError as exc:
                     # Keep the row pending; the next pass tries again.
                     uow.outbox.mark_failed(message.id, str(exc))
@@ -84,3 +97,4 @@ class OutboxRelay:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
+        self.events.close()

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from veza.errors import ConfigError, InputError, VezaError
+from veza.errors import ConfigError, InputError, NotFoundError, VezaError
 from veza.settings import Settings
 
 log = logging.getLogger("veza")
@@ -74,6 +74,23 @@ def cmd_db_current(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_jobs_retry(args: argparse.Namespace, settings: Settings) -> int:
+    from veza import jobs
+    from veza.runtime import build_services
+
+    try:
+        job_id = uuid.UUID(args.job_id)
+    except ValueError:
+        raise InputError(f"not a job id: {args.job_id!r}") from None
+    services = build_services(settings, migrate=False)
+    try:
+        job = jobs.retry(services, job_id)
+    finally:
+        services.close()
+    print(f"job {job.id} queued again (track {job.track_id})")
+    return 0
+
+
 # ---------------------------------------------------------------- serve
 
 
@@ -90,8 +107,7 @@ def cmd_serve_api(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve_worker(args: argparse.Namespace, settings: Settings) -> int:
-    from tasks.actors import build_engine
-    from tasks.outbox import OutboxRelay
+    from tasks.actors import build_engine, build_relay
     from veza.runtime import build_services
 
     _logging()
@@ -103,7 +119,7 @@ def cmd_serve_worker(args: argparse.Namespace, settings: Settings) -> int:
     engine = build_engine(services)
     relay = None
     if not args.no_relay:
-        relay = OutboxRelay(services.db, engine, poll_s=settings.outbox_poll_s)
+        relay = build_relay(services, engine)
         relay.start()
     _warm_up()
     engine.start_worker(threads=args.threads or settings.worker_threads)
@@ -119,8 +135,7 @@ def cmd_serve_worker(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve_relay(args: argparse.Namespace, settings: Settings) -> int:
-    from tasks.actors import build_engine
-    from tasks.outbox import OutboxRelay
+    from tasks.actors import build_engine, build_relay
     from veza.runtime import build_services
 
     _logging()
@@ -129,7 +144,7 @@ def cmd_serve_relay(args: argparse.Namespace, settings: Settings) -> int:
         raise ConfigError("`veza serve relay` needs VEZA_BROKER_URL (amqp://...)")
     services = build_services(settings, migrate=False)
     engine = build_engine(services)
-    relay = OutboxRelay(services.db, engine, poll_s=settings.outbox_poll_s)
+    relay = build_relay(services, engine)
     relay.start()
     log.info("outbox relay running")
     _wait(stop)
@@ -144,8 +159,7 @@ def cmd_serve_relay(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
     from api.server import ThreadedServer
-    from tasks.actors import build_engine, recover_unfinished
-    from tasks.outbox import OutboxRelay
+    from tasks.actors import build_engine, build_relay, recover_unfinished
     from veza.runtime import build_services
 
     _logging()
@@ -162,7 +176,7 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
     engine = build_engine(services)
     if engine.in_memory:
         recover_unfinished(services)
-    relay = OutboxRelay(services.db, engine, poll_s=settings.outbox_poll_s)
+    relay = build_relay(services, engine)
     relay.start()
     server.start()
 
@@ -322,6 +336,12 @@ def build_parser() -> argparse.ArgumentParser:
     cur = db_sub.add_parser("current", help="print the revision the database is at")
     cur.set_defaults(func=cmd_db_current)
 
+    jobs = sub.add_parser("jobs", help="operate on pipeline jobs")
+    jobs_sub = jobs.add_subparsers(dest="jobs_command", required=True, metavar="COMMAND")
+    retry = jobs_sub.add_parser("retry", help="queue a failed job again")
+    retry.add_argument("job_id", help="the job's id (GET /api/v1/tracks/{id} shows it)")
+    retry.set_defaults(func=cmd_jobs_retry)
+
     serve = sub.add_parser("serve", help="run one service of the distributed stack")
     serve_sub = serve.add_subparsers(dest="service", required=True, metavar="SERVICE")
     api = serve_sub.add_parser("api", help="the HTTP API under gunicorn")
@@ -375,7 +395,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings.from_env()
         return int(args.func(args, settings))
-    except (InputError, ConfigError) as exc:
+    except (InputError, ConfigError, NotFoundError) as exc:
         print(f"veza: {exc.message}", file=sys.stderr)
         return 2
     except VezaError as exc:

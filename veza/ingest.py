@@ -15,6 +15,7 @@ from uuid import UUID
 
 from pipeline.ladder import Rung
 from storage.repositories import unit_of_work
+from veza import events
 from veza.errors import InputError, NotFoundError, VezaError
 from veza.media import process
 from veza.publish import Publisher
@@ -76,6 +77,8 @@ def _fail(services: Services, jid: UUID, tid: UUID, code: str, message: str) -> 
     with unit_of_work(services.db) as uow:
         uow.jobs.fail(jid, code=code, message=message)
         uow.tracks.set_status(tid, "failed", error_code=code, error_message=message)
+        events.record(uow, "track.failed", track_id=tid, job_id=jid,
+                      error={"code": code, "message": message})
 
 
 # RFC 6381 codec strings, as the master playlist's CODECS attribute carries them.
@@ -100,7 +103,7 @@ def _ingest(services: Services, jid: UUID, tid: UUID, original_key: str) -> None
     if not original_key:
         raise NotFoundError(f"track {tid} has no original")
     rungs = ladder(settings)
-    last = {"progress": -1, "at": 0.0}
+    last = {"progress": -1, "at": 0.0, "event": 0}
 
     def progress(fraction: float) -> None:
         # Decoding and encoding are ~95% of the stage; the last uploads take the rest.
@@ -111,6 +114,10 @@ def _ingest(services: Services, jid: UUID, tid: UUID, original_key: str) -> None
             try:
                 with unit_of_work(services.db) as uow:
                     uow.jobs.set_progress(jid, value)
+                    if value // 10 > last["event"] // 10:
+                        last["event"] = value
+                        events.record(uow, "track.progress", track_id=tid, job_id=jid,
+                                      progress=value)
             except VezaError as exc:
                 log.warning("job %s: progress not recorded: %s", jid, exc)
 
@@ -159,5 +166,8 @@ def _ingest(services: Services, jid: UUID, tid: UUID, original_key: str) -> None
         uow.tracks.set_status(tid, "ready")
         uow.tracks.set_playable(tid)
         uow.jobs.finish(jid)
+        events.record(uow, "track.ready", track_id=tid, job_id=jid,
+                      duration_s=round(result.duration_s, 3),
+                      renditions=[r.name for r in result.package.renditions])
     log.info("job %s: track %s ready (%.1f s of audio in %.1f s)", jid, tid, result.duration_s,
              time.monotonic() - started)

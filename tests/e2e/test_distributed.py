@@ -57,8 +57,9 @@ def test_api_and_worker_processes_turn_an_upload_into_a_stream(
         assert f"http://{nanio_server.endpoint}/veza-e2e-{port}/hls/" in media
         assert "X-Amz-Expires=600" in media
     finally:
-        assert stop(worker) == 0, worker.output()[-3000:]
+        worker_code = stop(worker)
         stop(api)
+    assert worker_code == 0, worker.output()[-3000:]
     for proc in (api, worker):
         assert "Traceback" not in proc.output(), proc.output()[-3000:]
 

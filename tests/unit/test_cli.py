@@ -121,6 +121,26 @@ def test_ingest_refuses_random_bytes_and_a_truncated_file(
         assert "Traceback" not in result.stderr
 
 
+def test_silence_is_valid_input_with_null_loudness(tmp_path: Path) -> None:
+    import wave
+
+    path = tmp_path / "silence.wav"
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(2)
+        w.setsampwidth(2)
+        w.setframerate(44100)
+        w.writeframes(bytes(44100 * 4 * 8))
+    result = run("ingest", str(path), "--out", str(tmp_path / "out"), "--json")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["loudness"]["integrated_lufs"] is None
+    assert summary["loudness"]["true_peak_dbtp"] is None
+    assert summary["gain_db"] is None and summary["tempo_bpm"] is None
+    assert summary["key"] is None and summary["key_confidence"] is None
+    assert summary["duration_s"] == pytest.approx(8.0, abs=0.01)
+    decode_strictly(Path(summary["master"]), tmp_path / "decoded.wav")
+
+
 def test_ingest_refuses_a_wav_whose_header_lies_about_its_length(
     demo_wav: Path, tmp_path: Path
 ) -> None:
