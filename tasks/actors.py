@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from tasks.engine import TaskEngine, TaskSpec
+from tasks.engine import TaskEngine, TaskSpec, fail_current_message
 from tasks.events import EventPublisher
 from tasks.outbox import OutboxRelay
-from veza.ingest import run_ingest
+from veza.ingest import FAILED, run_ingest
 from veza.runtime import Services
 from veza.uploads import INGEST_TASK
 
@@ -15,7 +15,10 @@ def build_engine(services: Services) -> TaskEngine:
     settings = services.settings
 
     def ingest(job_id: str, track_id: str) -> None:
-        run_ingest(services, job_id=job_id, track_id=track_id)
+        if run_ingest(services, job_id=job_id, track_id=track_id) == FAILED:
+            # Failed for good (bad audio found late, or out of attempts): the message goes to
+            # the dead-letter queue, where operators can see it; `veza jobs retry` requeues.
+            fail_current_message()
 
     specs = {
         INGEST_TASK: TaskSpec(

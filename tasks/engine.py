@@ -127,6 +127,21 @@ class TaskEngine:
             return {name: self.broker.queues[name].qsize() for name in self.actors}
         return {}
 
+    def dead_letters(self) -> int:
+        """Return how many messages were dead-lettered (in-memory broker only)."""
+        if isinstance(self.broker, StubBroker):
+            return len(self.broker.dead_letters)
+        return 0
+
+
+def fail_current_message() -> bool:
+    """Send the message being processed to its dead-letter queue instead of acknowledging it."""
+    message = CurrentMessage.get_current_message()
+    if message is None or not hasattr(message, "fail"):
+        return False
+    message.fail()
+    return True
+
 
 def current_retries() -> int:
     """Return how many times the message being processed has been retried."""

@@ -30,12 +30,16 @@ def hls_prefix(track_id: UUID | str) -> str:
     return f"hls/{track_id}/"
 
 
+DONE, FAILED, SKIPPED = "done", "failed", "skipped"
+
+
 class RetryLater(Exception):
     """Raised to hand a transient failure back to the task engine for another attempt."""
 
 
-def run_ingest(services: Services, *, job_id: str, track_id: str) -> None:
-    """Run the ingest stage for one job; raise RetryLater when another attempt may succeed."""
+def run_ingest(services: Services, *, job_id: str, track_id: str) -> str:
+    """Run the ingest stage for one job and return DONE, FAILED (for good) or SKIPPED (nothing
+    to do); raise RetryLater when another attempt may succeed."""
     settings = services.settings
     jid, tid = UUID(job_id), UUID(track_id)
     with unit_of_work(services.db) as uow:
@@ -43,10 +47,10 @@ def run_ingest(services: Services, *, job_id: str, track_id: str) -> None:
         track = uow.tracks.get(tid, for_update=True)
         if job is None or track is None:
             log.info("job %s: track %s no longer exists; nothing to do", jid, tid)
-            return
+            return SKIPPED
         if job.state in ("succeeded", "failed"):
             log.info("job %s already %s; delivery ignored", jid, job.state)
-            return
+            return SKIPPED
         job = uow.jobs.start(jid)
         uow.tracks.set_status(tid, "processing")
     log.info("job %s attempt %d: ingesting track %s", jid, job.attempts, tid)
@@ -56,6 +60,7 @@ def run_ingest(services: Services, *, job_id: str, track_id: str) -> None:
     except InputError as exc:
         _fail(services, jid, tid, exc.code, exc.message)
         log.info("job %s failed: %s", jid, exc.message)
+        return FAILED
     except Exception as exc:
         reason = exc.message if isinstance(exc, VezaError) else f"{type(exc).__name__}: {exc}"
         code = exc.code if isinstance(exc, VezaError) else "internal"
@@ -63,7 +68,7 @@ def run_ingest(services: Services, *, job_id: str, track_id: str) -> None:
             log.exception("job %s failed after %d attempts", jid, job.attempts)
             _fail(services, jid, tid, code, f"processing failed after {job.attempts} attempts: "
                   f"{reason}")
-            return
+            return FAILED
         log.warning("job %s attempt %d failed, will retry: %s", jid, job.attempts, reason)
         try:
             with unit_of_work(services.db) as uow:
@@ -71,6 +76,7 @@ def run_ingest(services: Services, *, job_id: str, track_id: str) -> None:
         except Exception:
             log.exception("job %s: could not record the error", jid)
         raise RetryLater(reason) from exc
+    return DONE
 
 
 def _fail(services: Services, jid: UUID, tid: UUID, code: str, message: str) -> None:
