@@ -23,7 +23,8 @@ DURATION_S = 240.0
 QUICK_DURATION_S = 20.0
 RUNS = 3
 FFMPEG = ("ffmpeg_varstream", "ffmpeg_per_rung")
-VARIANTS = (*FFMPEG, "peer_script", "veza_worker", "veza_ingest")
+PEERS = ("peer_script", "peer_script_per_rung")
+VARIANTS = (*FFMPEG, *PEERS, "veza_worker", "veza_ingest")
 
 
 def run(*, quick: bool = False) -> dict[str, Any]:
@@ -39,7 +40,13 @@ def run(*, quick: bool = False) -> dict[str, Any]:
                 baselines.ffmpeg_ladder_varstream(src, out), env=env).check(),
             "ffmpeg_per_rung": lambda out: combine(
                 *measure_concurrent(baselines.ffmpeg_ladder_per_rung(src, out), env=env)).check(),
-            "peer_script": lambda out: measure(baselines.peer_script(src, out), env=env).check(),
+            # The script a peer writes: one ffmpeg command for the ladder (var_stream_map, as
+            # FFmpeg documents an HLS ladder), then the analysis; and the same with the rungs
+            # as concurrent processes, for a peer who tuned the layout too.
+            "peer_script": lambda out: measure(
+                baselines.peer_script(src, out, layout="varstream"), env=env).check(),
+            "peer_script_per_rung": lambda out: measure(
+                baselines.peer_script(src, out, layout="per_rung"), env=env).check(),
             # Ours may fail while it is being built: that is recorded, not raised.
             "veza_ingest": lambda out: measure(baselines.veza_ingest(src, out), env=env),
             # A long-lived worker: warmed up once at start, so only the ingest is timed.
@@ -82,7 +89,8 @@ def run(*, quick: bool = False) -> dict[str, Any]:
             "ladder_bps": list(baselines.BITRATES),
             "segment_s": 6,
             "runs": n_runs,
-            "peer_script_layout": baselines.peer_layout(),
+            "peer_script": "one ffmpeg command (var_stream_map) then the analysis script; "
+                           "peer_script_per_rung: the rungs as concurrent processes",
             "ratios": "median over runs of the ratio measured within each run",
             "ours": "targets use veza_worker (warmed up as a worker is, then timed); "
                     "veza_ingest is the same work in a fresh process, start-up included",
@@ -92,6 +100,10 @@ def run(*, quick: bool = False) -> dict[str, Any]:
             Target("wall_vs_ffmpeg_best", wall_ffmpeg, "<= 1.0", "ratio"),
             Target("cpu_vs_ffmpeg_best", cpu_ffmpeg, "<= 1.1", "ratio"),
             Target("wall_vs_peer_script", wall_peer, "<= 0.5", "ratio"),
+            # The same bound against a peer who also runs the rungs concurrently: shown, not
+            # hidden, though the AAC encoding alone takes about half of that peer's time here.
+            Target("wall_vs_peer_script_per_rung",
+                   ratios["veza_worker"].get("wall_vs_peer_script_per_rung"), "<= 0.5", "ratio"),
         ],
     }
 
@@ -108,6 +120,8 @@ def _ratios(samples: dict[str, list[Run]], name: str, best: str, n_runs: int
         "cpu_vs_ffmpeg_best": median([ours[i].cpu_s / samples[best][i].cpu_s for i in rounds]),
         "wall_vs_peer_script": median([ours[i].wall_s / samples["peer_script"][i].wall_s
                                        for i in rounds]),
+        "wall_vs_peer_script_per_rung": median(
+            [ours[i].wall_s / samples["peer_script_per_rung"][i].wall_s for i in rounds]),
     }
 
 

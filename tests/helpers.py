@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import m3u8
 import requests
@@ -56,3 +59,19 @@ def fetch_stream(master_url: str, dest: Path, session: requests.Session | None =
             assert part.status_code == 200, (url, part.status_code, part.text[:200])
             out.write(part.content)
     return dest
+
+
+@contextmanager
+def running_worker(services: Any) -> Iterator[Any]:
+    """Run an outbox relay and one worker thread on ``services`` for the block; yield the engine."""
+    from tasks.actors import build_engine, build_relay
+
+    engine = build_engine(services)
+    relay = build_relay(services, engine)
+    relay.start()
+    engine.start_worker(threads=1)
+    try:
+        yield engine
+    finally:
+        relay.stop()
+        engine.stop()

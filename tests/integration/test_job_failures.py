@@ -12,7 +12,7 @@ import pytest
 from storage.db import Database
 from storage.repositories import unit_of_work
 from storage.s3 import S3Store
-from tasks.actors import build_engine, build_relay
+from tests.helpers import running_worker
 from veza.runtime import Services
 from veza.settings import Settings
 from veza.uploads import accept
@@ -56,6 +56,16 @@ def _wait_final(services: Services, track_id, timeout: float = 90) -> tuple:  # 
     raise AssertionError(f"track {track_id} stuck in {track.status if track else None}")
 
 
+def _final_and_dead_lettered(services: Services, track_id, before: int) -> tuple:  # type: ignore[no-untyped-def]
+    with running_worker(services):
+        track, job = _wait_final(services, track_id)
+        deadline = time.monotonic() + 10
+        while _dead_letters(services.settings.broker_url or "") == before:
+            assert time.monotonic() < deadline, "the message never reached the dead-letter queue"
+            time.sleep(0.2)
+    return track, job
+
+
 def test_bad_audio_found_late_fails_at_once_into_the_dead_letter_queue(
     services: Services, demo_wav: Path
 ) -> None:
@@ -63,19 +73,7 @@ def test_bad_audio_found_late_fails_at_once_into_the_dead_letter_queue(
     accepted = accept(services, demo_wav, owner_id=services.local_user_id(), filename="x.wav")
     services.store.put(accepted.track.original_key or "", b"\x00garbage" * 500,
                        content_type="audio/wav")
-    engine = build_engine(services)
-    relay = build_relay(services, engine)
-    relay.start()
-    engine.start_worker(threads=1)
-    try:
-        track, job = _wait_final(services, accepted.track.id)
-        deadline = time.monotonic() + 10
-        while _dead_letters(services.settings.broker_url or "") == before:
-            assert time.monotonic() < deadline, "the message never reached the dead-letter queue"
-            time.sleep(0.2)
-    finally:
-        relay.stop()
-        engine.stop()
+    track, job = _final_and_dead_lettered(services, accepted.track.id, before)
     assert track.status == "failed" and track.error_code == "not_audio"
     assert job.attempts == 1  # permanent: no retries
     assert _dead_letters(services.settings.broker_url or "") == before + 1
@@ -87,19 +85,7 @@ def test_a_transient_failure_is_retried_then_fails_with_its_reason(
     before = _dead_letters(services.settings.broker_url or "")
     accepted = accept(services, demo_wav, owner_id=services.local_user_id(), filename="x.wav")
     services.store.delete(accepted.track.original_key or "")  # every attempt finds it missing
-    engine = build_engine(services)
-    relay = build_relay(services, engine)
-    relay.start()
-    engine.start_worker(threads=1)
-    try:
-        track, job = _wait_final(services, accepted.track.id)
-        deadline = time.monotonic() + 10
-        while _dead_letters(services.settings.broker_url or "") == before:
-            assert time.monotonic() < deadline, "the message never reached the dead-letter queue"
-            time.sleep(0.2)
-    finally:
-        relay.stop()
-        engine.stop()
+    track, job = _final_and_dead_lettered(services, accepted.track.id, before)
     assert track.status == "failed" and job.state == "failed"
     assert job.attempts == 2
     assert track.error_message.startswith("processing failed after 2 attempts: ")
@@ -113,17 +99,12 @@ def test_in_memory_engine_dead_letters_too(database_url: str, local_store, demo_
     accepted = accept(services, demo_wav, owner_id=services.local_user_id(), filename="x.wav")
     local_store.put(accepted.track.original_key or "", b"text, not audio" * 50,
                     content_type="audio/wav")
-    engine = build_engine(services)
-    relay = build_relay(services, engine)
-    relay.start()
-    engine.start_worker(threads=1)
     try:
-        track, _ = _wait_final(services, accepted.track.id)
-        deadline = time.monotonic() + 10
-        while engine.dead_letters() == 0 and time.monotonic() < deadline:
-            time.sleep(0.1)
+        with running_worker(services) as engine:
+            track, _ = _wait_final(services, accepted.track.id)
+            deadline = time.monotonic() + 10
+            while engine.dead_letters() == 0 and time.monotonic() < deadline:
+                time.sleep(0.1)
     finally:
-        relay.stop()
-        engine.stop()
         services.close()
     assert track.status == "failed" and engine.dead_letters() == 1
