@@ -191,17 +191,45 @@ class Jobs:
         )
         return [Job(**row) for row in self.cur.fetchall()]
 
-    def start(self, job_id: UUID) -> Job:
-        """Mark the job running and count the attempt."""
+    def start(self, job_id: UUID, *, worker: str, lease_s: float) -> Job | None:
+        """Take the job and count the attempt, unless another worker holds a live lease on it.
+
+        Returns None when the job is running elsewhere (a duplicate delivery).
+        """
         self.cur.execute(
             f"""
             UPDATE jobs SET state = 'running', attempts = attempts + 1, updated_at = now(),
-                   started_at = coalesce(started_at, now())
-            WHERE id = %s RETURNING {self._COLUMNS}
+                   started_at = coalesce(started_at, now()), worker = %s,
+                   lease_expires_at = now() + make_interval(secs => %s)
+            WHERE id = %s
+              AND (state = 'queued' OR (state = 'running' AND lease_expires_at < now()))
+            RETURNING {self._COLUMNS}
             """,
-            (job_id,),
+            (worker, lease_s, job_id),
         )
-        return Job(**self.cur.fetchone())
+        row = self.cur.fetchone()
+        return Job(**row) if row else None
+
+    def extend_lease(self, job_id: UUID, *, worker: str, lease_s: float) -> bool:
+        """Push the lease of a job this worker holds further out; False if it lost the job."""
+        self.cur.execute(
+            "UPDATE jobs SET lease_expires_at = now() + make_interval(secs => %s)"
+            " WHERE id = %s AND state = 'running' AND worker = %s",
+            (lease_s, job_id, worker),
+        )
+        return bool(self.cur.rowcount)
+
+    def claim_expired(self, limit: int = 100) -> list[Job]:
+        """Lock running jobs whose lease has expired (their worker died or hung)."""
+        self.cur.execute(
+            f"""
+            SELECT {self._COLUMNS} FROM jobs
+            WHERE state = 'running' AND lease_expires_at < now()
+            ORDER BY lease_expires_at LIMIT %s FOR UPDATE SKIP LOCKED
+            """,
+            (limit,),
+        )
+        return [Job(**row) for row in self.cur.fetchall()]
 
     def set_progress(self, job_id: UUID, progress: int) -> None:
         """Raise the job's progress (0-100); progress never goes backwards."""
@@ -231,7 +259,7 @@ class Jobs:
             f"""
             UPDATE jobs SET state = 'queued', attempts = 0, progress = 0, error_code = NULL,
                    error_message = NULL, started_at = NULL, finished_at = NULL,
-                   updated_at = now()
+                   lease_expires_at = NULL, worker = NULL, updated_at = now()
             WHERE id = %s RETURNING {self._COLUMNS}
             """,
             (job_id,),
@@ -242,8 +270,16 @@ class Jobs:
         """Keep the last transient error while the job waits for its next attempt."""
         self.cur.execute(
             "UPDATE jobs SET state = 'queued', error_code = %s, error_message = %s,"
-            " updated_at = now() WHERE id = %s",
+            " lease_expires_at = NULL, updated_at = now() WHERE id = %s",
             (code, message, job_id),
+        )
+
+    def release(self, job_id: UUID) -> None:
+        """Put a job whose lease expired back in the queue."""
+        self.cur.execute(
+            "UPDATE jobs SET state = 'queued', lease_expires_at = NULL, worker = NULL,"
+            " updated_at = now() WHERE id = %s",
+            (job_id,),
         )
 
 

@@ -7,7 +7,7 @@ from tasks.events import EventPublisher
 from tasks.outbox import OutboxRelay
 from veza.ingest import FAILED, run_ingest
 from veza.runtime import Services
-from veza.uploads import INGEST_TASK
+from veza.uploads import INGEST_TASK, queue_ingest
 
 
 def build_engine(services: Services) -> TaskEngine:
@@ -45,5 +45,8 @@ def recover_unfinished(services: Services) -> int:
     with unit_of_work(services.db) as uow:
         jobs = uow.jobs.unfinished()
         for job in jobs:
-            uow.outbox.add(INGEST_TASK, {"job_id": str(job.id), "track_id": str(job.track_id)})
+            if job.state == "running":
+                # One process holds everything on embedded defaults: its last run is over.
+                uow.jobs.release(job.id)
+            queue_ingest(uow, job.id, job.track_id)
     return len(jobs)

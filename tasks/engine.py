@@ -98,12 +98,21 @@ class TaskEngine:
         return isinstance(self.broker, StubBroker)
 
     def enqueue(self, task: str, payload: Mapping[str, Any]) -> None:
-        """Publish one task and return once the broker has confirmed it."""
+        """Publish one task and return once the broker has confirmed it.
+
+        ``payload`` holds the handler's keyword arguments; an optional ``time_limit_s`` entry
+        is the task's time limit for this message instead of the task's default.
+        """
         actor = self.actors.get(task)
         if actor is None:
             raise ConfigError(f"unknown task {task!r}")
+        kwargs = dict(payload)
+        options: dict[str, Any] = {}
+        limit = kwargs.pop("time_limit_s", None)
+        if limit is not None:
+            options["time_limit"] = int(float(limit) * 1000)
         try:
-            actor.send_with_options(kwargs=dict(payload))
+            actor.send_with_options(kwargs=kwargs, **options)
         except (BrokerConnectionError, pika.exceptions.AMQPError, OSError) as exc:
             raise BrokerError(f"broker refused the message: {exc!r}") from exc
 

@@ -108,6 +108,7 @@ def cmd_serve_api(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_serve_worker(args: argparse.Namespace, settings: Settings) -> int:
     from tasks.actors import build_engine, build_relay
+    from tasks.reaper import Reaper
     from veza.runtime import build_services
 
     _logging()
@@ -117,18 +118,22 @@ def cmd_serve_worker(args: argparse.Namespace, settings: Settings) -> int:
                           "`veza up` runs API and workers in one process instead")
     services = build_services(settings, migrate=False)
     engine = build_engine(services)
-    relay = None
+    relay = reaper = None
     if not args.no_relay:
         relay = build_relay(services, engine)
         relay.start()
+        reaper = Reaper(services)
+        reaper.start()
     _warm_up()
     engine.start_worker(threads=args.threads or settings.worker_threads)
     log.info("worker running with %d threads%s", args.threads or settings.worker_threads,
-             "" if relay is None else " and the outbox relay")
+             "" if relay is None else ", the outbox relay and the reaper")
     _wait(stop)
     log.info("worker stopping")
     if relay is not None:
         relay.stop()
+    if reaper is not None:
+        reaper.stop()
     engine.stop()
     services.close()
     return 0
@@ -136,6 +141,7 @@ def cmd_serve_worker(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_serve_relay(args: argparse.Namespace, settings: Settings) -> int:
     from tasks.actors import build_engine, build_relay
+    from tasks.reaper import Reaper
     from veza.runtime import build_services
 
     _logging()
@@ -146,9 +152,12 @@ def cmd_serve_relay(args: argparse.Namespace, settings: Settings) -> int:
     engine = build_engine(services)
     relay = build_relay(services, engine)
     relay.start()
-    log.info("outbox relay running")
+    reaper = Reaper(services)
+    reaper.start()
+    log.info("outbox relay and reaper running")
     _wait(stop)
     relay.stop()
+    reaper.stop()
     engine.stop()
     services.close()
     return 0
@@ -160,6 +169,7 @@ def cmd_serve_relay(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
     from api.server import ThreadedServer
     from tasks.actors import build_engine, build_relay, recover_unfinished
+    from tasks.reaper import Reaper
     from veza.runtime import build_services
 
     _logging()
@@ -178,6 +188,8 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
         recover_unfinished(services)
     relay = build_relay(services, engine)
     relay.start()
+    reaper = Reaper(services)
+    reaper.start()
     server.start()
 
     def start_worker() -> None:
@@ -204,6 +216,7 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
         print("Veza is stopping", flush=True)
         server.stop()
         relay.stop()
+        reaper.stop()
         engine.stop()
         services.close()
     return 0

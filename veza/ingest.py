@@ -7,6 +7,8 @@ rendition rows are upserted, and a job already finished is left alone.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import tempfile
 import threading
 import time
@@ -51,12 +53,17 @@ def run_ingest(services: Services, *, job_id: str, track_id: str) -> str:
         if job.state in ("succeeded", "failed"):
             log.info("job %s already %s; delivery ignored", jid, job.state)
             return SKIPPED
-        job = uow.jobs.start(jid)
+        started = uow.jobs.start(jid, worker=worker_id(), lease_s=settings.job_lease_s)
+        if started is None:
+            log.info("job %s is running on another worker; delivery ignored", jid)
+            return SKIPPED
+        job = started
         uow.tracks.set_status(tid, "processing")
     log.info("job %s attempt %d: ingesting track %s", jid, job.attempts, tid)
 
     try:
-        _ingest(services, jid, tid, track.original_key or "")
+        with Lease(services, jid):
+            _ingest(services, jid, tid, track.original_key or "")
     except InputError as exc:
         _fail(services, jid, tid, exc.code, exc.message)
         log.info("job %s failed: %s", jid, exc.message)
@@ -77,6 +84,45 @@ def run_ingest(services: Services, *, job_id: str, track_id: str) -> str:
             log.exception("job %s: could not record the error", jid)
         raise RetryLater(reason) from exc
     return DONE
+
+
+def worker_id() -> str:
+    """Name this worker thread, so a lease says who holds it."""
+    return f"{socket.gethostname()}/{os.getpid()}/{threading.get_ident()}"
+
+
+class Lease:
+    """Renew a running job's lease on a background thread while the block runs."""
+
+    def __init__(self, services: Services, job_id: UUID) -> None:
+        self.services = services
+        self.job_id = job_id
+        self.worker = worker_id()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"lease-{str(job_id)[:8]}",
+                                        daemon=True)
+
+    def _run(self) -> None:
+        lease_s = self.services.settings.job_lease_s
+        while not self._stop.wait(lease_s / 3):
+            try:
+                with unit_of_work(self.services.db) as uow:
+                    held = uow.jobs.extend_lease(self.job_id, worker=self.worker,
+                                                 lease_s=lease_s)
+                if not held:
+                    log.warning("job %s: lease lost; another worker may take it over",
+                                self.job_id)
+            except VezaError as exc:
+                log.warning("job %s: lease not renewed: %s", self.job_id, exc)
+
+    def __enter__(self) -> Lease:
+        self.worker = worker_id()  # the thread that runs the block holds the lease
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
 
 
 def _fail(services: Services, jid: UUID, tid: UUID, code: str, message: str) -> None:

@@ -92,6 +92,9 @@ class Settings:
     target_lufs: float = -14.0
     worker_threads: int = 2
     job_max_attempts: int = 3
+    # A running job's lease: its worker renews it every third of this; a job whose lease
+    # expired is taken over by another worker.
+    job_lease_s: float = 60.0
     outbox_poll_s: float = 1.0
     queue_prefix: str = "veza"
 
@@ -122,6 +125,7 @@ class Settings:
             target_lufs=_float(env, "VEZA_TARGET_LUFS", -14.0),
             worker_threads=_int(env, "VEZA_WORKER_THREADS", 2),
             job_max_attempts=_int(env, "VEZA_JOB_MAX_ATTEMPTS", 3),
+            job_lease_s=_float(env, "VEZA_JOB_LEASE_S", 60.0),
             queue_prefix=env.get("VEZA_QUEUE_PREFIX") or "veza",
         )
         settings.validate()
@@ -133,6 +137,8 @@ class Settings:
             raise ConfigError("VEZA_S3_ENDPOINT is set but VEZA_S3_ACCESS_KEY/SECRET_KEY are not")
         if self.max_upload_bytes <= 0:
             raise ConfigError("VEZA_MAX_UPLOAD_BYTES must be positive")
+        if not self.job_lease_s >= 1:
+            raise ConfigError("VEZA_JOB_LEASE_S must be at least 1 second")
         if self.job_max_attempts < 1:
             raise ConfigError("VEZA_JOB_MAX_ATTEMPTS must be at least 1")
         if not 1 <= self.api_port <= 65535:

@@ -85,7 +85,10 @@ def test_job_lifecycle_and_rendition_upsert(database_url: str) -> None:
         tid = _track(uow, uow.users.ensure("artist").id)
         jid = uow.jobs.insert(job_id=uuid.uuid4(), track_id=tid, kind="ingest").id
     with unit_of_work(db) as uow:
-        assert uow.jobs.start(jid).attempts == 1
+        job = uow.jobs.start(jid, worker="w1", lease_s=60)
+        assert job is not None and job.attempts == 1
+        # A second delivery while the lease is live does not take the job.
+        assert uow.jobs.start(jid, worker="w2", lease_s=60) is None
         uow.jobs.set_progress(jid, 40)
         uow.jobs.set_progress(jid, 20)  # progress never goes backwards
         assert uow.jobs.get(jid).progress == 40  # type: ignore[union-attr]

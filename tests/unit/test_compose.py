@@ -52,3 +52,14 @@ def test_dockerfile_copies_every_package_the_cli_needs() -> None:
     dockerfile = (ROOT / "compose" / "Dockerfile").read_text()
     for package in ("veza", "api", "tasks", "pipeline", "storage"):
         assert f"COPY {package} ./{package}" in dockerfile
+
+
+def test_rabbitmq_consumer_timeout_outlasts_the_longest_stage() -> None:
+    from veza.uploads import stage_time_limit_s
+
+    rabbit = _compose()["services"]["rabbitmq"]
+    assert "./rabbitmq.conf:/etc/rabbitmq/conf.d/90-veza.conf:ro" in rabbit["volumes"]
+    conf = (ROOT / "compose" / "rabbitmq.conf").read_text()
+    [line] = [x for x in conf.splitlines() if x.startswith("consumer_timeout")]
+    timeout_s = int(line.split("=")[1]) / 1000
+    assert timeout_s > stage_time_limit_s(3 * 3600)  # a three-hour mix
