@@ -13,7 +13,7 @@ from werkzeug.http import parse_options_header
 
 from api.context import current_user_id, services
 from storage.repositories import unit_of_work
-from veza import streaming, uploads
+from veza import catalogue, streaming, uploads
 from veza.errors import EmptyInputError, InputError, NotFoundError, TooLargeError
 from veza.records import Job, Rendition, Track
 
@@ -128,6 +128,13 @@ def get_track(track_id: UUID) -> dict[str, Any]:
         "job": _job(job),
         "stream": stream,
     }
+
+
+@bp.delete("/<uuid:track_id>")
+def delete(track_id: UUID) -> tuple[str, int]:
+    """Delete the track, its playlists, segments, analysis and original; stop its job."""
+    catalogue.delete_track(services(), track_id)
+    return "", 204
 
 
 @bp.get("/<uuid:track_id>/master.m3u8")

@@ -114,6 +114,13 @@ class Tracks:
             (Json(analysis), track_id),
         )
 
+    def delete(self, track_id: UUID) -> Track | None:
+        """Delete the track with its jobs and renditions; return what was deleted."""
+        self.cur.execute(f"DELETE FROM tracks WHERE id = %s RETURNING {self._COLUMNS}",
+                         (track_id,))
+        row = self.cur.fetchone()
+        return Track(**row) if row else None
+
     def count(self) -> int:
         self.cur.execute("SELECT count(*) AS n FROM tracks")
         return int(self.cur.fetchone()["n"])
@@ -231,13 +238,15 @@ class Jobs:
         )
         return [Job(**row) for row in self.cur.fetchall()]
 
-    def set_progress(self, job_id: UUID, progress: int) -> None:
-        """Raise the job's progress (0-100); progress never goes backwards."""
+    def set_progress(self, job_id: UUID, progress: int) -> bool:
+        """Raise the job's progress (0-100), which never goes backwards; False if the job is
+        no longer running."""
         self.cur.execute(
             "UPDATE jobs SET progress = GREATEST(progress, %s), updated_at = now()"
             " WHERE id = %s AND state = 'running'",
             (max(0, min(100, progress)), job_id),
         )
+        return bool(self.cur.rowcount)
 
     def finish(self, job_id: UUID) -> None:
         self.cur.execute(

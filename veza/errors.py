@@ -13,6 +13,7 @@
      │    ├── DatabaseError          PostgreSQL failed
      │    └── BrokerError            the message broker failed
      ├── ConfigError                the settings are inconsistent
+     ├── CancelledError             the track of a running stage was deleted
      └── PipelineError              processing failed for a reason inside the platform
 """
 
@@ -101,6 +102,12 @@ class ConfigError(VezaError):
     """Raised when the settings are missing or inconsistent."""
 
     code = "bad_config"
+
+
+class CancelledError(VezaError):
+    """Raised inside a stage when its track was deleted while it ran."""
+
+    code = "cancelled"
 
 
 class PipelineError(VezaError):

@@ -18,7 +18,8 @@ from uuid import UUID
 from pipeline.ladder import Rung
 from storage.repositories import unit_of_work
 from veza import events
-from veza.errors import InputError, NotFoundError, VezaError
+from veza.catalogue import remove_objects
+from veza.errors import CancelledError, InputError, NotFoundError, VezaError
 from veza.media import process
 from veza.publish import Publisher
 from veza.records import Rendition
@@ -64,11 +65,22 @@ def run_ingest(services: Services, *, job_id: str, track_id: str) -> str:
     try:
         with Lease(services, jid):
             _ingest(services, jid, tid, track.original_key or "")
+    except CancelledError:
+        # The track was deleted while we worked: remove what this run uploaded after the
+        # deletion removed the rest.
+        removed = remove_objects(services.store, tid)
+        log.info("job %s cancelled: track %s deleted (%d late objects removed)", jid, tid,
+                 removed)
+        return SKIPPED
     except InputError as exc:
         _fail(services, jid, tid, exc.code, exc.message)
         log.info("job %s failed: %s", jid, exc.message)
         return FAILED
     except Exception as exc:
+        if _deleted(services, tid):  # the deletion surfaced as some other failure
+            remove_objects(services.store, tid)
+            log.info("job %s cancelled: track %s deleted", jid, tid)
+            return SKIPPED
         reason = exc.message if isinstance(exc, VezaError) else f"{type(exc).__name__}: {exc}"
         code = exc.code if isinstance(exc, VezaError) else "internal"
         if job.attempts >= settings.job_max_attempts:
@@ -84,6 +96,14 @@ def run_ingest(services: Services, *, job_id: str, track_id: str) -> str:
             log.exception("job %s: could not record the error", jid)
         raise RetryLater(reason) from exc
     return DONE
+
+
+def _deleted(services: Services, tid: UUID) -> bool:
+    try:
+        with unit_of_work(services.db) as uow:
+            return uow.tracks.get(tid) is None
+    except VezaError:
+        return False
 
 
 def worker_id() -> str:
@@ -165,11 +185,14 @@ def _ingest(services: Services, jid: UUID, tid: UUID, original_key: str) -> None
             last.update(progress=value, at=now)
             try:
                 with unit_of_work(services.db) as uow:
-                    uow.jobs.set_progress(jid, value)
+                    if not uow.jobs.set_progress(jid, value) and uow.jobs.get(jid) is None:
+                        raise CancelledError(f"track {tid} was deleted")
                     if value // 10 > last["event"] // 10:
                         last["event"] = value
                         events.record(uow, "track.progress", track_id=tid, job_id=jid,
                                       progress=value)
+            except CancelledError:
+                raise  # stops the pass: the ladder aborts and removes its files
             except VezaError as exc:
                 log.warning("job %s: progress not recorded: %s", jid, exc)
 
@@ -208,6 +231,8 @@ def _ingest(services: Services, jid: UUID, tid: UUID, original_key: str) -> None
     analysis = result.analysis()
     analysis.pop("beats_s", None)  # kept in analysis/{id}/analysis.json
     with unit_of_work(services.db) as uow:
+        if uow.tracks.get(tid, for_update=True) is None:
+            raise CancelledError(f"track {tid} was deleted")
         for r in result.package.renditions:
             uow.renditions.upsert(Rendition(
                 track_id=tid, name=r.name, codec=r.codec, bitrate=r.bitrate or 0,

@@ -247,3 +247,48 @@ def test_a_long_track_is_playable_while_it_is_still_processing(
     finally:
         relay.stop()
         engine.stop()
+
+
+def test_deleting_a_track_while_it_processes_stops_the_job_and_leaves_nothing(
+    client: FlaskClient, services: Services, tmp_path: Path
+) -> None:
+    from pipeline.synth import music, write_wav
+
+    wav = tmp_path / "long.wav"
+    write_wav(wav, music(duration_s=180.0, sample_rate=44100, channels=2, seed=7),
+              sample_rate=44100)
+    engine = build_engine(services)
+    relay = OutboxRelay(services.db, engine, poll_s=0.2)
+    relay.start()
+    engine.start_worker(threads=1)
+    try:
+        track_id = client.post("/api/v1/tracks", data=wav.read_bytes(),
+                               content_type="audio/wav").get_json()["id"]
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            body = client.get(f"/api/v1/tracks/{track_id}").get_json()
+            if body["stream"] is not None:
+                break
+            time.sleep(0.05)
+        assert body["status"] == "processing" and body["stream"] is not None, body
+        assert client.delete(f"/api/v1/tracks/{track_id}").status_code == 204
+        assert client.get(f"/api/v1/tracks/{track_id}").status_code == 404
+        _problem(client.delete(f"/api/v1/tracks/{track_id}"), 404, "not_found")
+        # The worker notices at its next progress report, stops, and removes late uploads.
+        deadline = time.monotonic() + 60
+        leftovers: list = []
+        while time.monotonic() < deadline:
+            time.sleep(1.0)
+            leftovers = [o.key for p in ("originals/", "hls/", "analysis/")
+                         for o in services.store.list(p)]
+            if not leftovers and engine.queue_depths() == {}:
+                break
+        assert leftovers == []
+    finally:
+        relay.stop()
+        engine.stop()
+    # Nothing came back after the worker stopped.
+    assert [o.key for o in services.store.list("hls/")] == []
+    with unit_of_work(services.db) as uow:
+        uow.cur.execute("SELECT count(*) AS n FROM jobs")
+        assert uow.cur.fetchone()["n"] == 0
