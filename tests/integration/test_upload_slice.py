@@ -18,7 +18,7 @@ from storage.repositories import unit_of_work
 from storage.s3 import S3Store
 from tasks.actors import build_engine
 from tasks.outbox import OutboxRelay
-from tests.helpers import decode_strictly, ffprobe_duration
+from tests.helpers import decode_strictly, ffprobe_duration, running_worker
 from veza.runtime import Services
 from veza.settings import Settings
 
@@ -201,28 +201,34 @@ def test_playlist_of_a_track_not_ready_is_404(client: FlaskClient, demo_wav: Pat
     assert "not ready" in body["detail"]
 
 
-def test_a_long_track_is_playable_while_it_is_still_processing(
-    client: FlaskClient, services: Services, tmp_path: Path
-) -> None:
+@pytest.fixture(scope="module")
+def long_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Three minutes: long enough to be playable well before it is ready."""
     from pipeline.synth import music, write_wav
 
-    wav = tmp_path / "long.wav"
+    wav = tmp_path_factory.mktemp("long") / "long.wav"
     write_wav(wav, music(duration_s=180.0, sample_rate=44100, channels=2, seed=5),
               sample_rate=44100)
-    engine = build_engine(services)
-    relay = OutboxRelay(services.db, engine, poll_s=0.2)
-    relay.start()
-    engine.start_worker(threads=1)
-    try:
-        track_id = client.post("/api/v1/tracks", data=wav.read_bytes(),
-                               content_type="audio/wav").get_json()["id"]
-        deadline = time.monotonic() + 120
-        early = None
-        while time.monotonic() < deadline:
-            early = client.get(f"/api/v1/tracks/{track_id}").get_json()
-            if early["stream"] is not None or early["status"] in ("ready", "failed"):
-                break
-            time.sleep(0.05)
+    return wav
+
+
+def _upload_until_playable(client: FlaskClient, wav: Path) -> tuple[str, dict]:
+    track_id = client.post("/api/v1/tracks", data=wav.read_bytes(),
+                           content_type="audio/wav").get_json()["id"]
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        body = client.get(f"/api/v1/tracks/{track_id}").get_json()
+        if body["stream"] is not None or body["status"] in ("ready", "failed"):
+            return track_id, body
+        time.sleep(0.05)
+    raise AssertionError(f"track {track_id} never became playable: {body}")
+
+
+def test_a_long_track_is_playable_while_it_is_still_processing(
+    client: FlaskClient, services: Services, long_wav: Path
+) -> None:
+    with running_worker(services):
+        track_id, early = _upload_until_playable(client, long_wav)
         assert early is not None and early["status"] == "processing", early
         assert early["stream"]["complete"] is False
         # The master lists every rendition; each media playlist is an EVENT playlist that grows.
@@ -244,32 +250,13 @@ def test_a_long_track_is_playable_while_it_is_still_processing(
         with unit_of_work(services.db) as uow:
             row = uow.tracks.get(uuid.UUID(track_id))
         assert row is not None and row.playable_at < row.ready_at  # type: ignore[operator]
-    finally:
-        relay.stop()
-        engine.stop()
 
 
 def test_deleting_a_track_while_it_processes_stops_the_job_and_leaves_nothing(
-    client: FlaskClient, services: Services, tmp_path: Path
+    client: FlaskClient, services: Services, long_wav: Path
 ) -> None:
-    from pipeline.synth import music, write_wav
-
-    wav = tmp_path / "long.wav"
-    write_wav(wav, music(duration_s=180.0, sample_rate=44100, channels=2, seed=7),
-              sample_rate=44100)
-    engine = build_engine(services)
-    relay = OutboxRelay(services.db, engine, poll_s=0.2)
-    relay.start()
-    engine.start_worker(threads=1)
-    try:
-        track_id = client.post("/api/v1/tracks", data=wav.read_bytes(),
-                               content_type="audio/wav").get_json()["id"]
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            body = client.get(f"/api/v1/tracks/{track_id}").get_json()
-            if body["stream"] is not None:
-                break
-            time.sleep(0.05)
+    with running_worker(services):
+        track_id, body = _upload_until_playable(client, long_wav)
         assert body["status"] == "processing" and body["stream"] is not None, body
         assert client.delete(f"/api/v1/tracks/{track_id}").status_code == 204
         assert client.get(f"/api/v1/tracks/{track_id}").status_code == 404
@@ -281,12 +268,9 @@ def test_deleting_a_track_while_it_processes_stops_the_job_and_leaves_nothing(
             time.sleep(1.0)
             leftovers = [o.key for p in ("originals/", "hls/", "analysis/")
                          for o in services.store.list(p)]
-            if not leftovers and engine.queue_depths() == {}:
+            if not leftovers:
                 break
         assert leftovers == []
-    finally:
-        relay.stop()
-        engine.stop()
     # Nothing came back after the worker stopped.
     assert [o.key for o in services.store.list("hls/")] == []
     with unit_of_work(services.db) as uow:
