@@ -14,7 +14,7 @@ import numpy as np
 import scipy.sparse
 
 from pipeline.errors import ParameterError
-from pipeline.monomix import MonoSpectrogram, check_front_end
+from pipeline.monomix import MonoSpectrogram, front_end_for
 
 __all__ = ["KEY_NAMES", "Key", "KeyDetector", "key_scores"]
 
@@ -87,15 +87,8 @@ class KeyDetector:
         analysis_rate: int = 22050,
         front_end: MonoSpectrogram | None = None,
     ) -> None:
-        if front_end is None:
-            front_end = MonoSpectrogram(
-                sample_rate=sample_rate,
-                channels=channels,
-                analysis_rate=analysis_rate,
-                n_fft=_N_FFT,
-                hop_length=_HOP,
-            )
-        check_front_end(front_end, sample_rate, channels, analysis_rate, _N_FFT, _HOP)
+        front_end = front_end_for(front_end, sample_rate=sample_rate, channels=channels,
+                                  analysis_rate=analysis_rate, n_fft=_N_FFT, hop_length=_HOP)
         self.sample_rate = front_end.sample_rate
         self.channels = front_end.channels
         self.analysis_rate = front_end.analysis_rate

@@ -21,7 +21,7 @@ __all__ = [
     "MonoSpectrogram",
     "SpectrogramTap",
     "check_block",
-    "check_front_end",
+    "front_end_for",
     "check_rate",
 ]
 
@@ -268,15 +268,21 @@ class SpectrogramTap:
         return self.source.flush()
 
 
-def check_front_end(
-    front_end: object,
+def front_end_for(
+    front_end: object | None,
+    *,
     sample_rate: int,
     channels: int,
     analysis_rate: int,
     n_fft: int,
     hop_length: int,
-) -> None:
-    """Raise ParameterError unless a shared front end has the settings an analyser asks for."""
+) -> MonoSpectrogram:
+    """Return the front end an analyser reads: a new one when ``front_end`` is None, else the
+    shared one, after checking it has the settings the analyser asks for (ParameterError)."""
+    if front_end is None:
+        front_end = MonoSpectrogram(sample_rate=sample_rate, channels=channels,
+                                    analysis_rate=analysis_rate, n_fft=n_fft,
+                                    hop_length=hop_length)
     if not isinstance(front_end, MonoSpectrogram):
         raise ParameterError(
             f"front_end must be a MonoSpectrogram, got {type(front_end).__name__}"
@@ -293,3 +299,4 @@ def check_front_end(
             raise ParameterError(
                 f"front_end has {name}={getattr(front_end, name)}, the analyser wants {value}"
             )
+    return front_end

@@ -100,6 +100,19 @@ def session_data(loudness: Loudness, gain_db: float | None) -> dict[str, str]:
     }
 
 
+def _analysers(rate: int, channels: int, weights: np.ndarray | None) -> dict[str, Any]:
+    """Return one of each analyser, fed block by block in this order."""
+    front_end = MonoSpectrogram(sample_rate=rate, channels=channels)
+    return {
+        "loudness": LoudnessMeter(sample_rate=rate, channels=channels, weights=weights),
+        "waveform": WaveformBuilder(sample_rate=rate, channels=channels),
+        # Tempo and key share one mono mix, resampler and spectrogram.
+        "tempo": TempoTracker(sample_rate=rate, channels=channels, front_end=front_end),
+        "key": KeyDetector(sample_rate=rate, channels=channels, front_end=front_end),
+        "cues": CueDetector(sample_rate=rate, channels=channels),
+    }
+
+
 def process(
     src: str | os.PathLike[str],
     out_dir: str | os.PathLike[str],
@@ -171,16 +184,8 @@ def _process(
             weights = bs1770_weights(info.channel_names)
         except ParameterError:
             weights = None  # unnamed channels: the meter's default weights for this count
-        meter = LoudnessMeter(sample_rate=rate, channels=channels, weights=weights)
-        front_end = MonoSpectrogram(sample_rate=rate, channels=channels)
-        analysers: dict[str, Any] = {
-            "loudness": meter,
-            "waveform": WaveformBuilder(sample_rate=rate, channels=channels),
-            # Tempo and key share one mono mix, resampler and spectrogram.
-            "tempo": TempoTracker(sample_rate=rate, channels=channels, front_end=front_end),
-            "key": KeyDetector(sample_rate=rate, channels=channels, front_end=front_end),
-            "cues": CueDetector(sample_rate=rate, channels=channels),
-        }
+        analysers = _analysers(rate, channels, weights)
+        meter: LoudnessMeter = analysers["loudness"]
         spent = dict.fromkeys(analysers, 0.0)
         spent.update(decode=0.0, resample=0.0, encode_feed=0.0)
         resampler = StereoResampler(rate, OUTPUT_RATE)
@@ -233,21 +238,18 @@ def _process(
         momentary_lufs=meter.momentary_series(), short_term_lufs=meter.short_term_series(),
     )
     _write_analysis(processed, out, on_file)
-    timings.update({k: v for k, v in spent.items()})
+    timings.update(spent)
     timings["total"] = time.perf_counter() - t_start
     if progress is not None:
         progress(1.0)
     return processed
 
 
-WAVEFORM_LEVELS_FILE = "waveform.json"
-
-
 def _write_analysis(p: Processed, out: Path, on_file: Callable[[str, Path], None] | None) -> None:
     files = {"analysis.json": p.analysis()}
     levels = [level.samples_per_pixel for level in p.waveform.levels]
     if levels:
-        files[WAVEFORM_LEVELS_FILE] = p.waveform.to_audiowaveform(levels[0])
+        files["waveform.json"] = p.waveform.to_audiowaveform(levels[0])
         for spp in levels[1:]:
             files[f"waveform_{spp}.json"] = p.waveform.to_audiowaveform(spp)
     for name, body in files.items():
@@ -263,17 +265,10 @@ def warm_up(*, sample_rate: int = 44_100) -> float:
     from pipeline.synth import music
 
     t0 = time.perf_counter()
-    y = music(duration_s=6.0, sample_rate=sample_rate, channels=2)
-    front_end = MonoSpectrogram(sample_rate=sample_rate, channels=2)
-    analysers: list[Any] = [
-        LoudnessMeter(sample_rate=sample_rate, channels=2),
-        WaveformBuilder(sample_rate=sample_rate, channels=2),
-        TempoTracker(sample_rate=sample_rate, channels=2, front_end=front_end),
-        KeyDetector(sample_rate=sample_rate, channels=2, front_end=front_end),
-        CueDetector(sample_rate=sample_rate, channels=2),
-    ]
+    y = np.ascontiguousarray(music(duration_s=6.0, sample_rate=sample_rate, channels=2))
+    analysers = _analysers(sample_rate, 2, None).values()
     for analyser in analysers:
-        analyser.process(np.ascontiguousarray(y))
+        analyser.process(y)
     for analyser in analysers:
         analyser.result()
     return time.perf_counter() - t0

@@ -18,7 +18,7 @@ import scipy.signal
 import scipy.sparse
 
 from pipeline.errors import ParameterError
-from pipeline.monomix import MonoSpectrogram, check_front_end
+from pipeline.monomix import MonoSpectrogram, front_end_for
 
 __all__ = ["Tempo", "TempoTracker"]
 
@@ -93,15 +93,8 @@ class TempoTracker:
         hop_length: int = 512,
         front_end: MonoSpectrogram | None = None,
     ) -> None:
-        if front_end is None:
-            front_end = MonoSpectrogram(
-                sample_rate=sample_rate,
-                channels=channels,
-                analysis_rate=analysis_rate,
-                n_fft=_N_FFT,
-                hop_length=hop_length,
-            )
-        check_front_end(front_end, sample_rate, channels, analysis_rate, _N_FFT, hop_length)
+        front_end = front_end_for(front_end, sample_rate=sample_rate, channels=channels,
+                                  analysis_rate=analysis_rate, n_fft=_N_FFT, hop_length=hop_length)
         self.sample_rate = front_end.sample_rate
         self.channels = front_end.channels
         self.analysis_rate = front_end.analysis_rate

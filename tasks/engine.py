@@ -130,12 +130,6 @@ class TaskEngine:
             self._worker = None
         self.broker.close()
 
-    def queue_depths(self) -> dict[str, int]:
-        """Return how many messages wait in each task's queue (in-memory broker only)."""
-        if isinstance(self.broker, StubBroker):
-            return {name: self.broker.queues[name].qsize() for name in self.actors}
-        return {}
-
     def dead_letters(self) -> int:
         """Return how many messages were dead-lettered (in-memory broker only)."""
         if isinstance(self.broker, StubBroker):
@@ -150,9 +144,3 @@ def fail_current_message() -> bool:
         return False
     message.fail()
     return True
-
-
-def current_retries() -> int:
-    """Return how many times the message being processed has been retried."""
-    message = CurrentMessage.get_current_message()
-    return int(message.options.get("retries", 0)) if message is not None else 0

@@ -8,14 +8,10 @@ from uuid import UUID
 from storage.objects import ObjectStore
 from storage.repositories import unit_of_work
 from veza.errors import NotFoundError
+from veza.layout import track_prefixes
 from veza.runtime import Services
 
 log = logging.getLogger(__name__)
-
-
-def track_prefixes(track_id: UUID | str) -> tuple[str, ...]:
-    """Return the store prefixes that hold a track's objects."""
-    return (f"originals/{track_id}/", f"hls/{track_id}/", f"analysis/{track_id}/")
 
 
 def remove_objects(store: ObjectStore, track_id: UUID | str) -> int:

@@ -20,6 +20,7 @@ from storage.repositories import unit_of_work
 from veza import events
 from veza.catalogue import remove_objects
 from veza.errors import CancelledError, InputError, NotFoundError, VezaError
+from veza.layout import hls_prefix
 from veza.media import process
 from veza.publish import Publisher
 from veza.records import Rendition
@@ -27,10 +28,6 @@ from veza.runtime import Services
 from veza.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-def hls_prefix(track_id: UUID | str) -> str:
-    return f"hls/{track_id}/"
 
 
 DONE, FAILED, SKIPPED = "done", "failed", "skipped"
@@ -117,7 +114,7 @@ class Lease:
     def __init__(self, services: Services, job_id: UUID) -> None:
         self.services = services
         self.job_id = job_id
-        self.worker = worker_id()
+        self.worker = ""  # set by the thread that enters the block
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"lease-{str(job_id)[:8]}",
                                         daemon=True)
@@ -136,7 +133,7 @@ class Lease:
                 log.warning("job %s: lease not renewed: %s", self.job_id, exc)
 
     def __enter__(self) -> Lease:
-        self.worker = worker_id()  # the thread that runs the block holds the lease
+        self.worker = worker_id()
         self._thread.start()
         return self
 

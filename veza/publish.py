@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from storage.objects import ObjectStore
+from veza.layout import analysis_prefix, hls_prefix
 from veza.media import content_type_for
 
 log = logging.getLogger(__name__)
@@ -20,8 +21,8 @@ def object_key(track_id: str, relative: str) -> str:
     """Return where a file of the package lives in the object store."""
     name = relative.rsplit("/", 1)[-1]
     if "/" not in relative and name.endswith(".json") and name.startswith(ANALYSIS_FILES):
-        return f"analysis/{track_id}/{name}"
-    return f"hls/{track_id}/{relative}"
+        return analysis_prefix(track_id) + name
+    return hls_prefix(track_id) + relative
 
 
 class Publisher:

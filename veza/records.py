@@ -7,9 +7,6 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-TRACK_STATUSES = ("queued", "processing", "ready", "failed")
-JOB_STATES = ("queued", "running", "succeeded", "failed")
-
 
 @dataclass(frozen=True)
 class User:

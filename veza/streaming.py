@@ -7,6 +7,7 @@ import posixpath
 import m3u8
 
 from veza.errors import NotFoundError
+from veza.layout import hls_prefix
 from veza.records import Rendition, Track
 from veza.runtime import Services
 
@@ -28,7 +29,7 @@ def master_playlist(services: Services, track: Track, renditions: list[Rendition
     """Return the master playlist with each variant pointing at the API's media playlist URL."""
     if not playable(track) or not renditions:
         raise NotFoundError(f"track {track.id} is not ready to stream (status: {track.status})")
-    master_key = f"hls/{track.id}/master.m3u8"
+    master_key = hls_prefix(track.id) + "master.m3u8"
     playlist = m3u8.loads(services.store.get(master_key).decode("utf-8"))
     known = {r.name for r in renditions}
     base = services.settings.base_url

@@ -10,6 +10,7 @@ from typing import IO
 
 from storage.repositories import UnitOfWork, unit_of_work
 from veza.errors import EmptyInputError, TooLargeError
+from veza.layout import original_key
 from veza.media import content_type_for, probe
 from veza.records import Job, Track
 from veza.runtime import Services
@@ -92,7 +93,7 @@ def accept(
     info = probe(path)
     track_id = uuid.uuid4()
     job_id = uuid.uuid4()
-    key = f"originals/{track_id}/source.{info.extension}"
+    key = original_key(track_id, info.extension)
     services.store.put_file(key, path, content_type=content_type_for(f"x.{info.extension}"))
     try:
         with unit_of_work(services.db) as uow:
