@@ -97,6 +97,17 @@ class Settings:
     job_lease_s: float = 60.0
     outbox_poll_s: float = 1.0
     queue_prefix: str = "veza"
+    # The task engine behind tasks.engine: "dramatiq" (default) or "celery".
+    task_engine: str = "dramatiq"
+    # Port of the Prometheus endpoint a worker or relay process serves (None: none served).
+    metrics_port: int | None = None
+    # Log lines as "text" for people or "json" for log collectors.
+    log_format: str = "text"
+    # Tracks at least this long are split into chunks of ``chunk_seconds`` that any worker can
+    # encode; shorter ones are encoded in one pass. ``chunk_seconds`` is a whole number of
+    # segments.
+    parallel_min_s: float = 600.0
+    chunk_seconds: float = 120.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -127,6 +138,11 @@ class Settings:
             job_max_attempts=_int(env, "VEZA_JOB_MAX_ATTEMPTS", 3),
             job_lease_s=_float(env, "VEZA_JOB_LEASE_S", 60.0),
             queue_prefix=env.get("VEZA_QUEUE_PREFIX") or "veza",
+            task_engine=(env.get("VEZA_TASK_ENGINE") or "dramatiq").strip().lower(),
+            metrics_port=_int(env, "VEZA_METRICS_PORT", 0) or None,
+            log_format=(env.get("VEZA_LOG_FORMAT") or "text").strip().lower(),
+            parallel_min_s=_float(env, "VEZA_PARALLEL_MIN_S", 600.0),
+            chunk_seconds=_float(env, "VEZA_CHUNK_SECONDS", 120.0),
         )
         settings.validate()
         return settings
@@ -143,6 +159,19 @@ class Settings:
             raise ConfigError("VEZA_JOB_MAX_ATTEMPTS must be at least 1")
         if not 1 <= self.api_port <= 65535:
             raise ConfigError(f"VEZA_API_PORT out of range: {self.api_port}")
+        if self.task_engine not in ("dramatiq", "celery"):
+            raise ConfigError(f"VEZA_TASK_ENGINE must be dramatiq or celery, "
+                              f"got {self.task_engine!r}")
+        if self.metrics_port is not None and not 1 <= self.metrics_port <= 65535:
+            raise ConfigError(f"VEZA_METRICS_PORT out of range: {self.metrics_port}")
+        if self.log_format not in ("text", "json"):
+            raise ConfigError(f"VEZA_LOG_FORMAT must be text or json, got {self.log_format!r}")
+        segments = self.chunk_seconds / self.segment_seconds
+        if self.chunk_seconds <= 0 or abs(segments - round(segments)) > 1e-9:
+            raise ConfigError(f"VEZA_CHUNK_SECONDS must be a positive multiple of the "
+                              f"{self.segment_seconds:g} s segment, got {self.chunk_seconds:g}")
+        if self.parallel_min_s < self.chunk_seconds:
+            raise ConfigError("VEZA_PARALLEL_MIN_S must be at least VEZA_CHUNK_SECONDS")
 
     @property
     def embedded_database(self) -> bool:
