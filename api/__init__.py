@@ -14,11 +14,13 @@ log = logging.getLogger(__name__)
 
 def create_app(settings: Settings, services: Services) -> Flask:
     """Return the API for ``services``; the caller owns their lifetime."""
-    from api import errors, files, health, player, tracks
+    from api import admin, auth, errors, files, health, player, tracks
+    from veza.accounts import AccountService
 
     app = Flask(__name__)
     app.config["VEZA_SETTINGS"] = settings
     app.extensions["veza"] = services
+    app.extensions["veza.accounts"] = AccountService(services)
     # Multipart uploads are parsed by Werkzeug: bound them too (a little room for form fields).
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes + 64 * 1024
     errors.init_app(app)
@@ -26,4 +28,6 @@ def create_app(settings: Settings, services: Services) -> Flask:
     app.register_blueprint(files.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(player.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(admin.bp)
     return app

@@ -1,11 +1,12 @@
-"""Per-request access to the services, and the one place the current user is resolved."""
+"""Per-request access to the services, and the one place the caller is resolved."""
 
 from __future__ import annotations
 
 from uuid import UUID
 
-from flask import current_app, g
+from flask import current_app, g, request
 
+from veza.accounts import AccountService, Principal
 from veza.runtime import Services
 
 
@@ -13,12 +14,33 @@ def services() -> Services:
     return current_app.extensions["veza"]  # type: ignore[no-any-return]
 
 
-def current_user_id() -> UUID:
-    """Return the user making this request.
+def accounts() -> AccountService:
+    return current_app.extensions["veza.accounts"]  # type: ignore[no-any-return]
 
-    Until accounts exist every request acts as the local artist; authentication will
-    resolve the user here and nowhere else.
+
+def principal() -> Principal:
+    """Return who this request acts for; AuthError (401) without a valid access token."""
+    if "principal" not in g:
+        g.principal = accounts().authenticate(request.headers.get("Authorization"))
+    return g.principal  # type: ignore[no-any-return]
+
+
+def require_role(*roles: str) -> Principal:
+    """Return the caller if they hold one of ``roles``; ForbiddenError (403) otherwise."""
+    who = principal()
+    who.require(*roles)
+    return who
+
+
+def current_user_id() -> UUID:
+    """Return the user an upload or deletion acts for.
+
+    Track endpoints still act as the local artist when no access token is sent (the embedded
+    demo uploads that way); with a token they act as its user.
     """
     if "user_id" not in g:
-        g.user_id = services().local_user_id()
+        if request.headers.get("Authorization"):
+            g.user_id = principal().user_id
+        else:
+            g.user_id = services().local_user_id()
     return g.user_id  # type: ignore[no-any-return]

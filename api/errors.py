@@ -8,13 +8,18 @@ from flask import Flask, Response, json
 from werkzeug.exceptions import HTTPException
 
 from veza.errors import (
+    AuthError,
+    ConflictError,
     EmptyInputError,
+    ForbiddenError,
     InputError,
     NotAudioError,
     NotFoundError,
+    RateLimitedError,
     ServiceError,
     SignatureError,
     TooLargeError,
+    ValidationError,
     VezaError,
 )
 
@@ -25,7 +30,12 @@ STATUS: list[tuple[type[VezaError], int]] = [
     (EmptyInputError, 400),
     (TooLargeError, 413),
     (NotAudioError, 415),
+    (ValidationError, 422),
+    (ConflictError, 409),
     (InputError, 400),
+    (AuthError, 401),
+    (ForbiddenError, 403),
+    (RateLimitedError, 429),
     (NotFoundError, 404),
     (SignatureError, 403),
     (ServiceError, 503),
@@ -34,10 +44,13 @@ STATUS: list[tuple[type[VezaError], int]] = [
 PROBLEM_JSON = "application/problem+json"
 
 
-def problem(status: int, code: str, title: str, detail: str) -> Response:
-    """Return one problem+json response."""
-    body = {"type": f"urn:veza:problem:{code}", "title": title, "status": status,
-            "detail": detail, "code": code}
+def problem(status: int, code: str, title: str, detail: str,
+            errors: list[dict[str, str]] | None = None) -> Response:
+    """Return one problem+json response; ``errors`` lists field-level problems."""
+    body: dict[str, object] = {"type": f"urn:veza:problem:{code}", "title": title,
+                               "status": status, "detail": detail, "code": code}
+    if errors:
+        body["errors"] = errors
     response = Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
     if status == 503:
         response.headers["Retry-After"] = "5"
@@ -62,7 +75,20 @@ def init_app(app: Flask) -> None:
             detail = exc.message if status == 503 else "internal error"
             return problem(status, exc.code if status == 503 else "internal",
                            "Service unavailable" if status == 503 else "Internal error", detail)
-        return problem(status, exc.code, _title(status), exc.message)
+        errors: list[dict[str, str]] | None = None
+        if isinstance(exc, ValidationError):
+            errors = [{"field": name, "message": why} for name, why in exc.fields.items()]
+        elif isinstance(exc, ConflictError) and exc.field:
+            errors = [{"field": exc.field, "message": exc.message}]
+        response = problem(status, exc.code, _title(status), exc.message, errors)
+        if isinstance(exc, RateLimitedError):
+            response.headers["Retry-After"] = str(exc.retry_after_s)
+        if isinstance(exc, AuthError):
+            # RFC 6750 §3: no error attribute when the request carried no credentials.
+            response.headers["WWW-Authenticate"] = 'Bearer realm="veza"' \
+                if exc.code == "unauthorized" else \
+                f'Bearer realm="veza", error="invalid_token", error_description="{exc.code}"'
+        return response
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Response:
@@ -84,7 +110,11 @@ def init_app(app: Flask) -> None:
 def _title(status: int) -> str:
     return {
         400: "Bad request",
+        401: "Unauthorized",
         403: "Forbidden",
+        409: "Conflict",
+        422: "Unprocessable content",
+        429: "Too many requests",
         404: "Not found",
         413: "Payload too large",
         415: "Unsupported media type",

@@ -91,6 +91,26 @@ def cmd_jobs_retry(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_users_create(args: argparse.Namespace, settings: Settings) -> int:
+    from veza.accounts import AccountService
+    from veza.runtime import build_services
+
+    password = os.environ.get("VEZA_PASSWORD")
+    if password is None:
+        password = sys.stdin.readline().rstrip("\n")
+    if not password:
+        raise InputError("give the password on stdin or in VEZA_PASSWORD")
+    services = build_services(settings, migrate=False)
+    try:
+        tokens = AccountService(services).create(
+            args.handle.strip().lower(), args.email.strip().lower(), password, args.role,
+            display_name=args.display_name)
+    finally:
+        services.close()
+    print(f"{tokens.user.role} {tokens.user.handle} created (id {tokens.user.id})")
+    return 0
+
+
 # ---------------------------------------------------------------- serve
 
 
@@ -354,6 +374,16 @@ def build_parser() -> argparse.ArgumentParser:
     retry = jobs_sub.add_parser("retry", help="queue a failed job again")
     retry.add_argument("job_id", help="the job's id (GET /api/v1/tracks/{id} shows it)")
     retry.set_defaults(func=cmd_jobs_retry)
+
+    users = sub.add_parser("users", help="manage accounts")
+    users_sub = users.add_subparsers(dest="users_command", required=True, metavar="COMMAND")
+    create = users_sub.add_parser("create", help="create an account of any role (the first "
+                                  "admin, say); the password comes from stdin or VEZA_PASSWORD")
+    create.add_argument("handle")
+    create.add_argument("--email", required=True)
+    create.add_argument("--role", choices=["listener", "artist", "admin"], default="artist")
+    create.add_argument("--display-name", default=None)
+    create.set_defaults(func=cmd_users_create)
 
     serve = sub.add_parser("serve", help="run one service of the distributed stack")
     serve_sub = serve.add_subparsers(dest="service", required=True, metavar="SERVICE")

@@ -4,7 +4,12 @@
      ├── InputError                 the user's input cannot be used (HTTP 4xx, CLI exit 2)
      │    ├── EmptyInputError        no bytes at all
      │    ├── TooLargeError          over the configured size limit
-     │    └── NotAudioError          no decodable audio stream in the file
+     │    ├── NotAudioError          no decodable audio stream in the file
+     │    ├── ValidationError        fields of a request are missing or invalid (names each)
+     │    └── ConflictError          a unique value (handle, email) is already taken
+     ├── AuthError                  no credentials, or credentials that are not valid (401)
+     ├── ForbiddenError             valid credentials without the right to do this (403)
+     ├── RateLimitedError           too many attempts; says when to try again (429)
      ├── NotFoundError              a track, job or object does not exist
      │    └── ObjectNotFoundError    the object store has no such key
      ├── SignatureError             a signed URL was tampered with or has expired
@@ -54,6 +59,49 @@ class NotAudioError(InputError):
     """Raised when a file has no audio stream that can be decoded."""
 
     code = "not_audio"
+
+
+class ValidationError(InputError):
+    """Raised when fields of a request are missing or invalid; ``fields`` maps each to why."""
+
+    code = "invalid"
+
+    def __init__(self, fields: dict[str, str]) -> None:
+        detail = "; ".join(f"{name}: {why}" for name, why in fields.items())
+        super().__init__(f"invalid request: {detail}")
+        self.fields = dict(fields)
+
+
+class ConflictError(InputError):
+    """Raised when a value that must be unique is already taken."""
+
+    code = "conflict"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class AuthError(VezaError):
+    """Raised when a request has no credentials or credentials that are not valid."""
+
+    code = "unauthorized"
+
+
+class ForbiddenError(VezaError):
+    """Raised when the caller is known but may not do what they asked."""
+
+    code = "forbidden"
+
+
+class RateLimitedError(VezaError):
+    """Raised when a caller made too many attempts; ``retry_after_s`` says when to come back."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = max(1, int(retry_after_s))
 
 
 class NotFoundError(VezaError):

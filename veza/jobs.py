@@ -6,7 +6,7 @@ from uuid import UUID
 
 from storage.repositories import unit_of_work
 from veza import events
-from veza.errors import InputError, NotFoundError
+from veza.errors import ConflictError, NotFoundError
 from veza.records import Job
 from veza.runtime import Services
 from veza.uploads import queue_ingest
@@ -17,14 +17,14 @@ def retry(services: Services, job_id: UUID) -> Job:
 
     Raises:
         NotFoundError: no such job.
-        InputError: the job has not failed (it is queued, running or done).
+        ConflictError: the job has not failed (it is queued, running or done).
     """
     with unit_of_work(services.db) as uow:
         job = uow.jobs.get(job_id, for_update=True)
         if job is None:
             raise NotFoundError(f"no job with id {job_id}")
         if job.state != "failed":
-            raise InputError(f"job {job_id} is {job.state}; only failed jobs can be retried")
+            raise ConflictError(f"job {job_id} is {job.state}; only failed jobs can be retried")
         job = uow.jobs.requeue(job_id)
         uow.tracks.set_status(job.track_id, "queued")
         queue_ingest(uow, job.id, job.track_id)

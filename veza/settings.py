@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -108,6 +109,14 @@ class Settings:
     # segments.
     parallel_min_s: float = 600.0
     chunk_seconds: float = 120.0
+    # Redis for shared rate limits (None: limits kept in this process, as on embedded defaults).
+    redis_url: str | None = None
+    # Accounts: access tokens are short-lived JWTs; refresh tokens rotate and last longer.
+    access_token_ttl_s: int = 300
+    refresh_token_ttl_s: int = 30 * 24 * 3600
+    # Login attempts allowed per account and per client address ("N/second|minute|hour").
+    login_limit_account: str = "10/minute"
+    login_limit_ip: str = "30/minute"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -143,6 +152,11 @@ class Settings:
             log_format=(env.get("VEZA_LOG_FORMAT") or "text").strip().lower(),
             parallel_min_s=_float(env, "VEZA_PARALLEL_MIN_S", 600.0),
             chunk_seconds=_float(env, "VEZA_CHUNK_SECONDS", 120.0),
+            redis_url=env.get("VEZA_REDIS_URL") or None,
+            access_token_ttl_s=_int(env, "VEZA_ACCESS_TOKEN_TTL", 300),
+            refresh_token_ttl_s=_int(env, "VEZA_REFRESH_TOKEN_TTL", 30 * 24 * 3600),
+            login_limit_account=env.get("VEZA_LOGIN_LIMIT_ACCOUNT") or "10/minute",
+            login_limit_ip=env.get("VEZA_LOGIN_LIMIT_IP") or "30/minute",
         )
         settings.validate()
         return settings
@@ -166,6 +180,14 @@ class Settings:
             raise ConfigError(f"VEZA_METRICS_PORT out of range: {self.metrics_port}")
         if self.log_format not in ("text", "json"):
             raise ConfigError(f"VEZA_LOG_FORMAT must be text or json, got {self.log_format!r}")
+        if not 10 <= self.access_token_ttl_s <= 3600:
+            raise ConfigError("VEZA_ACCESS_TOKEN_TTL must be 10-3600 seconds")
+        if self.refresh_token_ttl_s < self.access_token_ttl_s:
+            raise ConfigError("VEZA_REFRESH_TOKEN_TTL must be at least VEZA_ACCESS_TOKEN_TTL")
+        for name, value in (("VEZA_LOGIN_LIMIT_ACCOUNT", self.login_limit_account),
+                            ("VEZA_LOGIN_LIMIT_IP", self.login_limit_ip)):
+            if not re.fullmatch(r"\d+/(second|minute|hour)", value):
+                raise ConfigError(f"{name} must look like '10/minute', got {value!r}")
         segments = self.chunk_seconds / self.segment_seconds
         if self.chunk_seconds <= 0 or abs(segments - round(segments)) > 1e-9:
             raise ConfigError(f"VEZA_CHUNK_SECONDS must be a positive multiple of the "
