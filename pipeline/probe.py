@@ -206,26 +206,40 @@ def _audio_stream(container: av.container.InputContainer) -> av.audio.stream.Aud
 def _decoded_frames(
     container: av.container.InputContainer, stream: av.audio.stream.AudioStream
 ) -> Generator[av.AudioFrame, None, None]:
-    """Yield the stream's decoded frames, skipping a few bad packets; errors -> NotAudioError."""
+    """Yield the stream's decoded frames, skipping a few bad packets; errors -> NotAudioError
+    naming where in the audio decoding stopped ("decoder error at 02:31: ...")."""
     packets = bad = 0
+    position = 0.0
     try:
         for packet in container.demux(stream):
             packets += 1
+            if packet.pts is not None and packet.time_base is not None:
+                position = max(position, float(packet.pts * packet.time_base))
             try:
                 frames = packet.decode()
             except av.error.InvalidDataError as exc:
                 bad += 1
                 if bad > _BAD_PACKETS and bad > _BAD_SHARE * packets:
                     raise NotAudioError(
-                        f"truncated or corrupt audio: {bad} of the first {packets} packets "
-                        f"cannot be decoded ({_detail(exc).lower()})"
+                        f"truncated or corrupt audio: decoder error at {clock(position)}: {bad} "
+                        f"of the first {packets} packets cannot be decoded "
+                        f"({_detail(exc).lower()})"
                     ) from exc
                 continue
             for frame in frames:
                 if frame.samples:
                     yield frame
     except av.error.FFmpegError as exc:
-        raise NotAudioError(f"audio stream cannot be decoded: {_detail(exc)}") from exc
+        raise NotAudioError(f"audio stream cannot be decoded: decoder error at "
+                            f"{clock(position)}: {_detail(exc)}") from exc
+
+
+def clock(seconds: float) -> str:
+    """Format a position in the audio as people read it: ``02:31`` or ``1:02:31``."""
+    whole = max(0, int(seconds))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
 
 
 def _declared_duration(

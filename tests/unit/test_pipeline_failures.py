@@ -194,3 +194,30 @@ def test_write_wav_rejects_bad_input(
     with pytest.raises(ParameterError, match=named):
         write_wav(tmp_path / "x.wav", y, **kwargs)
     assert not (tmp_path / "x.wav").exists()
+
+
+@pytest.mark.parametrize("fmt", ["mp3", "ogg", "m4a"])
+def test_corruption_mid_stream_names_where_decoding_stopped(
+    tmp_path: Path, rng: np.random.Generator, fmt: str
+) -> None:
+    """A file that probes fine but is garbage from its middle on fails with the position."""
+    from pipeline.decode import open_source
+
+    wav = tmp_path / "good.wav"
+    write_wav(wav, music(duration_s=30.0, sample_rate=44100, seed=3), sample_rate=44100)
+    encoded = tmp_path / f"good.{fmt}"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(wav), str(encoded)], check=True)
+    data = bytearray(encoded.read_bytes())
+    start, length = len(data) // 2, len(data) // 3
+    data[start:start + length] = rng.bytes(length)
+    bad = _write(tmp_path / f"bad.{fmt}", bytes(data))
+
+    probe(bad)  # the damage is past what the upload check reads
+    with pytest.raises(NotAudioError) as info, open_source(bad) as source:
+        for _ in source.blocks():
+            pass
+    message = str(info.value)
+    position = message.split("decoder error at ", 1)[1][:5]
+    minutes, seconds = (int(part) for part in position.split(":"))
+    # Half the bytes in means about half the 30 s in; the message says where, as mm:ss.
+    assert minutes == 0 and 10 <= seconds <= 20, message
