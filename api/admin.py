@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID
 
-from flask import Blueprint
+from flask_openapi3 import APIBlueprint, Tag
 
 from api.context import require_role, services
+from api.openapi import BEARER, problems
+from api.schemas import AdminJob, JobPath
 from storage.repositories import unit_of_work
 from veza import jobs
 from veza.errors import NotFoundError
 from veza.records import Job
 
-bp = Blueprint("admin", __name__, url_prefix="/api/v1/admin")
+TAG = Tag(name="admin", description="operators only (admin role)")
+bp = APIBlueprint("admin", __name__, url_prefix="/api/v1/admin", abp_tags=[TAG],
+                  abp_security=BEARER)
 
 
 def job_json(job: Job) -> dict[str, Any]:
@@ -23,21 +26,19 @@ def job_json(job: Job) -> dict[str, Any]:
                       if job.error_code else None)}
 
 
-@bp.before_request
-def _admins_only() -> None:
+@bp.get("/jobs/<uuid:job_id>", responses={200: AdminJob, **problems(401, 403, 404)})
+def get_job(path: JobPath) -> dict[str, Any]:
+    """A job: state, attempts, progress and its last error."""
     require_role("admin")
-
-
-@bp.get("/jobs/<uuid:job_id>")
-def get_job(job_id: UUID) -> dict[str, Any]:
     with unit_of_work(services().db) as uow:
-        job = uow.jobs.get(job_id)
+        job = uow.jobs.get(path.job_id)
     if job is None:
-        raise NotFoundError(f"no job with id {job_id}")
+        raise NotFoundError(f"no job with id {path.job_id}")
     return job_json(job)
 
 
-@bp.post("/jobs/<uuid:job_id>/retry")
-def retry_job(job_id: UUID) -> tuple[dict[str, Any], int]:
+@bp.post("/jobs/<uuid:job_id>/retry", responses={202: AdminJob, **problems(401, 403, 404, 409)})
+def retry_job(path: JobPath) -> tuple[dict[str, Any], int]:
     """Queue a failed job again with a fresh attempt budget (as `veza jobs retry` does)."""
-    return job_json(jobs.retry(services(), job_id)), 202
+    require_role("admin")
+    return job_json(jobs.retry(services(), path.job_id)), 202

@@ -8,18 +8,38 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from flask import Blueprint, Response, request, url_for
+from flask import Response, request, url_for
+from flask_openapi3 import APIBlueprint, Tag
 from werkzeug.http import parse_options_header
 
 from api.context import current_user_id, services
+from api.openapi import BEARER, problems
+from api.schemas import Accepted, RenditionPath, TrackPath, TrackStatus, UploadQuery
 from storage.repositories import unit_of_work
 from veza import catalogue, streaming, uploads
 from veza.errors import EmptyInputError, InputError, NotFoundError, TooLargeError
 from veza.records import Job, Rendition, Track
 
-bp = Blueprint("tracks", __name__, url_prefix="/api/v1/tracks")
+TAG = Tag(name="tracks", description="upload, status, deletion and streaming")
+bp = APIBlueprint("tracks", __name__, url_prefix="/api/v1/tracks", abp_tags=[TAG])
 
 M3U8 = "application/vnd.apple.mpegurl"
+AUDIO_BODY = {
+    "requestBody": {
+        "required": True,
+        "description": "the audio file, as the raw body or the `file` field of a form",
+        "content": {
+            "application/octet-stream": {"schema": {"type": "string",
+                                                    "contentMediaType": "audio/*"}},
+            "audio/*": {"schema": {"type": "string", "contentMediaType": "audio/*"}},
+            "multipart/form-data": {"schema": {
+                "type": "object", "required": ["file"],
+                "properties": {"file": {"type": "string", "contentMediaType": "audio/*"}}}},
+        },
+    }
+}
+PLAYLIST = {"description": "an HLS playlist",
+            "content": {M3U8: {"schema": {"type": "string"}}}}
 
 
 def _filename() -> str | None:
@@ -32,8 +52,9 @@ def _filename() -> str | None:
     return None
 
 
-@bp.post("")
-def upload() -> tuple[dict[str, Any], int, dict[str, str]]:
+@bp.post("", security=BEARER, openapi_extensions=AUDIO_BODY,
+         responses={202: Accepted, **problems(400, 401, 413, 415, 422, 503)})
+def upload(query: UploadQuery) -> tuple[dict[str, Any], int, dict[str, str]]:
     """Accept an audio file as the raw body or as the ``file`` field of a multipart form."""
     svc = services()
     limit = svc.settings.max_upload_bytes
@@ -57,7 +78,7 @@ def upload() -> tuple[dict[str, Any], int, dict[str, str]]:
                 uploads.receive(request.stream, dest, max_bytes=limit)
                 filename = _filename()
         accepted = uploads.accept(svc, path, owner_id=current_user_id(), filename=filename,
-                                  title=request.args.get("title"))
+                                  title=query.title)
     finally:
         path.unlink(missing_ok=True)
     status_url = url_for("tracks.get_track", track_id=accepted.track.id, _external=False)
@@ -91,9 +112,10 @@ def _job(job: Job | None) -> dict[str, Any] | None:
     }
 
 
-@bp.get("/<uuid:track_id>")
-def get_track(track_id: UUID) -> dict[str, Any]:
-    track, job, renditions = _load(track_id)
+@bp.get("/<uuid:track_id>", responses={200: TrackStatus, **problems(404)})
+def get_track(path: TrackPath) -> dict[str, Any]:
+    """Status, progress, the failure reason, and when playable the stream URLs."""
+    track, job, renditions = _load(path.track_id)
     base = services().settings.base_url
     stream = None
     if streaming.playable(track):
@@ -130,26 +152,29 @@ def get_track(track_id: UUID) -> dict[str, Any]:
     }
 
 
-@bp.delete("/<uuid:track_id>")
-def delete(track_id: UUID) -> tuple[str, int]:
+@bp.delete("/<uuid:track_id>", security=BEARER, responses={204: None, **problems(401, 404)})
+def delete(path: TrackPath) -> tuple[str, int]:
     """Delete the track, its playlists, segments, analysis and original; stop its job."""
-    catalogue.delete_track(services(), track_id)
+    catalogue.delete_track(services(), path.track_id)
     return "", 204
 
 
-@bp.get("/<uuid:track_id>/master.m3u8")
-def master(track_id: UUID) -> Response:
-    track, _, renditions = _load(track_id)
+@bp.get("/<uuid:track_id>/master.m3u8", responses={200: PLAYLIST, **problems(404)})
+def master(path: TrackPath) -> Response:
+    """The master playlist of a playable track."""
+    track, _, renditions = _load(path.track_id)
     body = streaming.master_playlist(services(), track, renditions)
     return Response(body, mimetype=M3U8, headers={"Cache-Control": "no-cache"})
 
 
-@bp.get("/<uuid:track_id>/hls/<name>/index.m3u8")
-def media(track_id: UUID, name: str) -> Response:
-    track, _, renditions = _load(track_id)
-    rendition = next((r for r in renditions if r.name == name), None)
+@bp.get("/<uuid:track_id>/hls/<name>/index.m3u8",
+        responses={200: PLAYLIST, **problems(404, 422)})
+def media(path: RenditionPath) -> Response:
+    """A rendition's media playlist, its segment URLs signed and expiring."""
+    track, _, renditions = _load(path.track_id)
+    rendition = next((r for r in renditions if r.name == path.name), None)
     if rendition is None:
-        raise NotFoundError(f"track {track_id} has no rendition {name!r}")
+        raise NotFoundError(f"track {path.track_id} has no rendition {path.name!r}")
     body = streaming.media_playlist(services(), track, rendition)
     # Signed URLs expire: a cached copy must not outlive them; a growing playlist is not cached.
     cache = "private, max-age=60" if track.status == "ready" else "no-cache"

@@ -1,0 +1,176 @@
+"""The shapes the API reads and writes, as pydantic models: they validate requests and are the
+OpenAPI document's schemas, so the document describes what the server really does."""
+
+from __future__ import annotations
+
+from typing import Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+HANDLE_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$"
+
+
+class Problem(BaseModel):
+    """An error, as application/problem+json (RFC 9457)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str = Field(description="stable machine-readable error code")
+    errors: list[FieldError] | None = Field(default=None,
+                                            description="one entry per bad field")
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class Strict(BaseModel):
+    """Request bodies refuse fields they do not know."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# ------------------------------------------------------------------ accounts
+
+
+class RegisterBody(Strict):
+    handle: str = Field(pattern=HANDLE_PATTERN, description="1-64 of a-z 0-9 _ . -")
+    email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    password: str = Field(min_length=10, max_length=256)
+    role: Literal["listener", "artist"] = "listener"
+    display_name: str | None = Field(default=None, min_length=1, max_length=100)
+
+
+class LoginBody(Strict):
+    login: str = Field(min_length=1, max_length=320, description="handle or email")
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class RefreshBody(Strict):
+    refresh_token: str = Field(min_length=1, max_length=200)
+
+
+class PasswordBody(Strict):
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(min_length=10, max_length=256)
+
+
+class PublicUser(BaseModel):
+    id: UUID
+    handle: str
+    display_name: str | None
+    role: Literal["listener", "artist", "admin"]
+
+
+class Me(PublicUser):
+    email: str | None
+
+
+class Tokens(BaseModel):
+    access_token: str = Field(description="a JWT for the Authorization: Bearer header")
+    token_type: Literal["Bearer"]
+    expires_in: int = Field(description="seconds the access token stays valid")
+    refresh_token: str = Field(description="single use: exchange it at /auth/refresh")
+    user: PublicUser
+
+
+# ---------------------------------------------------------------------- jobs
+
+
+class JobError(BaseModel):
+    code: str | None
+    message: str | None
+
+
+class JobStatus(BaseModel):
+    id: UUID
+    state: Literal["queued", "running", "succeeded", "failed"]
+    progress: int = Field(ge=0, le=100)
+    attempts: int
+    error: JobError | None
+
+
+class AdminJob(JobStatus):
+    track_id: UUID
+    kind: str
+
+
+class JobPath(BaseModel):
+    job_id: UUID
+
+
+# -------------------------------------------------------------------- tracks
+
+
+class TrackPath(BaseModel):
+    track_id: UUID
+
+
+class RenditionPath(TrackPath):
+    name: str = Field(pattern=r"^[a-z0-9_]{1,32}$")
+
+
+class UploadQuery(BaseModel):
+    filename: str | None = Field(default=None, max_length=255,
+                                 description="the original file name (raw-body uploads)")
+    title: str | None = Field(default=None, max_length=200)
+
+
+class Accepted(BaseModel):
+    id: UUID
+    status: Literal["queued"]
+    status_url: str
+    job: JobStatus | None
+
+
+class TrackError(BaseModel):
+    code: str | None
+    message: str | None
+
+
+class Source(BaseModel):
+    format: str | None
+    codec: str | None
+    sample_rate: int | None
+    channels: int | None
+
+
+class RenditionInfo(BaseModel):
+    name: str
+    codec: str
+    bitrate: int
+    bandwidth: int
+    average_bandwidth: int
+    segments: int
+
+
+class Stream(BaseModel):
+    complete: bool = Field(description="false while segments are still being added")
+    master_url: str
+    player_url: str
+    renditions: list[RenditionInfo]
+
+
+class TrackStatus(BaseModel):
+    id: UUID
+    title: str
+    status: Literal["queued", "processing", "ready", "failed"]
+    error: TrackError | None
+    original_filename: str | None
+    size_bytes: int | None
+    duration_s: float | None
+    source: Source
+    created_at: str
+    updated_at: str
+    ready_at: str | None
+    playable_at: str | None
+    analysis: dict[str, object] | None
+    job: JobStatus | None
+    stream: Stream | None
+
+
+Problem.model_rebuild()
