@@ -76,8 +76,11 @@ def configure(fmt: str = "text", *, verbose: bool = True, stream: object = None)
     """Send every log record to stderr as ``fmt`` lines; quiet the chattiest libraries."""
     root = logging.getLogger()
     for old in list(root.handlers):
-        root.removeHandler(old)
-    root.addHandler(handler(fmt, stream))
+        if getattr(old, "veza", False):  # ours from an earlier call; others stay
+            root.removeHandler(old)
+    new = handler(fmt, stream)
+    new.veza = True  # type: ignore[attr-defined]
+    root.addHandler(new)
     root.setLevel(logging.INFO if verbose else logging.WARNING)
     for name, level in QUIET.items():
         logging.getLogger(name).setLevel(level)
