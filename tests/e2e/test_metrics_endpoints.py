@@ -83,14 +83,16 @@ def test_the_api_sums_the_metrics_of_its_gunicorn_workers(
     database_url: str, broker_url: str, nanio_server: S3Server, tmp_path: Path
 ) -> None:
     port = free_port()
-    env = {**_env(database_url, broker_url, nanio_server, tmp_path), "VEZA_API_PORT": str(port)}
+    env = {**_env(database_url, broker_url, nanio_server, tmp_path), "VEZA_API_PORT": str(port),
+           "VEZA_LOG_FORMAT": "json"}
     api = start(["serve", "api", "--workers", "2", "--threads", "1"], env, tmp_path / "api.log")
     base = f"http://127.0.0.1:{port}"
     try:
         wait_http(f"{base}/healthz", api)
-        for _ in range(6):
-            assert requests.get(f"{base}/api/v1/tracks/{uuid.uuid4()}",
-                                timeout=10).status_code == 404
+        missing = [str(uuid.uuid4()) for _ in range(6)]
+        for track_id in missing:
+            assert requests.get(f"{base}/api/v1/tracks/{track_id}", timeout=10).status_code \
+                == 404
         # Whichever worker answers the scrape counts the requests of both.
         for _ in range(4):
             assert _value(f"{base}/metrics", "veza_http_requests_total",
@@ -102,3 +104,7 @@ def test_the_api_sums_the_metrics_of_its_gunicorn_workers(
     finally:
         code = stop(api)
     assert code == 0, api.output()[-3000:]
+    # Gunicorn's own lines stay text; the app's are JSON, each request naming its track.
+    records = [json.loads(line) for line in api.output().splitlines() if line.startswith("{")]
+    logged = [r.get("track_id") for r in records if r["message"].startswith("GET /api/v1/tracks/")]
+    assert sorted(logged) == sorted(missing)
