@@ -48,7 +48,9 @@ def serve_gunicorn(settings: Settings, *, workers: int, threads: int) -> None:
             # Uploads of large files over slow links take a while.
             "timeout": 300,
             "graceful_timeout": 30,
-            "accesslog": "-",
+            # No gunicorn access log: the app logs each request itself, in VEZA_LOG_FORMAT
+            # and with the track it concerns.
+            "accesslog": None,
         },
     ).run()
 

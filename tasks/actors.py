@@ -5,6 +5,7 @@ from __future__ import annotations
 from tasks.engine import TaskEngine, TaskSpec, fail_current_message
 from tasks.events import EventPublisher
 from tasks.outbox import OutboxRelay
+from veza import metrics
 from veza.ingest import FAILED, run_ingest
 from veza.runtime import Services
 from veza.uploads import INGEST_TASK, queue_ingest
@@ -18,7 +19,8 @@ def build_engine(services: Services) -> TaskEngine:
         if run_ingest(services, job_id=job_id, track_id=track_id) == FAILED:
             # Failed for good (bad audio found late, or out of attempts): the message goes to
             # the dead-letter queue, where operators can see it; `veza jobs retry` requeues.
-            fail_current_message()
+            if fail_current_message():
+                metrics.dead_lettered(INGEST_TASK)
 
     specs = {
         INGEST_TASK: TaskSpec(

