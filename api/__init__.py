@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 
 def create_app(settings: Settings, services: Services) -> Flask:
     """Return the API for ``services``; the caller owns their lifetime."""
-    from api import admin, auth, errors, files, health, metrics, player, tracks
+    from api import admin, auth, errors, files, health, limits, metrics, player, tracks
     from api.openapi import create_openapi_app
     from veza.accounts import AccountService
 
@@ -26,6 +26,7 @@ def create_app(settings: Settings, services: Services) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes + 64 * 1024
     errors.init_app(app)
     metrics.init_app(app)
+    limits.init_app(app, settings)
     app.register_api(tracks.bp)
     app.register_blueprint(files.bp)
     app.register_blueprint(health.bp)

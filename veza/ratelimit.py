@@ -41,6 +41,8 @@ class RateLimiter:
         A limiter whose storage is down lets the attempt through and logs: an outage of the
         counter must not lock every user out.
         """
+        if limit == "0":
+            return
         item = parse(limit)
         try:
             allowed = self._limiter.hit(item, scope, key)

@@ -117,6 +117,13 @@ class Settings:
     # Login attempts allowed per account and per client address ("N/second|minute|hour").
     login_limit_account: str = "10/minute"
     login_limit_ip: str = "30/minute"
+    # Requests allowed per scope: account calls and uploads per client, reads per client
+    # address ("N/second|minute|hour"; "0" turns a scope's limit off).
+    rate_limit_auth: str = "60/minute"
+    rate_limit_upload: str = "120/hour"
+    rate_limit_read: str = "6000/minute"
+    # Origins allowed to call the API from a browser (CORS); none by default.
+    cors_origins: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -157,6 +164,11 @@ class Settings:
             refresh_token_ttl_s=_int(env, "VEZA_REFRESH_TOKEN_TTL", 30 * 24 * 3600),
             login_limit_account=env.get("VEZA_LOGIN_LIMIT_ACCOUNT") or "10/minute",
             login_limit_ip=env.get("VEZA_LOGIN_LIMIT_IP") or "30/minute",
+            rate_limit_auth=env.get("VEZA_RATE_LIMIT_AUTH") or "60/minute",
+            rate_limit_upload=env.get("VEZA_RATE_LIMIT_UPLOAD") or "120/hour",
+            rate_limit_read=env.get("VEZA_RATE_LIMIT_READ") or "6000/minute",
+            cors_origins=tuple(o.strip().rstrip("/") for o in
+                               (env.get("VEZA_CORS_ORIGINS") or "").split(",") if o.strip()),
         )
         settings.validate()
         return settings
@@ -185,9 +197,20 @@ class Settings:
         if self.refresh_token_ttl_s < self.access_token_ttl_s:
             raise ConfigError("VEZA_REFRESH_TOKEN_TTL must be at least VEZA_ACCESS_TOKEN_TTL")
         for name, value in (("VEZA_LOGIN_LIMIT_ACCOUNT", self.login_limit_account),
-                            ("VEZA_LOGIN_LIMIT_IP", self.login_limit_ip)):
-            if not re.fullmatch(r"\d+/(second|minute|hour)", value):
-                raise ConfigError(f"{name} must look like '10/minute', got {value!r}")
+                            ("VEZA_LOGIN_LIMIT_IP", self.login_limit_ip),
+                            ("VEZA_RATE_LIMIT_AUTH", self.rate_limit_auth),
+                            ("VEZA_RATE_LIMIT_UPLOAD", self.rate_limit_upload),
+                            ("VEZA_RATE_LIMIT_READ", self.rate_limit_read)):
+            if value != "0" and not re.fullmatch(r"[1-9]\d*/(second|minute|hour)", value):
+                raise ConfigError(f"{name} must look like '10/minute' (or 0 for none), "
+                                  f"got {value!r}")
+        for origin in self.cors_origins:
+            if origin != "*" and not re.fullmatch(r"https?://[^/\s]+", origin):
+                raise ConfigError(f"VEZA_CORS_ORIGINS entries must be origins like "
+                                  f"https://app.example.org, got {origin!r}")
+        if "*" in self.cors_origins:
+            raise ConfigError("VEZA_CORS_ORIGINS must name origins; '*' would open the API to "
+                              "every site")
         segments = self.chunk_seconds / self.segment_seconds
         if self.chunk_seconds <= 0 or abs(segments - round(segments)) > 1e-9:
             raise ConfigError(f"VEZA_CHUNK_SECONDS must be a positive multiple of the "

@@ -41,6 +41,15 @@ def test_variables_select_the_real_services() -> None:
         ({"VEZA_MAX_UPLOAD_BYTES": "0"}, "VEZA_MAX_UPLOAD_BYTES must be positive"),
         ({"VEZA_S3_SECURE": "maybe"}, "VEZA_S3_SECURE must be true or false"),
         ({"VEZA_API_PORT": "70000"}, "VEZA_API_PORT out of range"),
+        ({"VEZA_TASK_ENGINE": "rq"}, "VEZA_TASK_ENGINE must be dramatiq or celery"),
+        ({"VEZA_LOG_FORMAT": "xml"}, "VEZA_LOG_FORMAT must be text or json"),
+        ({"VEZA_CHUNK_SECONDS": "100"}, "VEZA_CHUNK_SECONDS must be a positive multiple"),
+        ({"VEZA_PARALLEL_MIN_S": "60"}, "VEZA_PARALLEL_MIN_S must be at least"),
+        ({"VEZA_ACCESS_TOKEN_TTL": "5"}, "VEZA_ACCESS_TOKEN_TTL must be 10-3600 seconds"),
+        ({"VEZA_RATE_LIMIT_READ": "lots"}, "VEZA_RATE_LIMIT_READ must look like '10/minute'"),
+        ({"VEZA_LOGIN_LIMIT_IP": "5/fortnight"}, "VEZA_LOGIN_LIMIT_IP must look like"),
+        ({"VEZA_CORS_ORIGINS": "*"}, "VEZA_CORS_ORIGINS must name origins"),
+        ({"VEZA_CORS_ORIGINS": "app.example.org"}, "VEZA_CORS_ORIGINS entries must be origins"),
     ],
 )
 def test_bad_values_name_the_variable(env: dict[str, str], message: str) -> None:
