@@ -36,7 +36,8 @@ class Tracks:
     _COLUMNS = (
         "id, owner_id, status, title, original_filename, original_key, size_bytes, source_format,"
         " source_codec, sample_rate, channels, duration_s, metadata, error_code, error_message,"
-        " created_at, updated_at, ready_at, playable_at, analysis"
+        " created_at, updated_at, ready_at, playable_at, analysis, artist, album, genre, tags,"
+        " description, visibility, cover_key"
     )
 
     def __init__(self, cur: RealDictCursor) -> None:

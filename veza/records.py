@@ -38,6 +38,13 @@ class Track:
     ready_at: datetime | None
     playable_at: datetime | None = None
     analysis: dict[str, Any] | None = None
+    artist: str | None = None
+    album: str | None = None
+    genre: str | None = None
+    tags: list[str] = field(default_factory=list)
+    description: str | None = None
+    visibility: str = "public"
+    cover_key: str | None = None
 
 
 @dataclass(frozen=True)
