@@ -25,6 +25,13 @@ def principal() -> Principal:
     return g.principal  # type: ignore[no-any-return]
 
 
+def optional_principal() -> Principal | None:
+    """Return the caller when the request carries a token (which must be valid), else None."""
+    if not request.headers.get("Authorization"):
+        return None
+    return principal()
+
+
 def require_role(*roles: str) -> Principal:
     """Return the caller if they hold one of ``roles``; ForbiddenError (403) otherwise."""
     who = principal()
