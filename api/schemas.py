@@ -3,10 +3,10 @@ OpenAPI document's schemas, so the document describes what the server really doe
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 HANDLE_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$"
 
@@ -28,7 +28,31 @@ class FieldError(BaseModel):
     message: str
 
 
-class Strict(BaseModel):
+def clean_text(value: Any) -> Any:
+    """Refuse text PostgreSQL cannot store: NUL characters and lone surrogates."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("must be valid Unicode text") from None
+    elif isinstance(value, list | tuple):
+        for item in value:
+            clean_text(item)
+    return value
+
+
+class Clean(BaseModel):
+    """Request models (query strings too) whose text fields hold storable text only."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        return clean_text(value)
+
+
+class Strict(Clean):
     """Request bodies refuse fields they do not know."""
 
     model_config = ConfigDict(extra="forbid")
@@ -114,7 +138,7 @@ class RenditionPath(TrackPath):
     name: str = Field(pattern=r"^[a-z0-9_]{1,32}$")
 
 
-class UploadQuery(BaseModel):
+class UploadQuery(Clean):
     filename: str | None = Field(default=None, max_length=255,
                                  description="the original file name (raw-body uploads)")
     title: str | None = Field(default=None, max_length=200)
