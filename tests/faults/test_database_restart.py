@@ -1,0 +1,39 @@
+"""PostgreSQL restarted in the middle of a job: API, relay and worker reconnect and the job
+completes."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.faults.conftest import TRACK_S, StackFactory
+from tests.faults.servers import PrivatePostgres
+from tests.faults.stack import assert_nothing_stuck, assert_stream_intact
+
+pytestmark = pytest.mark.faults
+
+
+def test_database_restart_mid_job_workers_reconnect_and_complete(
+    make_stack: StackFactory, private_postgres: PrivatePostgres, vhost_url: str,
+    track_wav: Path, tmp_path: Path,
+) -> None:
+    stack = make_stack(database_url=private_postgres.dsn, broker_url=vhost_url)
+    stack.api()
+    stack.relay()
+    stack.worker()
+    accepted = stack.upload(track_wav, "take.wav")
+
+    stack.wait_processing(accepted["id"])
+    private_postgres.stop()
+    time.sleep(2)
+    private_postgres.start()
+
+    [body] = stack.wait_settled([accepted["id"]])
+    assert_stream_intact(stack, body, duration_s=TRACK_S, tmp=tmp_path)
+    # A second upload after the restart goes through the same processes.
+    second = stack.upload(track_wav, "again.wav")
+    [body] = stack.wait_settled([second["id"]])
+    assert_stream_intact(stack, body, duration_s=TRACK_S, tmp=tmp_path)
+    assert_nothing_stuck(private_postgres.dsn)

@@ -1,0 +1,39 @@
+"""The S3 server stopped in the middle of a job and started again with its data: the stage
+retries and completes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.faults.conftest import TRACK_S, StackFactory
+from tests.faults.servers import RestartableNanio
+from tests.faults.stack import assert_nothing_stuck, assert_stream_intact, wait_for
+
+pytestmark = pytest.mark.faults
+
+
+def test_store_outage_mid_job_the_stage_retries_and_completes(
+    make_stack: StackFactory, database_url: str, vhost_url: str, own_nanio: RestartableNanio,
+    track_wav: Path, tmp_path: Path,
+) -> None:
+    stack = make_stack(database_url=database_url, broker_url=vhost_url, s3=own_nanio)
+    stack.api()
+    stack.relay()
+    worker = stack.worker()
+    accepted = stack.upload(track_wav, "take.wav")
+
+    stack.wait_processing(accepted["id"])
+    own_nanio.stop()
+    try:
+        failed = wait_for(lambda: (stack.track(accepted["id"])["job"] or {}).get("error"),
+                          "the stage noticing the outage", 60, (worker,))
+        assert failed["code"] == "store_unavailable", failed
+    finally:
+        own_nanio.start()
+
+    [body] = stack.wait_settled([accepted["id"]])
+    assert_stream_intact(stack, body, duration_s=TRACK_S, tmp=tmp_path)
+    assert body["job"]["attempts"] >= 2, body["job"]
+    assert_nothing_stuck(database_url)
