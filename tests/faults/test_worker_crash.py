@@ -1,4 +1,4 @@
-"""A worker killed in the middle of an encode: another worker takes the job over and completes it."""
+"""A worker killed in the middle of an encode: another worker takes the job over."""
 
 from __future__ import annotations
 
