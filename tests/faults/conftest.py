@@ -102,17 +102,19 @@ StackFactory = Callable[..., Stack]
 
 
 @pytest.fixture
-def make_stack(engine: str, tmp_path: Path, nanio_server: S3Server) -> Iterator[StackFactory]:
-    """Return a factory of stacks on the given database and broker; stops their processes."""
+def make_stack(engine: str, tmp_path: Path, database_url: str, vhost_url: str,
+               nanio_server: S3Server) -> Iterator[StackFactory]:
+    """Return a factory of stacks, on this test's database, vhost and bucket unless told
+    otherwise; their processes stop before those go away."""
     stacks: list[Stack] = []
 
-    def make(*, database_url: str, broker_url: str, s3: S3Server | RestartableNanio | None = None
-             ) -> Stack:
+    def make(*, database: str | None = None, broker: str | None = None,
+             s3: S3Server | RestartableNanio | None = None) -> Stack:
         server = s3 or nanio_server
         port = free_port()
         env = {
-            "VEZA_DATABASE_URL": database_url,
-            "VEZA_BROKER_URL": broker_url,
+            "VEZA_DATABASE_URL": database or database_url,
+            "VEZA_BROKER_URL": broker or vhost_url,
             "VEZA_TASK_ENGINE": engine,
             "VEZA_S3_ENDPOINT": server.endpoint,
             "VEZA_S3_ACCESS_KEY": server.access_key,

@@ -19,7 +19,7 @@ def test_uploads_during_a_broker_outage_are_accepted_and_processed_when_it_retur
     make_stack: StackFactory, database_url: str, private_rabbit: PrivateRabbit,
     track_wav: Path, tmp_path: Path,
 ) -> None:
-    stack = make_stack(database_url=database_url, broker_url=private_rabbit.url)
+    stack = make_stack(broker=private_rabbit.url)
     stack.api()
     relay = stack.relay()
     worker = stack.worker()

@@ -16,10 +16,9 @@ pytestmark = pytest.mark.faults
 
 
 def test_database_restart_mid_job_workers_reconnect_and_complete(
-    make_stack: StackFactory, private_postgres: PrivatePostgres, vhost_url: str,
-    track_wav: Path, tmp_path: Path,
+    make_stack: StackFactory, private_postgres: PrivatePostgres, track_wav: Path, tmp_path: Path,
 ) -> None:
-    stack = make_stack(database_url=private_postgres.dsn, broker_url=vhost_url)
+    stack = make_stack(database=private_postgres.dsn)
     stack.api()
     stack.relay()
     stack.worker()

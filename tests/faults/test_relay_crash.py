@@ -33,7 +33,7 @@ def test_relay_killed_between_publish_and_mark_the_job_is_still_delivered(
     make_stack: StackFactory, database_url: str, vhost_url: str, track_wav: Path,
     tmp_path: Path,
 ) -> None:
-    stack = make_stack(database_url=database_url, broker_url=vhost_url)
+    stack = make_stack()
     stack.api()
     accepted = stack.upload(track_wav, "take.wav")
 

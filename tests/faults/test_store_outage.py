@@ -15,10 +15,11 @@ pytestmark = pytest.mark.faults
 
 
 def test_store_outage_mid_job_the_stage_retries_and_completes(
-    make_stack: StackFactory, database_url: str, vhost_url: str, own_nanio: RestartableNanio,
+    own_nanio: RestartableNanio, make_stack: StackFactory, database_url: str,
     track_wav: Path, tmp_path: Path,
 ) -> None:
-    stack = make_stack(database_url=database_url, broker_url=vhost_url, s3=own_nanio)
+    # own_nanio is set up before make_stack, so the processes stop before the server does.
+    stack = make_stack(s3=own_nanio)
     stack.api()
     stack.relay()
     worker = stack.worker()

@@ -13,10 +13,9 @@ pytestmark = pytest.mark.faults
 
 
 def test_worker_killed_mid_encode_job_completes_on_another_worker(
-    make_stack: StackFactory, database_url: str, vhost_url: str, track_wav: Path,
-    tmp_path: Path,
+    make_stack: StackFactory, database_url: str, track_wav: Path, tmp_path: Path,
 ) -> None:
-    stack = make_stack(database_url=database_url, broker_url=vhost_url)
+    stack = make_stack()
     stack.api()
     relay = stack.relay()
     first = stack.worker("worker-a")
