@@ -14,6 +14,9 @@ from tests.faults.stack import assert_nothing_stuck, assert_stream_intact
 
 pytestmark = pytest.mark.faults
 
+# How long PostgreSQL stays down: a restart for an upgrade or a fail-over.
+OUTAGE_S = 10.0
+
 
 def test_database_restart_mid_job_workers_reconnect_and_complete(
     make_stack: StackFactory, private_postgres: PrivatePostgres, track_wav: Path, tmp_path: Path,
@@ -26,11 +29,12 @@ def test_database_restart_mid_job_workers_reconnect_and_complete(
 
     stack.wait_processing(accepted["id"])
     private_postgres.stop()
-    time.sleep(2)
+    time.sleep(OUTAGE_S)
     private_postgres.start()
 
     [body] = stack.wait_settled([accepted["id"]])
     assert_stream_intact(stack, body, duration_s=TRACK_S, tmp=tmp_path)
+    assert body["job"]["attempts"] == 2, body["job"]
     # A second upload after the restart goes through the same processes.
     second = stack.upload(track_wav, "again.wav")
     [body] = stack.wait_settled([second["id"]])

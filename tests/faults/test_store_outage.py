@@ -3,15 +3,19 @@ retries and completes."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 
 from tests.faults.conftest import TRACK_S, StackFactory
 from tests.faults.servers import RestartableNanio
-from tests.faults.stack import assert_nothing_stuck, assert_stream_intact, wait_for
+from tests.faults.stack import assert_nothing_stuck, assert_stream_intact
 
 pytestmark = pytest.mark.faults
+
+# How long the server stays down: about what a real S3 server takes to restart.
+OUTAGE_S = 10.0
 
 
 def test_store_outage_mid_job_the_stage_retries_and_completes(
@@ -22,19 +26,16 @@ def test_store_outage_mid_job_the_stage_retries_and_completes(
     stack = make_stack(s3=own_nanio)
     stack.api()
     stack.relay()
-    worker = stack.worker()
+    stack.worker()
     accepted = stack.upload(track_wav, "take.wav")
 
     stack.wait_processing(accepted["id"])
     own_nanio.stop()
-    try:
-        failed = wait_for(lambda: (stack.track(accepted["id"])["job"] or {}).get("error"),
-                          "the stage noticing the outage", 60, (worker,))
-        assert failed["code"] == "store_unavailable", failed
-    finally:
-        own_nanio.start()
+    time.sleep(OUTAGE_S)
+    own_nanio.start()
 
     [body] = stack.wait_settled([accepted["id"]])
     assert_stream_intact(stack, body, duration_s=TRACK_S, tmp=tmp_path)
-    assert body["job"]["attempts"] >= 2, body["job"]
+    # The attempt that met the outage ended when the server was back; the next one completed.
+    assert body["job"]["attempts"] == 2, body["job"]
     assert_nothing_stuck(database_url)
