@@ -41,6 +41,16 @@ class RetryLater(Exception):
 def run_ingest(services: Services, *, job_id: str, track_id: str) -> str:
     """Run the ingest stage for one job and return DONE, FAILED (for good) or SKIPPED (nothing
     to do); raise RetryLater when another attempt may succeed."""
+    try:
+        return _run(services, job_id=job_id, track_id=track_id)
+    except ServiceError:
+        # PostgreSQL was down before the job could be claimed: hand the message back once it
+        # answers, or the engine spends its retries on the outage and drops the message.
+        wait_for_services(services)
+        raise
+
+
+def _run(services: Services, *, job_id: str, track_id: str) -> str:
     settings = services.settings
     jid, tid = UUID(job_id), UUID(track_id)
     with unit_of_work(services.db) as uow:
