@@ -12,6 +12,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg2
@@ -21,11 +22,11 @@ from tests.plugins.s3 import free_port
 RABBIT_BIN = Path("/usr/lib/rabbitmq/bin")
 
 
-def _wait(check: object, what: str, timeout: float, log: Path | None = None) -> None:
+def _wait(check: Callable[[], bool], what: str, timeout: float, log: Path | None = None) -> None:
     """Call ``check()`` until it returns true, or fail naming ``what``."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if check():  # type: ignore[operator]
+        if check():
             return
         time.sleep(0.2)
     tail = log.read_text(errors="replace")[-4000:] if log is not None and log.exists() else ""
