@@ -19,7 +19,8 @@ from pipeline.ladder import Rung
 from storage.repositories import unit_of_work
 from veza import events, logs, metrics
 from veza.catalogue import remove_objects
-from veza.errors import CancelledError, InputError, NotFoundError, VezaError
+from veza.errors import CancelledError, InputError, NotFoundError, ServiceError, VezaError
+from veza.jobs import wait_for_services
 from veza.layout import hls_prefix
 from veza.media import process
 from veza.publish import Publisher
@@ -42,6 +43,16 @@ class RetryLater(Exception):
 def run_ingest(services: Services, *, job_id: str, track_id: str) -> str:
     """Run the ingest stage for one job and return DONE, FAILED (for good) or SKIPPED (nothing
     to do); raise RetryLater when another attempt may succeed."""
+    try:
+        return _run(services, job_id=job_id, track_id=track_id)
+    except ServiceError:
+        # PostgreSQL was down before the job could be claimed: hand the message back once it
+        # answers, or the engine spends its retries on the outage and drops the message.
+        wait_for_services(services)
+        raise
+
+
+def _run(services: Services, *, job_id: str, track_id: str) -> str:
     settings = services.settings
     jid, tid = UUID(job_id), UUID(track_id)
     with unit_of_work(services.db) as uow:
@@ -63,7 +74,13 @@ def run_ingest(services: Services, *, job_id: str, track_id: str) -> str:
 
     try:
         with Lease(services, jid):
-            _ingest(services, jid, tid, track.original_key or "")
+            try:
+                _ingest(services, jid, tid, track.original_key or "")
+            except ServiceError:
+                # An outage is not the track's fault: end the attempt once the services
+                # answer again, holding the job, so the next attempt does not meet it too.
+                wait_for_services(services)
+                raise
     except CancelledError:
         # The track was deleted while we worked: remove what this run uploaded after the
         # deletion removed the rest.

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from uuid import UUID
 
 from storage.repositories import unit_of_work
 from veza import events, metrics
-from veza.errors import ConflictError, NotFoundError
+from veza.errors import ConflictError, NotFoundError, ServiceError
 from veza.records import Job
 from veza.runtime import Services
 from veza.uploads import queue_ingest
+
+log = logging.getLogger(__name__)
+
+# How long a stage that hit an outage waits for PostgreSQL and the object store to answer
+# again before its attempt ends anyway.
+OUTAGE_WAIT_S = 300.0
 
 
 def retry(services: Services, job_id: UUID) -> Job:
@@ -53,3 +61,27 @@ def reap_expired(services: Services) -> int:
                 queue_ingest(uow, job.id, job.track_id)
     metrics.retried("worker_lost", sum(job.attempts < max_attempts for job in expired))
     return len(expired)
+
+
+def wait_for_services(services: Services, *, timeout_s: float = OUTAGE_WAIT_S) -> bool:
+    """Wait until PostgreSQL and the object store both answer; False if they did not within
+    ``timeout_s``.
+
+    A stage that failed because a service was down ends its attempt here rather than at once:
+    attempts that follow each other within seconds would all meet the same outage and fail
+    the job for good, though nothing is wrong with the track.
+    """
+    deadline = time.monotonic() + timeout_s
+    pause = 0.5
+    while True:
+        try:
+            services.db.execute("SELECT 1")
+            services.store.ensure_bucket()
+            return True
+        except ServiceError as exc:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            log.info("waiting for services to answer again: %s", exc)
+            time.sleep(min(pause, left))
+            pause = min(pause * 2, 5.0)

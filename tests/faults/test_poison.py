@@ -1,0 +1,102 @@
+"""Poison inputs: files that pass the upload probe but break processing part-way. Each fails
+with a reason, lands in the dead-letter queue, and the worker goes on serving other jobs."""
+
+from __future__ import annotations
+
+import struct
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline.synth import music
+from tests.faults.conftest import TRACK_S, StackFactory
+from tests.faults.stack import (
+    DEAD_LETTERS,
+    assert_nothing_stuck,
+    assert_stream_intact,
+    queue_depth,
+    rows,
+    wait_for,
+)
+
+pytestmark = pytest.mark.faults
+
+RATE = 44100
+
+
+def write_float_wav(path: Path, y: np.ndarray) -> None:
+    """Write planar samples as a 32-bit float WAV, exactly as given (NaN included)."""
+    data = np.ascontiguousarray(y.T, dtype="<f4").tobytes()
+    channels = y.shape[0]
+    fmt = struct.pack("<HHIIHH", 3, channels, RATE, RATE * channels * 4, channels * 4, 32)
+    with open(path, "wb") as out:
+        out.write(b"RIFF" + struct.pack("<I", 4 + 8 + len(fmt) + 8 + len(data)) + b"WAVE")
+        out.write(b"fmt " + struct.pack("<I", len(fmt)) + fmt)
+        out.write(b"data" + struct.pack("<I", len(data)) + data)
+
+
+@pytest.fixture(scope="module")
+def nan_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A float WAV whose samples turn to NaN 8 s in, as a broken export writes them: the first
+    second probes fine, decoding breaks part-way with an error that is not the user's input
+    error (the pipeline refuses non-finite samples), so it is retried."""
+    y = music(duration_s=14.0, sample_rate=RATE, channels=2, seed=3)
+    y[:, 8 * RATE:8 * RATE + RATE // 10] = np.nan
+    path = tmp_path_factory.mktemp("poison") / "nan.wav"
+    write_float_wav(path, y)
+    return path
+
+
+@pytest.fixture(scope="module")
+def corrupt_mp3(tmp_path_factory: pytest.TempPathFactory, track_wav: Path) -> Path:
+    """An MP3 whose middle fifth was overwritten with noise, as a damaged download is."""
+    path = tmp_path_factory.mktemp("poison") / "corrupt.mp3"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(track_wav),
+                    "-c:a", "libmp3lame", "-b:a", "128k", str(path)], check=True, timeout=60)
+    data = bytearray(path.read_bytes())
+    start, end = len(data) // 2, len(data) * 7 // 10
+    data[start:end] = np.random.default_rng(5).integers(0, 256, end - start, np.uint8).tobytes()
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_poison_inputs_fail_with_a_reason_and_the_worker_keeps_serving(
+    make_stack: StackFactory, database_url: str, vhost_url: str, nan_wav: Path,
+    corrupt_mp3: Path, track_wav: Path, tmp_path: Path,
+) -> None:
+    stack = make_stack()
+    stack.api()
+    stack.relay()
+    worker = stack.worker()
+    nan = stack.upload(nan_wav, "nan.wav")
+    corrupt = stack.upload(corrupt_mp3, "corrupt.mp3")
+    good = stack.upload(track_wav, "good.wav")
+
+    nan_body, corrupt_body, good_body = stack.wait_settled([nan["id"], corrupt["id"], good["id"]])
+
+    # Retried as an unexpected failure, then failed for good with the reason.
+    assert nan_body["status"] == "failed", nan_body
+    assert nan_body["error"] == {
+        "code": "pipeline",
+        "message": "processing failed after 3 attempts: "
+                   "bad pipeline parameter: block holds NaN or infinite samples",
+    }
+    assert nan_body["job"]["attempts"] == 3
+    assert nan_body["stream"] is None
+    # Bad audio is the user's input: failed at once, not retried.
+    assert corrupt_body["status"] == "failed", corrupt_body
+    assert corrupt_body["error"]["code"] == "not_audio"
+    assert corrupt_body["error"]["message"].startswith("truncated or corrupt audio:")
+    assert corrupt_body["job"]["attempts"] == 1
+    # Both messages are in the dead-letter queue for operators to see.
+    wait_for(lambda: queue_depth(vhost_url, DEAD_LETTERS) == 2, "two dead letters", 30,
+             (worker,))
+
+    # The same worker process, still running, completed the good track.
+    assert worker.process.poll() is None
+    assert_stream_intact(stack, good_body, duration_s=TRACK_S, tmp=tmp_path)
+    [job] = rows(database_url, "SELECT worker FROM jobs WHERE track_id = %s", (good["id"],))
+    assert job["worker"].split("/")[1] == str(worker.process.pid)
+    assert_nothing_stuck(database_url)

@@ -1,0 +1,34 @@
+"""A worker killed in the middle of an encode: another worker takes the job over."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.faults.conftest import TRACK_S, StackFactory
+from tests.faults.stack import assert_nothing_stuck, assert_stream_intact, kill_9
+
+pytestmark = pytest.mark.faults
+
+
+def test_worker_killed_mid_encode_job_completes_on_another_worker(
+    make_stack: StackFactory, database_url: str, track_wav: Path, tmp_path: Path,
+) -> None:
+    stack = make_stack()
+    stack.api()
+    relay = stack.relay()
+    first = stack.worker("worker-a")
+    accepted = stack.upload(track_wav, "take.wav")
+
+    stack.wait_processing(accepted["id"])
+    kill_9(first)
+    stack.worker("worker-b")
+
+    [body] = stack.wait_settled([accepted["id"]])
+    assert_stream_intact(stack, body, duration_s=TRACK_S, tmp=tmp_path)
+    # The first attempt died with its worker; the reaper queued the job again.
+    assert body["job"]["attempts"] == 2, body["job"]
+    assert "took over 1 job(s) whose worker stopped" in relay.output()
+    assert_nothing_stuck(database_url)
+    stack.assert_no_tracebacks()
