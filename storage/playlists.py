@@ -1,6 +1,7 @@
 """SQL for playlists and their items (see migration 0006, section "social").
 
-Item positions are kept dense, 0 to n-1. Every change to a playlist's items first locks the
+Item positions are kept dense, 0 to n-1 (a deleted track's items leave gaps, closed by
+``compact`` before the next change). Every change to a playlist's items first locks the
 playlist row (``get(..., for_update=True)``), so concurrent edits of one playlist run one after
 the other and positions never collide; the unique (playlist_id, position) constraint is
 deferred, so shifting many positions in one statement is allowed until commit.
@@ -176,6 +177,18 @@ class Playlists:
             (item_ids, playlist_id),
         )
         self._touch(playlist_id)
+
+    def compact(self, playlist_id: UUID) -> None:
+        """Renumber the items 0 to n-1 in their order, closing gaps a deleted track left."""
+        self.cur.execute(
+            """
+            UPDATE playlist_items i SET position = o.n - 1
+            FROM (SELECT id, row_number() OVER (ORDER BY position) AS n
+                  FROM playlist_items WHERE playlist_id = %(id)s) AS o
+            WHERE i.id = o.id AND i.playlist_id = %(id)s AND i.position <> o.n - 1
+            """,
+            {"id": playlist_id},
+        )
 
     def _touch(self, playlist_id: UUID) -> None:
         self.cur.execute("UPDATE playlists SET updated_at = now() WHERE id = %s", (playlist_id,))

@@ -50,6 +50,9 @@ def _load(uow: UnitOfWork, playlist_id: UUID, who: Principal | None, *,
         raise NotFoundError(f"no playlist with id {playlist_id}")
     check = check_owner if change else check_visible
     check("playlist", playlist_id, playlist.owner_id, playlist.visibility, who)
+    if change:
+        # Deleting a track removes its items without touching the others' positions.
+        Playlists(uow.cur).compact(playlist_id)
     return playlist
 
 

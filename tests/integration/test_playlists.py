@@ -277,6 +277,14 @@ def test_add_and_remove_items_keep_positions_dense(
                                  headers=bearer(ada)), 404, "not_found")
     assert titles(client, playlist) == ["c", "d", "b", "a"]
 
+    # A deleted track leaves its playlists; the next add still lands at the end.
+    with unit_of_work(services.db) as uow:
+        uow.tracks.delete(d)
+    assert titles(client, playlist) == ["c", "b", "a"]
+    add(client, ada, playlist, c)
+    assert titles(client, playlist) == ["c", "b", "a", "c"]
+    assert positions(services, playlist) == [0, 1, 2, 3]
+
 
 def test_a_full_playlist_refuses_another_track(client: FlaskClient, services: Services) -> None:
     ada = register(client, "ada", role="artist")
