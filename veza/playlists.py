@@ -63,8 +63,22 @@ def _view(uow: UnitOfWork, playlist_id: UUID, who: Principal | None) -> Playlist
     return PlaylistView(playlist, items, liked, can_change(playlist.owner_id, who))
 
 
+def _clean(fields: dict[str, Any]) -> dict[str, Any]:
+    """Trim text fields; a blank description is none, a blank title or a null one is refused."""
+    cleaned = {name: value.strip() if isinstance(value, str) else value
+               for name, value in fields.items()}
+    if cleaned.get("description") == "":
+        cleaned["description"] = None
+    bad: dict[str, str] = {name: "may not be blank or null" for name in ("title", "visibility")
+                           if name in cleaned and not cleaned[name]}
+    if bad:
+        raise ValidationError(bad)
+    return cleaned
+
+
 def create(db: Database, who: Principal, fields: dict[str, Any]) -> PlaylistView:
     """Create an empty playlist owned by the caller."""
+    fields = _clean(fields)
     with unit_of_work(db) as uow:
         playlist_id = Playlists(uow.cur).create(
             owner_id=who.user_id, title=fields["title"],
@@ -83,10 +97,7 @@ def update(db: Database, who: Principal, playlist_id: UUID,
     """Rename the playlist, or change its description or visibility."""
     if not fields:
         raise ValidationError({"body": "send title, description, visibility or several"})
-    nulls: dict[str, str] = {name: "may not be null" for name in ("title", "visibility")
-             if name in fields and fields[name] is None}
-    if nulls:
-        raise ValidationError(nulls)
+    fields = _clean(fields)
     with unit_of_work(db) as uow:
         _load(uow, playlist_id, who, change=True)
         Playlists(uow.cur).update(playlist_id, fields)

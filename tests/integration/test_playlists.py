@@ -140,8 +140,14 @@ def test_playlist_input_that_fails(client: FlaskClient) -> None:
         {"title", "visibility"}
     assert fields(client.patch(url, headers=bearer(ada), json={"title": "t" * 201})) == \
         {"title"}
+    assert fields(client.post("/api/v1/playlists", headers=bearer(ada),
+                              json={"title": "   "})) == {"title"}
+    assert fields(client.patch(url, headers=bearer(ada), json={"title": " "})) == {"title"}
+    trimmed = client.patch(url, headers=bearer(ada),
+                           json={"title": " Mix 2 ", "description": " "})
+    assert (trimmed.get_json()["title"], trimmed.get_json()["description"]) == ("Mix 2", None)
     assert_problem(client.get("/api/v1/playlists/not-a-uuid"), 404, "not_found")
-    assert client.get(url).get_json()["title"] == "Mix"
+    assert client.get(url).get_json()["title"] == "Mix 2"
 
 
 # --------------------------------------------------------------- visibility
