@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask
+from flask_openapi3 import APIBlueprint, OpenAPI
 
 from veza.runtime import Services
 from veza.settings import Settings
@@ -14,7 +15,20 @@ log = logging.getLogger(__name__)
 
 def create_app(settings: Settings, services: Services) -> Flask:
     """Return the API for ``services``; the caller owns their lifetime."""
-    from api import admin, auth, errors, files, health, limits, metrics, player, tracks
+    from api import (
+        admin,
+        auth,
+        errors,
+        files,
+        health,
+        likes,
+        limits,
+        metrics,
+        player,
+        playlists,
+        tracks,
+        users,
+    )
     from api.openapi import create_openapi_app
     from veza.accounts import AccountService
 
@@ -33,7 +47,20 @@ def create_app(settings: Settings, services: Services) -> Flask:
     app.register_blueprint(player.bp)
     app.register_api(auth.bp)
     app.register_api(admin.bp)
+    for bp in (users.bp, likes.bp, playlists.bp):
+        _register_sharing_paths(app, bp)
     return app
+
+
+def _register_sharing_paths(app: OpenAPI, bp: APIBlueprint) -> None:
+    """Register ``bp``, keeping the documented methods of paths it shares with blueprints
+    registered before (flask-openapi3 would replace them: PATCH /me would hide GET /me)."""
+    earlier = {path: app.paths[path] for path in bp.paths if path in app.paths}
+    app.register_api(bp)
+    for path, item in earlier.items():
+        for method in ("get", "put", "post", "delete", "patch"):
+            if getattr(app.paths[path], method) is None and getattr(item, method) is not None:
+                setattr(app.paths[path], method, getattr(item, method))
 
 
 def _version() -> str:

@@ -80,6 +80,8 @@ def upgrade() -> None:
             CHECK (follower_id <> followee_id)
         );
         CREATE INDEX follows_followee ON follows (followee_id, created_at DESC);
+        -- Following lists page newest first by (created_at, id).
+        CREATE INDEX follows_follower ON follows (follower_id, created_at DESC, followee_id DESC);
 
         CREATE TABLE track_likes (
             user_id     uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
@@ -88,6 +90,8 @@ def upgrade() -> None:
             PRIMARY KEY (user_id, track_id)
         );
         CREATE INDEX track_likes_track ON track_likes (track_id);
+        -- A listener's liked tracks page newest first by (created_at, id).
+        CREATE INDEX track_likes_user ON track_likes (user_id, created_at DESC, track_id DESC);
 
         CREATE TABLE playlists (
             id           uuid PRIMARY KEY DEFAULT gen_random_uuid(),
