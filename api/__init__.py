@@ -14,7 +14,20 @@ log = logging.getLogger(__name__)
 
 def create_app(settings: Settings, services: Services) -> Flask:
     """Return the API for ``services``; the caller owns their lifetime."""
-    from api import admin, auth, errors, files, health, limits, metrics, player, tracks
+    from api import (
+        admin,
+        analysis,
+        auth,
+        covers,
+        errors,
+        files,
+        health,
+        limits,
+        metrics,
+        player,
+        plays,
+        tracks,
+    )
     from api.openapi import create_openapi_app
     from veza.accounts import AccountService
 
@@ -33,6 +46,9 @@ def create_app(settings: Settings, services: Services) -> Flask:
     app.register_blueprint(player.bp)
     app.register_api(auth.bp)
     app.register_api(admin.bp)
+    app.register_api(analysis.bp)
+    app.register_api(plays.bp)
+    app.register_api(covers.bp)
     return app
 
 
