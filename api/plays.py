@@ -6,7 +6,7 @@ import logging
 from typing import Any
 from uuid import UUID
 
-from flask import request
+from flask import current_app, request
 from flask_openapi3 import APIBlueprint, Tag
 
 from api.analysis_schemas import History, HistoryQuery, TrackStats
@@ -33,9 +33,12 @@ def count_play(track_id: UUID) -> None:
     except AuthError:
         who = None
     svc = services()
+    # Derived once per app: without a configured key it is read from the data directory.
+    secret = current_app.extensions.get("veza.listeners")
+    if secret is None:
+        secret = current_app.extensions["veza.listeners"] = plays.listener_secret(svc)
     listener = plays.listener_for(who, address=request.remote_addr,
-                                  user_agent=request.headers.get("User-Agent"),
-                                  secret=svc.settings.signing_key)
+                                  user_agent=request.headers.get("User-Agent"), secret=secret)
     try:
         plays.record_play(svc, track_id, listener)
     except ServiceError:

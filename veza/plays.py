@@ -40,13 +40,19 @@ class Listener:
     user_id: UUID | None
 
 
+def listener_secret(services: Services) -> bytes:
+    """Return the key of anonymous listeners' hashes, derived from the platform's signing key."""
+    secret = services.settings.with_signing_key().signing_key
+    return hmac.new(secret.encode(), b"veza anonymous listeners", hashlib.sha256).digest()
+
+
 def listener_for(who: Principal | None, *, address: str | None, user_agent: str | None,
-                 secret: str) -> Listener:
+                 secret: bytes) -> Listener:
     """Return the listener of a request: its account, else a keyed hash of address and agent."""
     if who is not None:
         return Listener(key=f"user:{who.user_id}", user_id=who.user_id)
     message = f"{address or ''}\n{(user_agent or '')[:_MAX_AGENT]}".encode()
-    digest = hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+    digest = hmac.new(secret, message, hashlib.sha256).hexdigest()
     return Listener(key=f"anon:{digest}", user_id=None)
 
 

@@ -286,3 +286,14 @@ def test_stats_only_for_the_owner_and_admins(client: FlaskClient, services: Serv
                    404, "not_found")
     assert stats(client, track_id, admin(client, services))["total_plays"] == 0
     assert stats(client, track_id, artist)["total_plays"] == 0
+
+
+def test_anonymous_keys_depend_on_the_servers_secret() -> None:
+    def key(secret: bytes, agent: str = "VLC/3.0.21") -> str:
+        return plays.listener_for(None, address="203.0.113.7", user_agent=agent,
+                                  secret=secret).key
+
+    assert key(b"a") == key(b"a")
+    assert key(b"a") != key(b"b")
+    assert key(b"a") != key(b"a", agent="VLC/3.0.22")
+    assert key(b"a", agent="x" * 600) == key(b"a", agent="x" * 512)
