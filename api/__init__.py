@@ -17,7 +17,9 @@ def create_app(settings: Settings, services: Services) -> Flask:
     """Return the API for ``services``; the caller owns their lifetime."""
     from api import (
         admin,
+        analysis,
         auth,
+        covers,
         errors,
         files,
         health,
@@ -26,6 +28,7 @@ def create_app(settings: Settings, services: Services) -> Flask:
         metrics,
         player,
         playlists,
+        plays,
         tracks,
         users,
     )
@@ -41,13 +44,11 @@ def create_app(settings: Settings, services: Services) -> Flask:
     errors.init_app(app)
     metrics.init_app(app)
     limits.init_app(app, settings)
-    app.register_api(tracks.bp)
     app.register_blueprint(files.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(player.bp)
-    app.register_api(auth.bp)
-    app.register_api(admin.bp)
-    for bp in (users.bp, likes.bp, playlists.bp):
+    for bp in (tracks.bp, auth.bp, admin.bp, analysis.bp, plays.bp, covers.bp, users.bp, likes.bp,
+               playlists.bp):
         _register_sharing_paths(app, bp)
     return app
 

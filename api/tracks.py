@@ -12,6 +12,7 @@ from flask import Response, request, url_for
 from flask_openapi3 import APIBlueprint, Tag
 from werkzeug.http import parse_options_header
 
+from api import plays
 from api.context import current_user_id, services
 from api.openapi import BEARER, problems
 from api.schemas import Accepted, RenditionPath, TrackPath, TrackStatus, UploadQuery
@@ -164,6 +165,7 @@ def master(path: TrackPath) -> Response:
     """The master playlist of a playable track."""
     track, _, renditions = _load(path.track_id)
     body = streaming.master_playlist(services(), track, renditions)
+    plays.count_play(track.id)
     return Response(body, mimetype=M3U8, headers={"Cache-Control": "no-cache"})
 
 

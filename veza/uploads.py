@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import IO
 
 from storage.repositories import UnitOfWork, unit_of_work
+from veza import tags as embedded
 from veza.errors import EmptyInputError, TooLargeError
 from veza.layout import original_key
 from veza.media import content_type_for, probe
@@ -91,6 +92,7 @@ def accept(
     if size == 0:
         raise EmptyInputError("the upload is empty")
     info = probe(path)
+    tags = embedded.read(path)
     track_id = uuid.uuid4()
     job_id = uuid.uuid4()
     key = original_key(track_id, info.extension)
@@ -100,7 +102,7 @@ def accept(
             track = uow.tracks.insert(
                 track_id=track_id,
                 owner_id=owner_id,
-                title=(title or _title(filename))[:200],
+                title=embedded.title(title, tags, _title(filename)),
                 original_filename=(filename or None),
                 original_key=key,
                 size_bytes=size,
@@ -109,7 +111,9 @@ def accept(
                 sample_rate=info.sample_rate,
                 channels=info.channels,
                 duration_s=info.duration_s,
+                metadata=embedded.metadata(tags),
             )
+            track = embedded.prefill(uow, track, tags)
             job = uow.jobs.insert(job_id=job_id, track_id=track_id, kind="ingest")
             uow.outbox.add(INGEST_TASK, ingest_payload(job_id, track_id, info.duration_s))
     except BaseException:
@@ -120,4 +124,4 @@ def accept(
             log.exception("could not remove %s after a failed upload", key)
         raise
     log.info("accepted track %s (job %s, %d bytes)", track_id, job_id, size)
-    return Accepted(track=track, job=job)
+    return Accepted(track=embedded.attach_cover(services, track, tags), job=job)
