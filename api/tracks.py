@@ -86,7 +86,11 @@ def upload(query: UploadQuery) -> tuple[dict[str, Any], int, dict[str, str]]:
             else:
                 if request.content_length == 0:
                     raise EmptyInputError("the upload is empty")
-                uploads.receive(request.stream, dest, max_bytes=limit)
+                received = uploads.receive(request.stream, dest, max_bytes=limit)
+                if request.content_length is not None and received < request.content_length:
+                    # The connection ended early: never keep (or probe) part of a file.
+                    raise InputError(f"the upload ended after {received} of "
+                                     f"{request.content_length} bytes", code="incomplete")
                 filename = _filename()
         accepted = uploads.accept(svc, path, owner_id=who.user_id, filename=filename,
                                   title=query.title, visibility=query.visibility)
