@@ -161,44 +161,37 @@ class Tracks:
         *,
         limit: int,
         after: tuple[datetime, UUID] | None = None,
-        owner_handle: str | None = None,
-        include_hidden_of: UUID | None = None,
+        owner_id: UUID | None = None,
+        public_only: bool = True,
         genre: str | None = None,
         tag: str | None = None,
         status: str | None = None,
         visibility: str | None = None,
     ) -> list[Track]:
         """Return up to ``limit`` tracks, newest first, after the ``(created_at, id)`` of the
-        last one seen.
-
-        Only public, ready tracks are listed, except those owned by ``include_hidden_of``, which
-        are listed whatever their visibility and status.
-        """
+        last one seen; ``public_only`` keeps public, ready tracks (tracks_public_created)."""
         where: list[str] = []
         args: list[Any] = []
-        if include_hidden_of is None:
-            where.append("t.visibility = 'public' AND t.status = 'ready'")
-        else:
-            where.append("(t.owner_id = %s OR (t.visibility = 'public' AND t.status = 'ready'))")
-            args.append(include_hidden_of)
-        if owner_handle is not None:
-            where.append("t.owner_id = (SELECT id FROM users WHERE handle = %s)")
-            args.append(owner_handle)
+        if public_only:
+            where.append("visibility = 'public' AND status = 'ready'")
+        if owner_id is not None:
+            where.append("owner_id = %s")  # tracks_owner_created
+            args.append(owner_id)
         for column, value in (("genre", genre), ("status", status), ("visibility", visibility)):
             if value is not None:
-                where.append(f"t.{column} = %s")
+                where.append(f"{column} = %s")
                 args.append(value)
         if tag is not None:
-            where.append("%s = ANY (t.tags)")
+            where.append("%s = ANY (tags)")
             args.append(tag)
         if after is not None:
-            # Row comparison matches the (created_at DESC, id DESC) index order.
-            where.append("(t.created_at, t.id) < (%s, %s)")
+            # A row comparison walks the (created_at DESC, id DESC) order from where it stopped.
+            where.append("(created_at, id) < (%s, %s)")
             args.extend(after)
-        columns = ", ".join(f"t.{c.strip()}" for c in self._COLUMNS.split(","))
+        condition = " AND ".join(where) or "true"
         self.cur.execute(
-            f"SELECT {columns} FROM tracks t WHERE {' AND '.join(where)}"
-            " ORDER BY t.created_at DESC, t.id DESC LIMIT %s",
+            f"SELECT {self._COLUMNS} FROM tracks WHERE {condition}"
+            " ORDER BY created_at DESC, id DESC LIMIT %s",
             (*args, limit),
         )
         return [Track(**row) for row in self.cur.fetchall()]

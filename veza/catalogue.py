@@ -250,22 +250,23 @@ def page(services: Services, who: Principal | None, *, limit: int, cursor: str |
         ValidationError: ``status`` or ``visibility`` without ``owner`` naming the caller.
     """
     after = decode_cursor(services, cursor) if cursor else None
-    owner = owner.strip().lower() if owner else None
+    handle = owner.strip().lower() if owner else None
     with unit_of_work(services.db) as uow:
-        mine = False
-        if owner is not None and who is not None:
-            account = Accounts(uow.cur).find(owner)
-            mine = account is not None and account.id == who.user_id
+        account = Accounts(uow.cur).find(handle) if handle else None
+        if account is not None and account.handle != handle:  # find() also matches emails
+            account = None
+        mine = account is not None and who is not None and account.id == who.user_id
         bad = {name: "filters only your own tracks: add owner=<your handle>"
                for name, value in (("status", status), ("visibility", visibility))
                if value is not None and not mine}
         if bad:
             raise ValidationError(bad)
+        if handle and account is None:
+            return Page(tracks=[], next=None)
         tracks = uow.tracks.page(
-            limit=limit + 1, after=after, owner_handle=owner,
-            include_hidden_of=who.user_id if mine and who is not None else None,
-            genre=genre, tag=normalise_tags([tag])[0] if tag and tag.strip() else None,
+            limit=limit + 1, after=after, owner_id=account.id if account else None,
+            public_only=not mine, genre=genre,
+            tag=normalise_tags([tag])[0] if tag and tag.strip() else None,
             status=status, visibility=visibility)
     following = encode_cursor(services, tracks[limit - 1]) if len(tracks) > limit else None
     return Page(tracks=tracks[:limit], next=following)
-
