@@ -1,4 +1,5 @@
-"""Tracks: upload, status, and the playlists to stream them."""
+"""Tracks: upload, metadata, pages of tracks, deletion, reprocessing, the original, and the
+playlists to stream them; who may do what is decided in veza/catalogue.py and veza/access.py."""
 
 from __future__ import annotations
 

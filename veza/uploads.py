@@ -80,6 +80,7 @@ def clean_filename(filename: str | None) -> str | None:
 
 
 def _title(filename: str | None) -> str:
+    filename = clean_filename(filename)
     if filename:
         stem = filename.rsplit(".", 1)[0].strip()
         if stem:
