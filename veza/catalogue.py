@@ -124,14 +124,8 @@ def _clean_text(name: str, value: Any) -> Any:
     return value or None
 
 
-def update(services: Services, track_id: UUID, who: Principal | None,
-           changes: dict[str, Any]) -> Track:
-    """Change the track's metadata (title, artist, album, genre, tags, description, visibility).
-
-    Raises:
-        NotFoundError, ForbiddenError: as ``owned``.
-        ValidationError: a value out of bounds.
-    """
+def _cleaned(changes: dict[str, Any]) -> dict[str, Any]:
+    """Return metadata changes normalised; ValidationError names a bad one."""
     cleaned: dict[str, Any] = {}
     for name, value in changes.items():
         if name == "tags":
@@ -142,10 +136,23 @@ def update(services: Services, track_id: UUID, who: Principal | None,
             cleaned[name] = value
         else:
             cleaned[name] = _clean_text(name, value)
+    return cleaned
+
+
+def update(services: Services, track_id: UUID, who: Principal | None,
+           changes: dict[str, Any]) -> Track:
+    """Change the track's metadata (title, artist, album, genre, tags, description, visibility).
+
+    Raises:
+        NotFoundError, ForbiddenError: as ``owned``.
+        ValidationError: a value out of bounds.
+    """
     with unit_of_work(services.db) as uow:
+        # Who may change the track is checked first: a stranger learns nothing from field errors.
         _owned(uow, track_id, who)
+        cleaned = _cleaned(changes)
         track = uow.tracks.update(track_id, cleaned)
-    if track is None:  # deleted between the check and the update: the same row lock prevents it
+    if track is None:  # cannot happen while _owned holds the row lock; kept for the type
         raise NotFoundError(f"no track with id {track_id}")
     log.info("track %s: updated %s", track_id, ", ".join(sorted(cleaned)) or "nothing")
     return track

@@ -101,6 +101,18 @@ def test_bad_updates_name_the_field_and_change_nothing(
     assert track is not None and track.title == "Song" and track.tags == []
 
 
+def test_a_stranger_learns_nothing_from_a_bad_update(
+    client: FlaskClient, services: Services, people: People
+) -> None:
+    private = make_track(services, people.ids["owner"], visibility="private")
+    public = make_track(services, people.ids["owner"])
+    stranger = people.headers["other"]
+    assert_problem(client.patch(f"/api/v1/tracks/{private}", json={"title": "   "},
+                                headers=stranger), 404, "not_found")
+    assert_problem(client.patch(f"/api/v1/tracks/{public}", json={"title": "   "},
+                                headers=stranger), 403, "forbidden")
+
+
 def test_an_update_of_nothing_is_not_an_error(
     client: FlaskClient, services: Services, people: People
 ) -> None:
