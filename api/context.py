@@ -40,14 +40,5 @@ def require_role(*roles: str) -> Principal:
 
 
 def current_user_id() -> UUID:
-    """Return the user an upload or deletion acts for.
-
-    Track endpoints still act as the local artist when no access token is sent (the embedded
-    demo uploads that way); with a token they act as its user.
-    """
-    if "user_id" not in g:
-        if request.headers.get("Authorization"):
-            g.user_id = principal().user_id
-        else:
-            g.user_id = services().local_user_id()
-    return g.user_id  # type: ignore[no-any-return]
+    """Return the id of the caller; AuthError (401) without a valid access token."""
+    return principal().user_id

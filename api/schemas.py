@@ -3,7 +3,7 @@ OpenAPI document's schemas, so the document describes what the server really doe
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -138,10 +138,50 @@ class RenditionPath(TrackPath):
     name: str = Field(pattern=r"^[a-z0-9_]{1,32}$")
 
 
+# One line of text without control characters; a description may also hold line breaks.
+LINE = r"^[^\x00-\x1f\x7f]*$"
+PARAGRAPHS = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+Visibility = Literal["public", "unlisted", "private"]
+TrackState = Literal["queued", "processing", "ready", "failed"]
+Tag = Annotated[str, Field(max_length=50, pattern=LINE)]
+
+
 class UploadQuery(Clean):
     filename: str | None = Field(default=None, max_length=255,
                                  description="the original file name (raw-body uploads)")
-    title: str | None = Field(default=None, max_length=200)
+    title: str | None = Field(default=None, max_length=200, pattern=LINE)
+    visibility: Visibility = Field(
+        default="public", description="public: listed; unlisted: anyone with the link; "
+                                      "private: only you")
+
+
+class TrackUpdate(Strict):
+    """Metadata to change; fields left out keep their value, null clears an optional one."""
+
+    title: str | None = Field(default=None, min_length=1, max_length=200, pattern=LINE,
+                              description="cannot be cleared")
+    artist: str | None = Field(default=None, max_length=200, pattern=LINE)
+    album: str | None = Field(default=None, max_length=200, pattern=LINE)
+    genre: str | None = Field(default=None, max_length=100, pattern=LINE)
+    tags: list[Tag] | None = Field(
+        default=None, max_length=20,
+        description="at most 20, each at most 50 characters; stored trimmed, lower-case, "
+                    "without duplicates")
+    description: str | None = Field(default=None, max_length=5000, pattern=PARAGRAPHS)
+    visibility: Visibility | None = None
+
+
+class TrackListQuery(BaseModel):
+    limit: int = Field(default=20, ge=1, le=100)
+    cursor: str | None = Field(default=None, max_length=400,
+                               description="the `next` of the previous page")
+    owner: str | None = Field(default=None, pattern=HANDLE_PATTERN,
+                              description="the owner's handle; your own handle lists all of "
+                                          "your tracks, whatever their visibility and status")
+    genre: str | None = Field(default=None, max_length=100)
+    tag: str | None = Field(default=None, max_length=50)
+    status: TrackState | None = Field(default=None, description="only with owner=<you>")
+    visibility: Visibility | None = Field(default=None, description="only with owner=<you>")
 
 
 class Accepted(BaseModel):
@@ -179,10 +219,40 @@ class Stream(BaseModel):
     renditions: list[RenditionInfo]
 
 
-class TrackStatus(BaseModel):
+class TrackSummary(BaseModel):
     id: UUID
+    owner_id: UUID
     title: str
-    status: Literal["queued", "processing", "ready", "failed"]
+    artist: str | None
+    album: str | None
+    genre: str | None
+    tags: list[str]
+    visibility: Visibility
+    status: TrackState
+    duration_s: float | None
+    created_at: str
+    url: str = Field(description="the track's own URL (status, metadata, stream)")
+
+
+class TrackPage(BaseModel):
+    items: list[TrackSummary]
+    next: str | None = Field(description="cursor of the next page; null on the last page")
+
+
+class TrackStatus(BaseModel):
+    """A track. The failure reason, the job, the file name and size are shown to the owner
+    and admins only (null for everyone else)."""
+
+    id: UUID
+    owner_id: UUID
+    title: str
+    artist: str | None
+    album: str | None
+    genre: str | None
+    tags: list[str]
+    description: str | None
+    visibility: Visibility
+    status: TrackState
     error: TrackError | None
     original_filename: str | None
     size_bytes: int | None

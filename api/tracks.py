@@ -1,4 +1,5 @@
-"""Tracks: upload, status, and the playlists to stream them."""
+"""Tracks: upload, metadata, pages of tracks, deletion, reprocessing, the original, and the
+playlists to stream them; who may do what is decided in veza/catalogue.py and veza/access.py."""
 
 from __future__ import annotations
 
@@ -13,15 +14,25 @@ from flask_openapi3 import APIBlueprint, Tag
 from werkzeug.http import parse_options_header
 
 from api import plays
-from api.context import current_user_id, services
+from api.context import optional_principal, principal, require_role, services
 from api.openapi import BEARER, problems
-from api.schemas import Accepted, RenditionPath, TrackPath, TrackStatus, UploadQuery
-from storage.repositories import unit_of_work
+from api.schemas import (
+    Accepted,
+    RenditionPath,
+    TrackListQuery,
+    TrackPage,
+    TrackPath,
+    TrackStatus,
+    TrackUpdate,
+    UploadQuery,
+)
 from veza import catalogue, streaming, uploads
+from veza.catalogue import TrackView
 from veza.errors import EmptyInputError, InputError, NotFoundError, TooLargeError
-from veza.records import Job, Rendition, Track
+from veza.records import Job, Track
 
-TAG = Tag(name="tracks", description="upload, status, deletion and streaming")
+TAG = Tag(name="tracks", description="upload, metadata, listing, deletion, reprocessing and "
+                                     "streaming")
 bp = APIBlueprint("tracks", __name__, url_prefix="/api/v1/tracks", abp_tags=[TAG])
 
 M3U8 = "application/vnd.apple.mpegurl"
@@ -54,9 +65,10 @@ def _filename() -> str | None:
 
 
 @bp.post("", security=BEARER, openapi_extensions=AUDIO_BODY,
-         responses={202: Accepted, **problems(400, 401, 413, 415, 422, 503)})
+         responses={202: Accepted, **problems(400, 401, 403, 413, 415, 422, 503)})
 def upload(query: UploadQuery) -> tuple[dict[str, Any], int, dict[str, str]]:
     """Accept an audio file as the raw body or as the ``file`` field of a multipart form."""
+    who = require_role("artist", "admin")
     svc = services()
     limit = svc.settings.max_upload_bytes
     if request.content_length is not None and request.content_length > limit:
@@ -76,28 +88,28 @@ def upload(query: UploadQuery) -> tuple[dict[str, Any], int, dict[str, str]]:
             else:
                 if request.content_length == 0:
                     raise EmptyInputError("the upload is empty")
-                uploads.receive(request.stream, dest, max_bytes=limit)
+                received = uploads.receive(request.stream, dest, max_bytes=limit)
+                if request.content_length is not None and received < request.content_length:
+                    # The connection ended early: never keep (or probe) part of a file.
+                    raise InputError(f"the upload ended after {received} of "
+                                     f"{request.content_length} bytes", code="incomplete")
                 filename = _filename()
-        accepted = uploads.accept(svc, path, owner_id=current_user_id(), filename=filename,
-                                  title=query.title)
+        accepted = uploads.accept(svc, path, owner_id=who.user_id, filename=filename,
+                                  title=query.title, visibility=query.visibility)
     finally:
         path.unlink(missing_ok=True)
-    status_url = url_for("tracks.get_track", track_id=accepted.track.id, _external=False)
+    return _accepted(accepted.track.id, accepted.job)
+
+
+def _accepted(track_id: UUID, job: Job) -> tuple[dict[str, Any], int, dict[str, str]]:
+    status_url = url_for("tracks.get_track", track_id=track_id, _external=False)
     body = {
-        "id": str(accepted.track.id),
-        "status": accepted.track.status,
-        "status_url": svc.settings.base_url + status_url,
-        "job": _job(accepted.job),
+        "id": str(track_id),
+        "status": "queued",
+        "status_url": services().settings.base_url + status_url,
+        "job": _job(job),
     }
     return body, 202, {"Location": status_url}
-
-
-def _load(track_id: UUID) -> tuple[Track, Job | None, list[Rendition]]:
-    with unit_of_work(services().db) as uow:
-        track = uow.tracks.get(track_id)
-        if track is None:
-            raise NotFoundError(f"no track with id {track_id}")
-        return track, uow.jobs.latest_for_track(track_id), uow.renditions.for_track(track_id)
 
 
 def _job(job: Job | None) -> dict[str, Any] | None:
@@ -113,11 +125,25 @@ def _job(job: Job | None) -> dict[str, Any] | None:
     }
 
 
-@bp.get("/<uuid:track_id>", responses={200: TrackStatus, **problems(404)})
-def get_track(path: TrackPath) -> dict[str, Any]:
-    """Status, progress, the failure reason, and when playable the stream URLs."""
-    track, job, renditions = _load(path.track_id)
-    base = services().settings.base_url
+def _metadata(track: Track) -> dict[str, Any]:
+    return {
+        "id": str(track.id),
+        "owner_id": str(track.owner_id),
+        "title": track.title,
+        "artist": track.artist,
+        "album": track.album,
+        "genre": track.genre,
+        "tags": list(track.tags),
+        "visibility": track.visibility,
+        "status": track.status,
+        "duration_s": track.duration_s,
+        "created_at": track.created_at.isoformat(),
+    }
+
+
+def _track(seen: TrackView) -> dict[str, Any]:
+    """Render a track for its viewer: why it failed, its job and its file only for the owner."""
+    track, base = seen.track, services().settings.base_url
     stream = None
     if streaming.playable(track):
         stream = {
@@ -129,52 +155,106 @@ def get_track(path: TrackPath) -> dict[str, Any]:
                 {"name": r.name, "codec": r.codec, "bitrate": r.bitrate,
                  "bandwidth": r.bandwidth, "average_bandwidth": r.average_bandwidth,
                  "segments": r.segment_count}
-                for r in renditions
+                for r in seen.renditions
             ],
         }
+    failed = track.status == "failed"
     return {
-        "id": str(track.id),
-        "title": track.title,
-        "status": track.status,
+        **_metadata(track),
+        "description": track.description,
+        # A failure reason can name the owner's file and the platform's internals: it is theirs.
         "error": {"code": track.error_code, "message": track.error_message}
-        if track.status == "failed" else None,
-        "original_filename": track.original_filename,
-        "size_bytes": track.size_bytes,
-        "duration_s": track.duration_s,
+        if failed and seen.mine else None,
+        "original_filename": track.original_filename if seen.mine else None,
+        "size_bytes": track.size_bytes if seen.mine else None,
         "source": {"format": track.source_format, "codec": track.source_codec,
                    "sample_rate": track.sample_rate, "channels": track.channels},
-        "created_at": track.created_at.isoformat(),
         "updated_at": track.updated_at.isoformat(),
         "ready_at": track.ready_at.isoformat() if track.ready_at else None,
         "playable_at": track.playable_at.isoformat() if track.playable_at else None,
         "analysis": track.analysis,
-        "job": _job(job),
+        "job": _job(seen.job) if seen.mine else None,
         "stream": stream,
     }
 
 
-@bp.delete("/<uuid:track_id>", security=BEARER, responses={204: None, **problems(401, 404)})
+@bp.get("", responses={200: TrackPage, **problems(400, 401, 422)})
+def list_tracks(query: TrackListQuery) -> dict[str, Any]:
+    """Public tracks, newest first, a page at a time; with ``owner`` set to your own handle,
+    all of yours."""
+    svc = services()
+    found = catalogue.page(svc, optional_principal(), limit=query.limit, cursor=query.cursor,
+                           owner=query.owner, genre=query.genre, tag=query.tag,
+                           status=query.status, visibility=query.visibility)
+    base = svc.settings.base_url
+    return {
+        "items": [{**_metadata(t), "url": f"{base}/api/v1/tracks/{t.id}"} for t in found.tracks],
+        "next": found.next,
+    }
+
+
+@bp.get("/<uuid:track_id>", responses={200: TrackStatus, **problems(401, 404)})
+def get_track(path: TrackPath) -> dict[str, Any]:
+    """The track's metadata, status and, when playable, the stream URLs; its owner also sees
+    the job's progress and any failure reason."""
+    return _track(catalogue.view(services(), path.track_id, optional_principal()))
+
+
+@bp.patch("/<uuid:track_id>", security=BEARER,
+          responses={200: TrackStatus, **problems(400, 401, 403, 404, 422)})
+def update(path: TrackPath, body: TrackUpdate) -> dict[str, Any]:
+    """Change the track's title, artist, album, genre, tags, description or visibility."""
+    who = principal()
+    svc = services()
+    catalogue.update(svc, path.track_id, who, body.model_dump(include=body.model_fields_set))
+    return _track(catalogue.view(svc, path.track_id, who))
+
+
+@bp.delete("/<uuid:track_id>", security=BEARER,
+           responses={204: None, **problems(401, 403, 404)})
 def delete(path: TrackPath) -> tuple[str, int]:
     """Delete the track, its playlists, segments, analysis and original; stop its job."""
-    catalogue.delete_track(services(), path.track_id)
+    catalogue.delete_track(services(), path.track_id, principal())
     return "", 204
 
 
-@bp.get("/<uuid:track_id>/master.m3u8", responses={200: PLAYLIST, **problems(404)})
+@bp.post("/<uuid:track_id>/reprocess", security=BEARER,
+         responses={202: Accepted, **problems(401, 403, 404, 409)})
+def reprocess(path: TrackPath) -> tuple[dict[str, Any], int, dict[str, str]]:
+    """Process the track again from its original, with a new job; 409 while one is queued or
+    running."""
+    job = catalogue.reprocess(services(), path.track_id, principal())
+    return _accepted(path.track_id, job)
+
+
+@bp.get("/<uuid:track_id>/original", security=BEARER,
+        responses={302: {"description": "a signed URL of the original file, valid for a few "
+                                         "minutes; it answers Range requests"},
+                   **problems(401, 403, 404)})
+def original(path: TrackPath) -> Response:
+    """Redirect the owner to a short-lived signed URL of the file they uploaded."""
+    url = catalogue.original_url(services(), path.track_id, principal())
+    return Response(status=302, headers={"Location": url, "Cache-Control": "no-store"})
+
+
+@bp.get("/<uuid:track_id>/master.m3u8", responses={200: PLAYLIST, **problems(401, 404)})
 def master(path: TrackPath) -> Response:
     """The master playlist of a playable track."""
-    track, _, renditions = _load(path.track_id)
-    body = streaming.master_playlist(services(), track, renditions)
-    plays.count_play(track.id)
-    return Response(body, mimetype=M3U8, headers={"Cache-Control": "no-cache"})
+    seen = catalogue.view(services(), path.track_id, optional_principal())
+    body = streaming.master_playlist(services(), seen.track, seen.renditions)
+    plays.count_play(seen.track.id)
+    # A private track's playlist must not sit in a shared cache.
+    cache = "no-cache" if seen.track.visibility == "public" else "private, no-cache"
+    return Response(body, mimetype=M3U8, headers={"Cache-Control": cache})
 
 
 @bp.get("/<uuid:track_id>/hls/<name>/index.m3u8",
-        responses={200: PLAYLIST, **problems(404, 422)})
+        responses={200: PLAYLIST, **problems(401, 404, 422)})
 def media(path: RenditionPath) -> Response:
     """A rendition's media playlist, its segment URLs signed and expiring."""
-    track, _, renditions = _load(path.track_id)
-    rendition = next((r for r in renditions if r.name == path.name), None)
+    seen = catalogue.view(services(), path.track_id, optional_principal())
+    track = seen.track
+    rendition = next((r for r in seen.renditions if r.name == path.name), None)
     if rendition is None:
         raise NotFoundError(f"track {path.track_id} has no rendition {path.name!r}")
     body = streaming.media_playlist(services(), track, rendition)

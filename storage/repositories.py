@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -39,6 +40,8 @@ class Tracks:
         " created_at, updated_at, ready_at, playable_at, analysis, artist, album, genre, tags,"
         " description, visibility, cover_key"
     )
+    _EDITABLE = frozenset(
+        ("title", "artist", "album", "genre", "tags", "description", "visibility"))
 
     def __init__(self, cur: RealDictCursor) -> None:
         self.cur = cur
@@ -58,19 +61,20 @@ class Tracks:
         channels: int,
         duration_s: float | None,
         metadata: dict[str, Any] | None = None,
+        visibility: str = "public",
     ) -> Track:
         """Record a new track in state ``queued``."""
         self.cur.execute(
             f"""
             INSERT INTO tracks (id, owner_id, title, original_filename, original_key, size_bytes,
                                 source_format, source_codec, sample_rate, channels, duration_s,
-                                metadata)
-            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                                metadata, visibility)
+            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
             RETURNING {self._COLUMNS}
             """,
             (track_id, owner_id, title, original_filename, original_key, size_bytes,
              source_format, source_codec, sample_rate, channels, duration_s,
-             Json(metadata or {})),
+             Json(metadata or {}), visibility),
         )
         return Track(**self.cur.fetchone())
 
@@ -125,6 +129,72 @@ class Tracks:
     def count(self) -> int:
         self.cur.execute("SELECT count(*) AS n FROM tracks")
         return int(self.cur.fetchone()["n"])
+
+    def update(self, track_id: UUID, changes: dict[str, Any]) -> Track | None:
+        """Set the metadata fields in ``changes``; return the track, or None if it is gone."""
+        fields = [name for name in changes if name in self._EDITABLE]
+        if not fields:
+            return self.get(track_id)
+        assignments = ", ".join(f"{name} = %s" for name in fields)
+        self.cur.execute(
+            f"UPDATE tracks SET {assignments}, updated_at = now() WHERE id = %s"
+            f" RETURNING {self._COLUMNS}",
+            (*(changes[name] for name in fields), track_id),
+        )
+        row = self.cur.fetchone()
+        return Track(**row) if row else None
+
+    def reset_for_processing(self, track_id: UUID) -> None:
+        """Put the track back to ``queued`` as if just uploaded: no reason, stream or analysis."""
+        self.cur.execute(
+            """
+            UPDATE tracks SET status = 'queued', error_code = NULL, error_message = NULL,
+                   ready_at = NULL, playable_at = NULL, analysis = NULL, updated_at = now()
+            WHERE id = %s
+            """,
+            (track_id,),
+        )
+        self.cur.execute("DELETE FROM renditions WHERE track_id = %s", (track_id,))
+
+    def page(
+        self,
+        *,
+        limit: int,
+        after: tuple[datetime, UUID] | None = None,
+        owner_id: UUID | None = None,
+        public_only: bool = True,
+        genre: str | None = None,
+        tag: str | None = None,
+        status: str | None = None,
+        visibility: str | None = None,
+    ) -> list[Track]:
+        """Return up to ``limit`` tracks, newest first, after the ``(created_at, id)`` of the
+        last one seen; ``public_only`` keeps public, ready tracks (tracks_public_created)."""
+        where: list[str] = []
+        args: list[Any] = []
+        if public_only:
+            where.append("visibility = 'public' AND status = 'ready'")
+        if owner_id is not None:
+            where.append("owner_id = %s")  # tracks_owner_created
+            args.append(owner_id)
+        for column, value in (("genre", genre), ("status", status), ("visibility", visibility)):
+            if value is not None:
+                where.append(f"{column} = %s")
+                args.append(value)
+        if tag is not None:
+            where.append("%s = ANY (tags)")
+            args.append(tag)
+        if after is not None:
+            # A row comparison walks the (created_at DESC, id DESC) order from where it stopped.
+            where.append("(created_at, id) < (%s, %s)")
+            args.extend(after)
+        condition = " AND ".join(where) or "true"
+        self.cur.execute(
+            f"SELECT {self._COLUMNS} FROM tracks WHERE {condition}"
+            " ORDER BY created_at DESC, id DESC LIMIT %s",
+            (*args, limit),
+        )
+        return [Track(**row) for row in self.cur.fetchall()]
 
 
 class Renditions:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,6 +12,45 @@ from typing import Any
 
 import m3u8
 import requests
+
+PASSWORD = "correct horse battery"
+
+
+def artist_token(client_or_base_url: Any, handle: str | None = None, *,
+                 role: str = "artist") -> dict[str, str]:
+    """Register a new account (an artist unless ``role`` says otherwise) through the API and
+    return the headers that act for it.
+
+    ``client_or_base_url`` is a Flask test client or the base URL of a running API.
+    """
+    handle = handle or f"{role}-{uuid.uuid4().hex[:12]}"
+    body = {"handle": handle, "email": f"{handle}@example.org", "password": PASSWORD,
+            "role": role}
+    if isinstance(client_or_base_url, str):
+        response = requests.post(f"{client_or_base_url}/api/v1/auth/register", json=body,
+                                 timeout=30)
+        status, tokens = response.status_code, response.json()
+    else:
+        response = client_or_base_url.post("/api/v1/auth/register", json=body)
+        status, tokens = response.status_code, response.get_json()
+    assert status == 201, tokens
+    return {"Authorization": f"Bearer {tokens['access_token']}"}
+
+
+def sign_in(client: Any, *, role: str = "artist") -> Any:
+    """Register a new account on a Flask test client and make every later request of that
+    client act for it; return the client."""
+    headers = artist_token(client, role=role)
+    client.environ_base["HTTP_AUTHORIZATION"] = headers["Authorization"]
+    return client
+
+
+def track_owner(services: Any, handle: str = "owner") -> uuid.UUID:
+    """Return the id of a user (created when missing) to own tracks made without the API."""
+    from storage.repositories import unit_of_work
+
+    with unit_of_work(services.db) as uow:
+        return uow.users.ensure(handle).id
 
 
 def ffprobe_duration(path: Path | str) -> float:
@@ -75,3 +115,10 @@ def running_worker(services: Any) -> Iterator[Any]:
     finally:
         relay.stop()
         engine.stop()
+
+
+def operator() -> Any:
+    """Return a caller with the admin role, for plain calls that check who acts."""
+    from veza.accounts import Principal
+
+    return Principal(user_id=uuid.uuid4(), role="admin", session_id=uuid.uuid4())

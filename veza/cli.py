@@ -240,7 +240,11 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
         "queue": "in-process" if engine.in_memory else "RabbitMQ",
     }
     print(f"Veza is up at {base}  ({', '.join(f'{k}: {v}' for k, v in where.items())})")
-    print(f"  upload:  curl --data-binary @song.mp3 '{base}/api/v1/tracks?filename=song.mp3'")
+    print(f"  sign up: curl -H 'Content-Type: application/json' -d '{{\"handle\": \"me\", "
+          f"\"email\": \"me@example.org\", \"password\": \"at least 10 characters\", "
+          f"\"role\": \"artist\"}}' {base}/api/v1/auth/register   (or /auth/login)")
+    print(f"  upload:  curl -H \"Authorization: Bearer $ACCESS_TOKEN\" "
+          f"--data-binary @song.mp3 '{base}/api/v1/tracks?filename=song.mp3'")
     sys.stdout.flush()
     try:
         if args.demo and not stop.is_set():
@@ -256,6 +260,53 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+DEMO_HANDLE = "demo"
+
+
+def _post_json(url: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.load(exc)
+
+
+def _demo_login(settings: Settings) -> tuple[str, str, Path]:
+    """Log in as the demo artist, creating the account on the first run; return the handle,
+    an access token and the file that keeps the account's password."""
+    import secrets
+
+    base = settings.base_url
+    saved = settings.data_dir / "demo-account.json"
+    if saved.exists():
+        account = json.loads(saved.read_text())
+        status, tokens = _post_json(f"{base}/api/v1/auth/login",
+                                    {"login": account["handle"], "password": account["password"]})
+        if status == 200:
+            return account["handle"], tokens["access_token"], saved
+    # A random password, kept beside the data, so a demo never ships a known credential.
+    handle = DEMO_HANDLE
+    for _ in range(5):
+        account = {"handle": handle, "password": secrets.token_urlsafe(18)}
+        status, tokens = _post_json(f"{base}/api/v1/auth/register", {
+            **account, "email": f"{handle}@demo.veza.invalid", "role": "artist",
+            "display_name": "Veza demo"})
+        if status == 201:
+            saved.parent.mkdir(parents=True, exist_ok=True)
+            saved.write_text(json.dumps(account))
+            saved.chmod(0o600)
+            return handle, tokens["access_token"], saved
+        if status != 409:
+            raise VezaError(f"could not create the demo artist: {tokens.get('detail')}")
+        handle = f"{DEMO_HANDLE}-{secrets.token_hex(3)}"  # "demo" belongs to someone else
+    raise VezaError("could not find a free handle for the demo artist")
+
+
 def _demo(settings: Settings, stop: threading.Event) -> None:
     import urllib.request
 
@@ -265,21 +316,32 @@ def _demo(settings: Settings, stop: threading.Event) -> None:
     if not path.exists():
         write_wav(path, music(duration_s=30.0, sample_rate=44100, channels=2), sample_rate=44100)
     base = settings.base_url
+    handle, token, saved = _demo_login(settings)
+    print(f"  demo artist: {handle} (password in {saved})", flush=True)
     request = urllib.request.Request(
         f"{base}/api/v1/tracks?filename=veza-demo.wav&title=Veza+demo",
-        data=path.read_bytes(), headers={"Content-Type": "audio/wav"}, method="POST")
+        data=path.read_bytes(), method="POST",
+        headers={"Content-Type": "audio/wav", "Authorization": f"Bearer {token}"})
     with urllib.request.urlopen(request, timeout=60) as response:
         accepted = json.load(response)
     print(f"  demo track uploaded: {accepted['status_url']}", flush=True)
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and not stop.is_set():
+        # The demo track is public: anyone may follow its status.
         with urllib.request.urlopen(accepted["status_url"], timeout=30) as response:
             track = json.load(response)
         if track["status"] in ("ready", "failed"):
             break
         time.sleep(0.5)
     if track["status"] != "ready":
-        print(f"  demo track did not become ready: {track.get('error')}", flush=True)
+        # Only the owner sees why: ask again with a fresh token (access tokens are short).
+        _, token, _ = _demo_login(settings)
+        status = urllib.request.Request(accepted["status_url"],
+                                        headers={"Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(status, timeout=30) as response:
+            track = json.load(response)
+        print(f"  demo track did not become ready: {track['status']} {track.get('error')}",
+              flush=True)
         return
     print(f"  play it:   {track['stream']['player_url']}")
     print(f"  HLS URL:   {track['stream']['master_url']}  (ffplay, VLC, Safari, hls.js)")

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from uuid import UUID
+from dataclasses import dataclass
 
 from storage.db import Database
 from storage.objects import ObjectStore
-from storage.repositories import unit_of_work
 from veza.settings import Settings
 
 log = logging.getLogger(__name__)
-
-LOCAL_USER = "local"
 
 
 @dataclass
@@ -23,14 +19,6 @@ class Services:
     settings: Settings
     db: Database
     store: ObjectStore
-    _local_user: UUID | None = field(default=None, repr=False)
-
-    def local_user_id(self) -> UUID:
-        """Return the account that owns uploads until accounts exist."""
-        if self._local_user is None:
-            with unit_of_work(self.db) as uow:
-                self._local_user = uow.users.ensure(LOCAL_USER, display_name="Local artist").id
-        return self._local_user
 
     def close(self) -> None:
         self.db.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ log = logging.getLogger(__name__)
 
 CHUNK = 1024 * 1024
 INGEST_TASK = "veza.ingest"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -67,9 +69,21 @@ def queue_ingest(uow: UnitOfWork, job_id: uuid.UUID, track_id: uuid.UUID) -> Non
     uow.outbox.add(INGEST_TASK, ingest_payload(job_id, track_id, duration))
 
 
+def clean_filename(filename: str | None) -> str | None:
+    """Return the last component of a client's file name without control characters, or None.
+
+    The name is only shown back to its owner; it never becomes part of an object key.
+    """
+    if not filename:
+        return None
+    name = Path(_CONTROL.sub("", filename).replace("\\", "/")).name.strip()
+    return name[:255] or None
+
+
 def _title(filename: str | None) -> str:
+    filename = clean_filename(filename)
     if filename:
-        stem = Path(filename.replace("\\", "/")).name.rsplit(".", 1)[0].strip()
+        stem = filename.rsplit(".", 1)[0].strip()
         if stem:
             return stem[:200]
     return "Untitled"
@@ -82,12 +96,14 @@ def accept(
     owner_id: uuid.UUID,
     filename: str | None,
     title: str | None = None,
+    visibility: str = "public",
 ) -> Accepted:
     """Store the audio at ``path`` and record its track, job and outbox task in one transaction.
 
     Raises:
         InputError: the file is empty or not audio; nothing is stored.
     """
+    filename = clean_filename(filename)
     size = path.stat().st_size
     if size == 0:
         raise EmptyInputError("the upload is empty")
@@ -102,7 +118,8 @@ def accept(
             track = uow.tracks.insert(
                 track_id=track_id,
                 owner_id=owner_id,
-                title=embedded.title(title, tags, _title(filename)),
+                title=embedded.title(_CONTROL.sub("", title or "").strip()[:200] or None, tags,
+                                     _title(filename)),
                 original_filename=(filename or None),
                 original_key=key,
                 size_bytes=size,
@@ -112,6 +129,7 @@ def accept(
                 channels=info.channels,
                 duration_s=info.duration_s,
                 metadata=embedded.metadata(tags),
+                visibility=visibility,
             )
             track = embedded.prefill(uow, track, tags)
             job = uow.jobs.insert(job_id=job_id, track_id=track_id, kind="ingest")

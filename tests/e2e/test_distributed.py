@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from tests.e2e.conftest import VEZA, start, stop, wait_http, wait_ready
-from tests.helpers import decode_strictly, fetch_stream, ffprobe_duration
+from tests.helpers import artist_token, decode_strictly, fetch_stream, ffprobe_duration
 from tests.plugins.s3 import S3Server
 
 pytestmark = pytest.mark.e2e
@@ -39,9 +39,10 @@ def test_api_and_worker_processes_turn_an_upload_into_a_stream(
     try:
         wait_http(f"{base}/healthz", api)
         uploads = []
+        artist = artist_token(base)
         for i in range(2):
             response = requests.post(f"{base}/api/v1/tracks?filename=take{i}.wav",
-                                     data=demo_wav.read_bytes(), timeout=60)
+                                     data=demo_wav.read_bytes(), headers=artist, timeout=60)
             assert response.status_code == 202, response.text
             uploads.append(response.json())
         for accepted in uploads:

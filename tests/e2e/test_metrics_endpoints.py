@@ -15,6 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from storage.db import Database
 from storage.repositories import unit_of_work
 from tests.e2e.conftest import start, stop, wait_http
+from tests.helpers import track_owner
 from tests.plugins.s3 import S3Server, free_port
 from veza.runtime import Services, build_store
 from veza.settings import Settings
@@ -58,7 +59,7 @@ def test_a_worker_serves_its_metrics_and_logs_json_lines_with_ids(
     url = f"http://127.0.0.1:{metrics_port}/metrics"
     try:
         wait_http(url, worker)
-        accepted = accept(services, demo_wav, owner_id=services.local_user_id(),
+        accepted = accept(services, demo_wav, owner_id=track_owner(services),
                           filename="x.wav")
         deadline = time.monotonic() + 180
         while _value(url, "veza_jobs_finished_total", outcome="done") < 1:

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from tests.e2e.conftest import start, stop, wait_http, wait_ready
-from tests.helpers import decode_strictly, fetch_stream, ffprobe_duration
+from tests.helpers import artist_token, decode_strictly, fetch_stream, ffprobe_duration
 
 pytestmark = pytest.mark.e2e
 
@@ -25,8 +25,12 @@ def test_veza_up_ingests_an_upload_and_streams_it(
         wait_http(f"{base}/healthz", proc)
         assert f"Veza is up at {base}" in proc.output()
 
+        anonymous = requests.post(f"{base}/api/v1/tracks?filename=demo.wav",
+                                  data=demo_wav.read_bytes(), timeout=60)
+        assert anonymous.status_code == 401 and anonymous.json()["code"] == "unauthorized"
+        artist = artist_token(base)
         response = requests.post(f"{base}/api/v1/tracks?filename=demo.wav",
-                                 data=demo_wav.read_bytes(), timeout=60)
+                                 data=demo_wav.read_bytes(), headers=artist, timeout=60)
         assert response.status_code == 202, response.text
         track = wait_ready(response.json()["status_url"])
         assert track["status"] == "ready", track
@@ -53,12 +57,20 @@ def test_veza_up_ingests_an_upload_and_streams_it(
         ranged = requests.get(segment_url, headers={"Range": "bytes=0-99"}, timeout=10)
         assert ranged.status_code == 206 and len(ranged.content) == 100
 
+        # The owner downloads the original through a short-lived signed redirect, in ranges.
+        original = requests.get(f"{base}/api/v1/tracks/{track['id']}/original",
+                                headers={**artist, "Range": "bytes=100-199"}, timeout=10)
+        assert original.history and original.history[0].status_code == 302
+        assert original.status_code == 206
+        assert original.content == demo_wav.read_bytes()[100:200]
+
         player = requests.get(track["stream"]["player_url"], timeout=10)
         assert player.status_code == 200 and "master.m3u8" in player.text
 
         # A declared length over the limit is refused before the body is sent.
         with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
             sock.sendall(b"POST /api/v1/tracks HTTP/1.1\r\nHost: x\r\n"
+                         b"Authorization: " + artist["Authorization"].encode() + b"\r\n"
                          b"Content-Type: audio/wav\r\nContent-Length: 10737418240\r\n\r\n")
             reply = sock.recv(65536).decode()
         assert reply.startswith("HTTP/1.1 413"), reply
@@ -69,7 +81,8 @@ def test_veza_up_ingests_an_upload_and_streams_it(
             for _ in range(40):
                 yield b"\0" * (1024 * 1024)
 
-        response = requests.post(f"{base}/api/v1/tracks", data=chunks(), timeout=60)
+        response = requests.post(f"{base}/api/v1/tracks", data=chunks(), headers=artist,
+                                 timeout=60)
         assert response.status_code == 413
         assert response.json()["code"] == "too_large"
     finally:
@@ -91,6 +104,9 @@ def test_veza_up_demo_prints_a_playable_url(short_dir: Path, port: int, tmp_path
         lines = [line for line in proc.output().splitlines() if "HLS URL:" in line]
         assert lines, proc.output()
         master_url = lines[0].split("HLS URL:", 1)[1].split()[0]
+        saved = short_dir / "data" / "demo-account.json"
+        assert f"demo artist: demo (password in {saved})" in proc.output()
+        assert saved.stat().st_mode & 0o777 == 0o600
         wav = tmp_path / "demo.wav"
         decode_strictly(master_url, wav)
         assert ffprobe_duration(wav) == pytest.approx(30.0, abs=0.1)

@@ -20,7 +20,7 @@ import requests
 
 from storage.s3 import S3Store
 from tests.e2e.conftest import Proc, start, stop, wait_http
-from tests.helpers import decode_strictly, fetch_stream, ffprobe_duration
+from tests.helpers import artist_token, decode_strictly, fetch_stream, ffprobe_duration
 
 SEGMENT_S = 6.0
 LADDER = ("aac_64k", "aac_128k")
@@ -55,6 +55,7 @@ class Stack:
     workdir: Path
     port: int
     procs: list[Proc] = field(default_factory=list)
+    _artist: dict[str, str] | None = None
 
     @property
     def base(self) -> str:
@@ -87,15 +88,23 @@ class Stack:
         for proc in reversed(self.procs):
             stop(proc, timeout=20)
 
+    def artist(self) -> dict[str, str]:
+        """Return the headers of this stack's artist, registering them on first use."""
+        if self._artist is None:
+            self._artist = artist_token(self.base)
+        return self._artist
+
     def upload(self, wav: Path, name: str) -> dict[str, Any]:
         """Upload a file as a user would; every upload must be accepted."""
         response = requests.post(f"{self.base}/api/v1/tracks?filename={name}",
-                                 data=wav.read_bytes(), timeout=60)
+                                 data=wav.read_bytes(), headers=self.artist(), timeout=60)
         assert response.status_code == 202, response.text
         return dict(response.json())
 
     def track(self, track_id: str) -> dict[str, Any]:
-        response = requests.get(f"{self.base}/api/v1/tracks/{track_id}", timeout=10)
+        # As the owner: only they see the job and the failure reason.
+        response = requests.get(f"{self.base}/api/v1/tracks/{track_id}",
+                                headers=self.artist(), timeout=10)
         assert response.status_code == 200, response.text
         return dict(response.json())
 

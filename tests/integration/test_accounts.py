@@ -19,6 +19,7 @@ from api import create_app
 from storage.db import Database
 from storage.local import LocalStore
 from storage.repositories import unit_of_work
+from tests.helpers import track_owner
 from veza.accounts import AccountService, signing_key
 from veza.ratelimit import RateLimiter
 from veza.runtime import Services
@@ -254,7 +255,7 @@ def test_admin_retry_api_needs_the_admin_role(
 ) -> None:
     from veza.ingest import run_ingest
 
-    accepted = accept(services, demo_wav, owner_id=services.local_user_id(), filename="x.wav")
+    accepted = accept(services, demo_wav, owner_id=track_owner(services), filename="x.wav")
     services.store.put(accepted.track.original_key or "", b"broken" * 100,
                        content_type="audio/wav")
     assert run_ingest(services, job_id=str(accepted.job.id),

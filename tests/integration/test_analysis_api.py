@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
+from tests.helpers import operator, track_owner
 from tests.integration.track_api import (
     ANALYSIS,
     BEATS,
@@ -38,7 +39,7 @@ def url(track_id: uuid.UUID, resource: str = "") -> str:
 
 @pytest.fixture
 def analysed(services: Services, demo_wav: Path) -> uuid.UUID:
-    track_id = upload(services, demo_wav, services.local_user_id())
+    track_id = upload(services, demo_wav, track_owner(services))
     finish_analysis(services, track_id)
     return track_id
 
@@ -108,7 +109,7 @@ def test_beats_missing_from_the_store_are_null(client: FlaskClient, services: Se
 def test_silence_has_no_key(client: FlaskClient, services: Services, demo_wav: Path) -> None:
     from storage.repositories import unit_of_work
 
-    track_id = upload(services, demo_wav, services.local_user_id())
+    track_id = upload(services, demo_wav, track_owner(services))
     with unit_of_work(services.db) as uow:
         uow.tracks.set_analysis(track_id, {**ANALYSIS, "key": None, "key_confidence": None,
                                            "loudness": {"integrated_lufs": None}})
@@ -119,7 +120,7 @@ def test_silence_has_no_key(client: FlaskClient, services: Services, demo_wav: P
 
 def test_not_ready_until_the_analysis_is_written(client: FlaskClient, services: Services,
                                                  demo_wav: Path) -> None:
-    track_id = upload(services, demo_wav, services.local_user_id())
+    track_id = upload(services, demo_wav, track_owner(services))
     for resource in RESOURCES:
         body = assert_problem(client.get(url(track_id, resource)), 409, "not_ready")
         assert "queued" in body["detail"]
@@ -151,14 +152,14 @@ def test_private_analysis_only_for_its_owner_and_admins(client: FlaskClient,
 
 def test_unlisted_analysis_is_visible_by_its_link(client: FlaskClient, services: Services,
                                                   demo_wav: Path) -> None:
-    track_id = upload(services, demo_wav, services.local_user_id(), visibility="unlisted")
+    track_id = upload(services, demo_wav, track_owner(services), visibility="unlisted")
     finish_analysis(services, track_id)
     assert client.get(url(track_id, "/key")).status_code == 200
 
 
 def test_deleted_track_has_no_analysis(client: FlaskClient, services: Services,
                                        analysed: uuid.UUID) -> None:
-    delete_track(services, analysed)
+    delete_track(services, analysed, operator())
     assert_problem(client.get(url(analysed, "/waveform")), 404, "not_found")
     assert list(services.store.list(analysis_prefix(analysed))) == []
 

@@ -16,6 +16,7 @@ from storage.repositories import unit_of_work
 from storage.s3 import S3Store
 from tasks.actors import build_engine, build_relay
 from tasks.events import EXCHANGE
+from tests.helpers import track_owner
 from veza.ingest import run_ingest
 from veza.runtime import Services
 from veza.settings import Settings
@@ -72,7 +73,7 @@ def test_progress_and_ready_events_follow_an_upload(
     relay.start()
     engine.start_worker(threads=1)
     try:
-        accepted = accept(services, demo_wav, owner_id=services.local_user_id(),
+        accepted = accept(services, demo_wav, owner_id=track_owner(services),
                           filename="demo.wav")
         track_id = str(accepted.track.id)
         events = _collect(channel, queue, track_id, until="track.ready")
@@ -91,7 +92,7 @@ def test_a_track_that_fails_late_announces_why(
     services: Services, listener, demo_wav: Path  # type: ignore[no-untyped-def]
 ) -> None:
     channel, queue = listener
-    accepted = accept(services, demo_wav, owner_id=services.local_user_id(), filename="x.wav")
+    accepted = accept(services, demo_wav, owner_id=track_owner(services), filename="x.wav")
     # The original is replaced by something that is not audio after the upload was accepted.
     services.store.put(accepted.track.original_key or "", b"not audio any more" * 100,
                        content_type="audio/wav")
@@ -125,7 +126,7 @@ def test_events_reach_in_process_subscribers_on_embedded_defaults(
     relay.start()
     engine.start_worker(threads=1)
     try:
-        accepted = accept(services, demo_wav, owner_id=services.local_user_id(),
+        accepted = accept(services, demo_wav, owner_id=track_owner(services),
                           filename="demo.wav")
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and not any(k == "track.ready" for k, _ in seen):
@@ -145,7 +146,7 @@ def test_veza_jobs_retry_requeues_a_failed_job(
 ) -> None:
     from veza.cli import main
 
-    accepted = accept(services, demo_wav, owner_id=services.local_user_id(), filename="x.wav")
+    accepted = accept(services, demo_wav, owner_id=track_owner(services), filename="x.wav")
     original = services.store.get(accepted.track.original_key or "")
     services.store.put(accepted.track.original_key or "", b"broken" * 100,
                        content_type="audio/wav")

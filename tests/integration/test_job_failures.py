@@ -12,7 +12,7 @@ import pytest
 from storage.db import Database
 from storage.repositories import unit_of_work
 from storage.s3 import S3Store
-from tests.helpers import running_worker
+from tests.helpers import running_worker, track_owner
 from veza.runtime import Services
 from veza.settings import Settings
 from veza.uploads import accept
@@ -70,7 +70,7 @@ def test_bad_audio_found_late_fails_at_once_into_the_dead_letter_queue(
     services: Services, demo_wav: Path
 ) -> None:
     before = _dead_letters(services.settings.broker_url or "")
-    accepted = accept(services, demo_wav, owner_id=services.local_user_id(), filename="x.wav")
+    accepted = accept(services, demo_wav, owner_id=track_owner(services), filename="x.wav")
     services.store.put(accepted.track.original_key or "", b"\x00garbage" * 500,
                        content_type="audio/wav")
     track, job = _final_and_dead_lettered(services, accepted.track.id, before)
@@ -83,7 +83,7 @@ def test_a_transient_failure_is_retried_then_fails_with_its_reason(
     services: Services, demo_wav: Path
 ) -> None:
     before = _dead_letters(services.settings.broker_url or "")
-    accepted = accept(services, demo_wav, owner_id=services.local_user_id(), filename="x.wav")
+    accepted = accept(services, demo_wav, owner_id=track_owner(services), filename="x.wav")
     services.store.delete(accepted.track.original_key or "")  # every attempt finds it missing
     track, job = _final_and_dead_lettered(services, accepted.track.id, before)
     assert track.status == "failed" and job.state == "failed"
@@ -96,7 +96,7 @@ def test_in_memory_engine_dead_letters_too(database_url: str, local_store, demo_
                                            ) -> None:
     settings = Settings(database_url=database_url)
     services = Services(settings=settings, db=Database(database_url), store=local_store)
-    accepted = accept(services, demo_wav, owner_id=services.local_user_id(), filename="x.wav")
+    accepted = accept(services, demo_wav, owner_id=track_owner(services), filename="x.wav")
     local_store.put(accepted.track.original_key or "", b"text, not audio" * 50,
                     content_type="audio/wav")
     try:

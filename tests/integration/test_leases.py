@@ -11,7 +11,7 @@ import pytest
 
 from storage.db import Database
 from storage.repositories import unit_of_work
-from tests.helpers import running_worker
+from tests.helpers import running_worker, track_owner
 from veza.ingest import Lease
 from veza.jobs import reap_expired
 from veza.runtime import Services
@@ -31,7 +31,7 @@ def services(database_url: str, local_store) -> Iterator[Services]:  # type: ign
 
 def _orphan(services: Services, demo_wav: Path) -> tuple[uuid.UUID, uuid.UUID]:
     """An accepted upload whose job a worker took and then died holding (its lease ran out)."""
-    accepted = accept(services, demo_wav, owner_id=services.local_user_id(), filename="x.wav")
+    accepted = accept(services, demo_wav, owner_id=track_owner(services), filename="x.wav")
     with unit_of_work(services.db) as uow:
         uow.cur.execute("UPDATE outbox SET published_at = now()")  # the worker had it
         assert uow.jobs.start(accepted.job.id, worker="dead", lease_s=0.01) is not None
@@ -78,7 +78,7 @@ def test_a_job_out_of_attempts_fails_with_the_reason(
 
 
 def test_a_live_worker_renews_its_lease(services: Services, demo_wav: Path) -> None:
-    accepted = accept(services, demo_wav, owner_id=services.local_user_id(), filename="x.wav")
+    accepted = accept(services, demo_wav, owner_id=track_owner(services), filename="x.wav")
     with Lease(services, accepted.job.id) as lease, unit_of_work(services.db) as uow:
         assert uow.jobs.start(accepted.job.id, worker=lease.worker, lease_s=3) is not None
     with Lease(services, accepted.job.id):

@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from api import create_app
 from storage.db import Database
 from storage.local import LocalStore
+from tests.helpers import artist_token
 from veza.runtime import Services
 from veza.settings import Settings
 
@@ -46,13 +47,16 @@ def test_reads_are_limited_per_client_with_retry_after(limited: FlaskClient) -> 
 
 
 def test_account_calls_and_uploads_have_their_own_scopes(limited: FlaskClient) -> None:
-    statuses = [limited.post("/api/v1/auth/login", json={}).status_code for _ in range(4)]
-    assert statuses == [422, 422, 422, 429]
+    artist = artist_token(limited)  # the first of three account calls
+    statuses = [limited.post("/api/v1/auth/login", json={}).status_code for _ in range(3)]
+    assert statuses == [422, 422, 429]
     # Reads are still allowed: the scopes are separate.
     assert limited.get(f"/api/v1/tracks/{uuid.uuid4()}").status_code == 404
-    uploads = [limited.post("/api/v1/tracks", data=b"", content_type="audio/wav").status_code
-               for _ in range(3)]
+    uploads = [limited.post("/api/v1/tracks", data=b"", content_type="audio/wav",
+                            headers=artist).status_code for _ in range(3)]
     assert uploads == [400, 400, 429]
+    # Uploads are counted per artist: without a token the answer is 401, not a spent budget.
+    assert limited.post("/api/v1/tracks", data=b"", content_type="audio/wav").status_code == 401
 
 
 def test_json_bodies_are_bounded(limited: FlaskClient) -> None:

@@ -16,7 +16,7 @@ from storage.local import LocalStore
 from storage.repositories import unit_of_work
 from storage.s3 import S3Store
 from tasks.actors import build_engine, build_relay
-from tests.helpers import running_worker
+from tests.helpers import artist_token, running_worker, track_owner
 from tests.plugins.s3 import free_port
 from veza import metrics
 from veza.runtime import Services
@@ -82,7 +82,7 @@ def test_an_ingest_shows_queue_depth_then_jobs_stage_times_and_requests(
     before = scrape(client)
     assert value(before, "veza_database_up") == 1 and value(before, "veza_broker_up") == 1
     response = client.post("/api/v1/tracks?filename=song.wav", data=demo_wav.read_bytes(),
-                           content_type="audio/wav")
+                           content_type="audio/wav", headers=artist_token(client))
     assert response.status_code == 202, response.get_json()
     track_id = response.get_json()["id"]
 
@@ -127,7 +127,7 @@ def test_an_ingest_shows_queue_depth_then_jobs_stage_times_and_requests(
 def test_retries_and_dead_letters_are_counted(
     client: FlaskClient, services: Services, demo_wav: Path
 ) -> None:
-    owner = services.local_user_id()
+    owner = track_owner(services)
     permanent = accept(services, demo_wav, owner_id=owner, filename="bad.wav")
     services.store.put(permanent.track.original_key or "", b"\x00garbage" * 500,
                        content_type="audio/wav")
@@ -164,7 +164,7 @@ def test_queue_depth_of_the_in_process_broker(
     engine = build_engine(services)
     metrics.read_queues_in_process(metrics.memory_reader(engine.broker))
     try:
-        accept(services, demo_wav, owner_id=services.local_user_id(), filename="x.wav")
+        accept(services, demo_wav, owner_id=track_owner(services), filename="x.wav")
         assert build_relay(services, engine).relay_once() == 1
         samples = scrape(create_app(settings, services).test_client())
     finally:

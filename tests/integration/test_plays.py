@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 from api import create_app
 from api.plays import count_play
 from storage.repositories import unit_of_work
+from tests.helpers import operator, track_owner
 from tests.integration.track_api import (
     assert_problem,
     client,
@@ -36,7 +37,7 @@ BROWSER = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0"}
 
 @pytest.fixture
 def track(services: Services, demo_wav: Path) -> uuid.UUID:
-    track_id = upload(services, demo_wav, services.local_user_id())
+    track_id = upload(services, demo_wav, track_owner(services))
     make_playable(services, track_id)
     return track_id
 
@@ -147,7 +148,7 @@ def test_simultaneous_fetches_count_once(services: Services, track: uuid.UUID) -
 
 def test_a_track_that_cannot_stream_counts_nothing(client: FlaskClient, services: Services,
                                                    demo_wav: Path) -> None:
-    queued = upload(services, demo_wav, services.local_user_id())
+    queued = upload(services, demo_wav, track_owner(services))
     response = client.get(f"/api/v1/tracks/{queued}/master.m3u8")
     assert_problem(response, 404, "not_found")
     assert play_rows(services, queued) == []
@@ -168,7 +169,7 @@ def test_history_newest_first_in_pages(client: FlaskClient, services: Services,
     auth = register(client, "lis")
     tracks = []
     for _ in range(5):
-        track_id = upload(services, demo_wav, services.local_user_id())
+        track_id = upload(services, demo_wav, track_owner(services))
         make_playable(services, track_id)
         master(client, track_id, auth)
         age_plays(services, timedelta(minutes=1))  # each play a minute before the next
@@ -218,7 +219,7 @@ def test_history_leaves_out_tracks_the_caller_can_no_longer_see(
         master(client, track_id, lis)
         master(client, track_id, artist)
     set_visibility(services, hidden, "private")
-    delete_track(services, gone)
+    delete_track(services, gone, operator())
     assert client.get("/api/v1/me/history", headers=lis).get_json()["items"] == []
     # The owner still sees their own private track in their history.
     items = client.get("/api/v1/me/history", headers=artist).get_json()["items"]

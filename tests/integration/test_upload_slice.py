@@ -18,7 +18,7 @@ from storage.repositories import unit_of_work
 from storage.s3 import S3Store
 from tasks.actors import build_engine
 from tasks.outbox import OutboxRelay
-from tests.helpers import decode_strictly, ffprobe_duration, running_worker
+from tests.helpers import decode_strictly, ffprobe_duration, running_worker, sign_in
 from veza.runtime import Services
 from veza.settings import Settings
 
@@ -37,7 +37,8 @@ def services(database_url: str, s3_store: S3Store, broker_url: str) -> Iterator[
 
 @pytest.fixture
 def client(services: Services) -> FlaskClient:
-    return create_app(services.settings, services).test_client()
+    # Every request acts for an artist, who owns the tracks this client uploads.
+    return sign_in(create_app(services.settings, services).test_client())
 
 
 def _counts(services: Services) -> tuple[int, int, int]:
@@ -178,7 +179,8 @@ def test_upload_over_the_limit_is_refused_with_413(
     # Over-limit bodies without a declared length (chunked) are covered in tests/e2e and
     # tests/unit/test_uploads.py; here the declared length is over a small limit.
     settings = services.settings.replace(max_upload_bytes=1024 * 1024)
-    client = create_app(settings, Services(settings, services.db, services.store)).test_client()
+    client = sign_in(create_app(settings, Services(settings, services.db,
+                                                   services.store)).test_client())
     response = client.post("/api/v1/tracks", data=demo_wav.read_bytes(), content_type="audio/wav")
     assert "limit of 1048576 bytes" in _problem(response, 413, "too_large")["detail"]
     assert _counts(services) == (0, 0, 0)
@@ -273,7 +275,7 @@ def test_deleting_a_track_while_it_processes_stops_the_job_and_leaves_nothing(
 ) -> None:
     store = RecordingStore(services.store)  # type: ignore[arg-type]
     services = Services(services.settings, services.db, store)  # type: ignore[arg-type]
-    client = create_app(services.settings, services).test_client()
+    client = sign_in(create_app(services.settings, services).test_client())
     with running_worker(services):
         track_id, body = _upload_until_playable(client, long_wav)
         assert body["status"] == "processing" and body["stream"] is not None, body

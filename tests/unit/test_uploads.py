@@ -7,7 +7,7 @@ import io
 import pytest
 
 from veza.errors import EmptyInputError, TooLargeError
-from veza.uploads import CHUNK, _title, receive
+from veza.uploads import CHUNK, _title, clean_filename, receive
 
 
 class CountingStream(io.RawIOBase):
@@ -51,3 +51,14 @@ def test_receive_refuses_an_empty_body() -> None:
 )
 def test_title_comes_from_the_file_name(filename: str | None, title: str) -> None:
     assert _title(filename) == title
+
+
+@pytest.mark.parametrize("filename,kept", [
+    ("song.wav", "song.wav"), ("../../etc/passwd", "passwd"), ("C:\\music\\take.wav", "take.wav"),
+    ("a\x00b.wav", "ab.wav"), ("line\nbreak.mp3", "linebreak.mp3"), ("/", None), ("", None),
+    (None, None), ("x" * 300 + ".wav", "x" * 255),
+])
+def test_a_client_file_name_is_kept_as_its_last_part_without_control_characters(
+    filename: str | None, kept: str | None
+) -> None:
+    assert clean_filename(filename) == kept
