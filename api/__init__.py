@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 
 def create_app(settings: Settings, services: Services) -> Flask:
     """Return the API for ``services``; the caller owns their lifetime."""
-    from api import admin, auth, errors, files, health, limits, metrics, player, tracks
+    from api import admin, auth, errors, files, health, limits, metrics, player, search, tracks
     from api.openapi import create_openapi_app
     from veza.accounts import AccountService
 
@@ -33,6 +33,7 @@ def create_app(settings: Settings, services: Services) -> Flask:
     app.register_blueprint(player.bp)
     app.register_api(auth.bp)
     app.register_api(admin.bp)
+    app.register_api(search.bp)
     return app
 
 
