@@ -32,6 +32,9 @@ class Criteria:
     """A checked search: normalised text, ranges, and the keys as the analyser spells them."""
 
     text: str | None = None
+    # The words a typo-tolerant match compares against, and those the text excludes (-word).
+    fuzzy_text: str | None = None
+    excluded: str | None = None
     tempo: Range = field(default_factory=Range)
     half_double: bool = False
     keys: tuple[str, ...] = ()
@@ -60,17 +63,39 @@ class SearchHit:
 
 _COLUMNS = ("t.id, t.owner_id, t.title, t.artist, t.album, t.genre, t.tags, t.duration_s,"
             " t.tempo_bpm, t.musical_key, t.loudness_lufs, t.created_at")
-# Text matches score 1 + rank (rank/(rank+1) with normalisation 32, so below 1) and trigram
-# matches their similarity (at most 1): every text match sorts above every typo-tolerant one.
+# Text matches score 1 + rank (rank/(rank+1) with normalisation 32, so below 1); typo-tolerant
+# matches score the mean over the query's words of each word's best similarity to the title or
+# the artist (at most 1): every text match sorts above every near miss.
 _TEXT_SCORE = "ts_rank(t.search, query, 32)::float8"
-_FUZZY_SCORE = (
-    "CASE WHEN t.search @@ query THEN 1 + ts_rank(t.search, query, 32)::float8"
-    " ELSE greatest(word_similarity(%(folded)s, lower(t.title)),"
-    " coalesce(word_similarity(%(folded)s, lower(t.artist)), 0))::float8 END"
-)
-# `<%` is pg_trgm's word-similarity operator: indexable by the trigram indexes on lower(...).
-_FUZZY_MATCH = ("(t.search @@ query OR %(folded)s <%% lower(t.title)"
-                " OR %(folded)s <%% lower(t.artist))")
+# Words a near miss is looked for by: trigrams need three letters, and a few words are enough.
+FUZZY_WORDS = 5
+FUZZY_MIN_LETTERS = 3
+
+
+def _fuzzy(words: list[str], params: dict[str, Any]) -> tuple[str, str]:
+    """Return the score and the match of a typo-tolerant search for ``words``."""
+    scores, matches = [], ["t.search @@ query"]
+    for i, word in enumerate(words):
+        params[f"word{i}"] = word
+        w = f"%(word{i})s"
+        scores.append(f"greatest(word_similarity({w}, lower(t.title)),"
+                      f" coalesce(word_similarity({w}, lower(t.artist)), 0))")
+        # `%>` is pg_trgm's word-similarity operator; written column first, the trigram
+        # indexes on lower(...) serve it (PostgreSQL 15 does not use them for `word <% column`).
+        matches += [f"lower(t.title) %%> {w}", f"lower(t.artist) %%> {w}"]
+    near = f"({' + '.join(scores)}) / {len(scores)}" if scores else "0"
+    score = (f"CASE WHEN t.search @@ query THEN 1 + ts_rank(t.search, query, 32)::float8"
+             f" ELSE ({near})::float8 END")
+    return score, f"({' OR '.join(matches)})"
+
+
+def fuzzy_words(text: str | None) -> list[str]:
+    """Return the words of ``text`` a typo-tolerant search compares, lower-cased."""
+    words = [w for w in (text or "").lower().split() if len(w) >= FUZZY_MIN_LETTERS]
+    return list(dict.fromkeys(words))[:FUZZY_WORDS]
+
+
+_EXCLUDED = "NOT t.search @@ websearch_to_tsquery('simple', %(excluded)s)"
 
 
 def _range(column: str, r: Range, name: str, params: dict[str, Any],
@@ -131,13 +156,16 @@ def search_sql(c: Criteria, *, mode: str, after: tuple[Any, UUID] | None,
                 f" WHERE {' AND '.join(where)}"
                 " ORDER BY t.created_at DESC, t.id DESC LIMIT %(limit)s"), params
     params["text"] = c.text or ""
-    params["folded"] = params["text"].lower()
     if mode == "text":
         score = _TEXT_SCORE
         where.append("t.search @@ query")
     else:
-        score = _FUZZY_SCORE
-        where.append(_FUZZY_MATCH)
+        score, match = _fuzzy(fuzzy_words(c.fuzzy_text), params)
+        where.append(match)
+        if c.excluded:
+            # A near miss must not bring back what the text excluded.
+            params["excluded"] = c.excluded
+            where.append(_EXCLUDED)
     keyset = ""
     if after is not None:
         keyset = "WHERE (s.score, s.id) < (%(after_value)s::float8, %(after_id)s::uuid)"

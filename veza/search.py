@@ -43,6 +43,7 @@ _MODES = {"": "major", "major": "major", "maj": "major", "minor": "minor", "min"
           "m": "minor"}
 _KEY = re.compile(r"([a-g])([#♯b♭]?)\s*(major|maj|minor|min|m|)")
 _CAMELOT = re.compile(r"(1[0-2]|[1-9])([ab])")
+_TOKEN = re.compile(r'-?"[^"]*"?|\S+')
 
 
 @dataclass(frozen=True)
@@ -158,9 +159,24 @@ def criteria(query: Query) -> Criteria:
     if errors:
         raise ValidationError(errors)
     text = " ".join((query.q or "").split()) or None
-    return Criteria(text=text, tempo=ranges["tempo"], half_double=query.half_double, keys=keys,
+    fuzzy_text, excluded = _split_words(text or "")
+    return Criteria(text=text, fuzzy_text=fuzzy_text, excluded=excluded,
+                    tempo=ranges["tempo"], half_double=query.half_double, keys=keys,
                     loudness=ranges["loudness"], duration=ranges["duration"],
                     genre=query.genre.strip() if query.genre else None, tag=query.tag)
+
+
+def _split_words(text: str) -> tuple[str | None, str | None]:
+    """Return the unquoted words of a web-search text, to compare for typos, and the words or
+    phrases it excludes (as a web-search text of alternatives)."""
+    wanted, excluded = [], []
+    for token in _TOKEN.findall(text):
+        if token.startswith("-") and len(token) > 1:
+            excluded.append(token[1:])
+        elif token.lower() != "or" and not token.startswith('"'):
+            # A quoted phrase is meant exactly: no near misses for it.
+            wanted.append(token.replace('"', ""))
+    return " ".join(wanted).strip() or None, " or ".join(w for w in excluded if w) or None
 
 
 @dataclass(frozen=True)
@@ -191,7 +207,10 @@ def search(services: Services, query: Query, *, limit: int = 20,
         mode, after = ("text" if wanted.text else "recent"), None
     with unit_of_work(services.db) as uow:
         repo = SearchRepository(uow.cur)
-        hits = repo.page(wanted, mode=mode, after=after, limit=limit + 1)
+        # One row past the page says whether there is a next one; on a first page, enough
+        # rows to tell whether the text alone finds enough.
+        fetch = max(limit + 1, MIN_TEXT_MATCHES) if cursor is None else limit + 1
+        hits = repo.page(wanted, mode=mode, after=after, limit=fetch)
         if cursor is None and mode == "text" and len(hits) < MIN_TEXT_MATCHES:
             # So few text matches that the words are probably misspelt: the mode is kept in the
             # cursor, so every page of this search is cut from the same ordering.
