@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, ClassVar
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,6 +19,20 @@ class SearchQuery(BaseModel):
     """Query parameters; every one is optional and they combine with AND."""
 
     model_config = ConfigDict(extra="forbid")
+    _schema: ClassVar[dict[str, Any] | None] = None
+
+    @classmethod
+    def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """Return the JSON schema; the plain one is built once.
+
+        flask-openapi3 asks for it on every request to parse the query string, and building it
+        cost more CPU than the search itself.
+        """
+        if args or kwargs:
+            return super().model_json_schema(*args, **kwargs)
+        if cls._schema is None:
+            cls._schema = super().model_json_schema()
+        return cls._schema
 
     q: str | None = Field(default=None, max_length=200,
                           description="free text, web-search syntax (\"quoted phrase\", -word, "

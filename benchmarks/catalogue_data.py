@@ -60,7 +60,7 @@ EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def _artists(rng: np.random.Generator, n: int) -> list[str]:
-    names = set()
+    names: set[str] = set()
     while len(names) < n:
         if rng.random() < 0.7:
             names.add(f"{rng.choice(FIRST)} {rng.choice(LAST)}")
