@@ -67,11 +67,12 @@ async def _run(host: str, port: int, paths: list[str], *, rate: float, duration_
     latencies = np.full(total, np.nan)
     statuses: Counter[int] = Counter()
     start = loop.time() + 0.05
+    warm = int(rate * warmup_s)  # requests before this index are not measured
 
     async def one(i: int, due: float) -> None:
         status = await pool.get(paths[rng.randrange(len(paths))])
         latencies[i] = loop.time() - due
-        if due - start >= warmup_s:
+        if i >= warm:
             statuses[status] += 1
 
     tasks = []
@@ -89,12 +90,12 @@ async def _run(host: str, port: int, paths: list[str], *, rate: float, duration_
     done, pending = await asyncio.wait(tasks, timeout=10)
     for task in pending:
         task.cancel()
-    measured = latencies[int(rate * warmup_s):]
+    measured = latencies[warm:]
     unfinished = np.isnan(measured)
     finished = measured[~unfinished] * 1000
     # A request still unanswered has waited at least until now: percentiles over every request
     # sent, with those as lower bounds, so a server that falls behind cannot look fast.
-    waited = (loop.time() - (start + np.arange(total) / rate))[int(rate * warmup_s):] * 1000
+    waited = (loop.time() - (start + np.arange(total) / rate))[warm:] * 1000
     everything = np.where(unfinished, waited, measured * 1000)
     pct = (np.percentile(everything, [50, 90, 99, 99.9]) if everything.size
            else [float("nan")] * 4)
