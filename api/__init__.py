@@ -29,6 +29,7 @@ def create_app(settings: Settings, services: Services) -> Flask:
         player,
         playlists,
         plays,
+        search,
         tracks,
         users,
     )
@@ -48,7 +49,7 @@ def create_app(settings: Settings, services: Services) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(player.bp)
     for bp in (tracks.bp, auth.bp, admin.bp, analysis.bp, plays.bp, covers.bp, users.bp, likes.bp,
-               playlists.bp):
+               playlists.bp, search.bp):
         _register_sharing_paths(app, bp)
     return app
 
