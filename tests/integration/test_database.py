@@ -112,3 +112,27 @@ def test_unreachable_database_raises_database_error() -> None:
     db = Database("postgresql://postgres@127.0.0.1:1/none", connect_timeout=2)
     with pytest.raises(DatabaseError, match="database unavailable"), db.transaction():
         pass
+
+
+def test_the_pool_keeps_its_connections(database_url: str) -> None:
+    db = Database(database_url)
+    backends = {db.execute("SELECT pg_backend_pid() AS pid")[0]["pid"] for _ in range(20)}
+    db.close()
+    assert len(backends) == 1, "each transaction opened a new connection"
+
+
+def test_a_connection_the_server_dropped_is_replaced(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import storage.db
+
+    monkeypatch.setattr(storage.db, "_PING_AFTER_IDLE_S", 0.0)
+    db = Database(database_url)
+    first = db.execute("SELECT pg_backend_pid() AS pid")[0]["pid"]
+    # What a server restart does to an idle pooled connection.
+    admin = Database(database_url)
+    admin.execute("SELECT pg_terminate_backend(%s)", (first,))
+    admin.close()
+    again = db.execute("SELECT pg_backend_pid() AS pid")[0]["pid"]
+    db.close()
+    assert again != first
