@@ -33,6 +33,7 @@ def create_app(settings: Settings, services: Services) -> Flask:
         tracks,
         users,
     )
+    from api.context import check_presented_token
     from api.openapi import create_openapi_app
     from veza.accounts import AccountService
 
@@ -44,6 +45,7 @@ def create_app(settings: Settings, services: Services) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes + 64 * 1024
     errors.init_app(app)
     metrics.init_app(app)
+    app.before_request(check_presented_token)
     limits.init_app(app, settings)
     app.register_blueprint(files.bp)
     app.register_blueprint(health.bp)

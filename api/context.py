@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from uuid import UUID
 
 from flask import current_app, g, request
@@ -42,3 +43,39 @@ def require_role(*roles: str) -> Principal:
 def current_user_id() -> UUID:
     """Return the id of the caller; AuthError (401) without a valid access token."""
     return principal().user_id
+
+
+def check_presented_token() -> None:
+    """Authenticate before anything else looks at the request.
+
+    A request whose Authorization header is not valid is refused wherever it goes (RFC 6750
+    §3.1): a stale or forged token never silently degrades to anonymous access. The account
+    calls that issue tokens are left alone, so a client holding a stale token can log in. An
+    operation the OpenAPI document marks as needing a token answers 401 without one, before
+    its input is validated: the document is the one statement of who must sign in.
+    """
+    if not request.path.startswith("/api/v1/") or request.endpoint in _ISSUING:
+        return
+    if request.headers.get("Authorization"):
+        principal()
+    elif (request.endpoint, request.method) in _secured_operations():
+        principal()  # raises the 401 that names the missing token
+
+
+_ISSUING = {"auth.register", "auth.login", "auth.refresh"}
+
+
+def _secured_operations() -> set[tuple[str, str]]:
+    """Return (endpoint, method) of every operation whose documentation asks for a token."""
+    app = current_app
+    cached = app.extensions.get("veza.secured")
+    if cached is None:
+        spec = app.api_doc  # type: ignore[attr-defined]
+        cached = set()
+        for rule in app.url_map.iter_rules():
+            path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule)
+            for method, operation in spec.get("paths", {}).get(path, {}).items():
+                if isinstance(operation, dict) and operation.get("security"):
+                    cached.add((rule.endpoint, method.upper()))
+        app.extensions["veza.secured"] = cached
+    return cached  # type: ignore[no-any-return]
