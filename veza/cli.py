@@ -107,7 +107,7 @@ def cmd_serve_api(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve_worker(args: argparse.Namespace, settings: Settings) -> int:
-    from tasks.actors import build_engine, build_relay
+    from tasks.actors import Bound, build_engine, build_relay
     from tasks.reaper import Reaper
     from veza.runtime import build_services
 
@@ -117,7 +117,12 @@ def cmd_serve_worker(args: argparse.Namespace, settings: Settings) -> int:
         raise ConfigError("`veza serve worker` needs VEZA_BROKER_URL (amqp://...); "
                           "`veza up` runs API and workers in one process instead")
     services = build_services(settings, migrate=False)
-    engine = build_engine(services)
+    bound = Bound(services)
+    engine = build_engine(services, bound)
+    threads = args.threads or settings.worker_threads
+    if engine.forks_workers:
+        return _serve_forking_worker(engine, bound, stop, threads=threads,
+                                     with_relay=not args.no_relay)
     relay = reaper = None
     if not args.no_relay:
         relay = build_relay(services, engine)
@@ -125,8 +130,8 @@ def cmd_serve_worker(args: argparse.Namespace, settings: Settings) -> int:
         reaper = Reaper(services)
         reaper.start()
     _warm_up()
-    engine.start_worker(threads=args.threads or settings.worker_threads)
-    log.info("worker running with %d threads%s", args.threads or settings.worker_threads,
+    engine.start_worker(threads=threads)
+    log.info("%s worker running with %d threads%s", engine.name, threads,
              "" if relay is None else ", the outbox relay and the reaper")
     _wait(stop)
     log.info("worker stopping")
@@ -139,15 +144,44 @@ def cmd_serve_worker(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_serve_relay(args: argparse.Namespace, settings: Settings) -> int:
+def _serve_forking_worker(engine: Any, bound: Any, stop: threading.Event, *, threads: int,
+                          with_relay: bool) -> int:
+    """Run a worker whose engine forks child processes (Celery's prefork pool)."""
+    import multiprocessing
+
+    relay = None
+    if with_relay:
+        # A forked child inherits only the thread that forked it, and whatever locks the other
+        # threads held: the relay and the reaper run in a process of their own instead.
+        relay = multiprocessing.get_context("spawn").Process(
+            target=_relay_process, args=(bound.services.settings,), name="veza-relay")
+        relay.start()
+    try:
+        _warm_up()  # before forking: the children inherit warm analysers
+        log.info("%s worker running with %d processes%s", engine.name, threads,
+                 "" if relay is None else "; the outbox relay and the reaper in process "
+                 f"{relay.pid}")
+        engine.run_worker(concurrency=threads, stop=stop, on_process_init=bound.reopen)
+    finally:
+        log.info("worker stopping")
+        if relay is not None:
+            relay.terminate()
+            relay.join(timeout=30)
+        engine.stop()
+        bound.services.close()
+    return 0
+
+
+def _relay_process(settings: Settings) -> None:
+    _logging()
+    _run_relay(settings, _stop_on_signal())
+
+
+def _run_relay(settings: Settings, stop: threading.Event) -> None:
     from tasks.actors import build_engine, build_relay
     from tasks.reaper import Reaper
     from veza.runtime import build_services
 
-    _logging()
-    stop = _stop_on_signal()
-    if settings.embedded_broker:
-        raise ConfigError("`veza serve relay` needs VEZA_BROKER_URL (amqp://...)")
     services = build_services(settings, migrate=False)
     engine = build_engine(services)
     relay = build_relay(services, engine)
@@ -160,6 +194,14 @@ def cmd_serve_relay(args: argparse.Namespace, settings: Settings) -> int:
     reaper.stop()
     engine.stop()
     services.close()
+
+
+def cmd_serve_relay(args: argparse.Namespace, settings: Settings) -> int:
+    _logging()
+    stop = _stop_on_signal()
+    if settings.embedded_broker:
+        raise ConfigError("`veza serve relay` needs VEZA_BROKER_URL (amqp://...)")
+    _run_relay(settings, stop)
     return 0
 
 
@@ -385,7 +427,7 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.set_defaults(func=cmd_ingest)
 
     bench = sub.add_parser("bench", help="run a benchmark; prints a table and writes JSON")
-    bench.add_argument("name", help="ladder, kernels, memory, first-segment, or all")
+    bench.add_argument("name", help="ladder, kernels, memory, first-segment, engines, or all")
     bench.add_argument("--quick", action="store_true",
                        help="tiny inputs and one run: proves it works, measures little")
     bench.add_argument("--out", default="benchmarks/results",
