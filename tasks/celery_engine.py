@@ -121,6 +121,10 @@ def _task_body(spec: TaskSpec) -> Callable[..., None]:
     return run
 
 
+def _noop() -> None:
+    pass
+
+
 class CeleryEngine(TaskEngine):
     """The alternative engine, on RabbitMQ at ``broker_url``."""
 
@@ -188,6 +192,8 @@ class CeleryEngine(TaskEngine):
         self._worker = self.app.WorkController(
             hostname=self._hostname(), pool_cls="threads", concurrency=threads,
             without_heartbeat=True, without_mingle=True, without_gossip=True)
+        # Its event loop may sleep up to 10 s between timers; a short one makes `stop` prompt.
+        self._worker.timer.call_repeatedly(0.5, _noop)
         self._thread = threading.Thread(target=self._worker.start, name="veza-celery",
                                         daemon=True)
         self._thread.start()
