@@ -13,10 +13,14 @@ import time
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from veza.errors import ConfigError, InputError, NotFoundError, VezaError
 from veza.settings import Settings
+
+if TYPE_CHECKING:
+    from tasks.actors import Bound
+    from tasks.engine import TaskEngine
 
 log = logging.getLogger("veza")
 
@@ -144,8 +148,8 @@ def cmd_serve_worker(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _serve_forking_worker(engine: Any, bound: Any, stop: threading.Event, *, threads: int,
-                          with_relay: bool) -> int:
+def _serve_forking_worker(engine: TaskEngine, bound: Bound, stop: threading.Event, *,
+                          threads: int, with_relay: bool) -> int:
     """Run a worker whose engine forks child processes (Celery's prefork pool)."""
     import multiprocessing
 

@@ -248,3 +248,45 @@ def test_a_worker_killed_mid_task_leads_to_redelivery_to_another_process(
     assert len(done) == 1, done
     assert done[0][0] != victim
     assert len(starts) == 2 and starts[1][0] == done[0][0]
+
+
+def test_veza_serve_worker_on_celery_ingests_an_upload_and_stops_on_sigterm(
+    broker_url: str, database_url: str, demo_wav: Path, tmp_path: Path
+) -> None:
+    from storage.db import Database
+    from storage.repositories import unit_of_work
+    from veza.runtime import Services, build_store
+    from veza.settings import Settings
+    from veza.uploads import accept
+
+    env = {**os.environ, "VEZA_TASK_ENGINE": "celery", "VEZA_BROKER_URL": broker_url,
+           "VEZA_DATABASE_URL": database_url, "VEZA_DATA_DIR": str(tmp_path / "data"),
+           "VEZA_SIGNING_KEY": "test", "VEZA_WORKER_THREADS": "1"}
+    settings = Settings.from_env(env)
+    services = Services(settings=settings, db=Database(database_url), store=build_store(settings))
+    accepted = accept(services, demo_wav, owner_id=services.local_user_id(), filename="x.wav")
+    log_path = tmp_path / "worker.log"
+    with open(log_path, "wb") as log:
+        worker = subprocess.Popen([str(Path(sys.executable).with_name("veza")), "serve",
+                                   "worker"], env=env, stdout=log, stderr=subprocess.STDOUT,
+                                  process_group=0)
+        try:
+            def status() -> str | None:
+                assert worker.poll() is None, log_path.read_text()[-2000:]
+                with unit_of_work(services.db) as uow:
+                    track = uow.tracks.get(accepted.track.id)
+                return None if track is None else track.status
+
+            # The relay (its own process) publishes the upload; a prefork child ingests it.
+            _wait_for(lambda: status() in ("ready", "failed"), "the track", timeout=240)
+            assert status() == "ready", log_path.read_text()[-2000:]
+            worker.send_signal(signal.SIGTERM)
+            assert worker.wait(timeout=60) == 0
+        finally:
+            if worker.poll() is None:
+                os.killpg(worker.pid, signal.SIGKILL)
+                worker.wait()
+            services.close()
+    output = log_path.read_text()
+    assert "celery worker running with 1 processes" in output
+    assert "opened its own connections" in output  # the child did not use the parent's pool
