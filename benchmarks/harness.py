@@ -386,6 +386,7 @@ REGISTRY: dict[str, Callable[..., dict[str, Any]]] = {
     "memory": _lazy("benchmarks.memory"),
     "first-segment": _lazy("benchmarks.first_segment"),
     "api": _lazy("benchmarks.api"),
+    "engines": _lazy("benchmarks.engines"),
 }
 
 

@@ -2,21 +2,51 @@
 
 from __future__ import annotations
 
-from tasks.engine import TaskEngine, TaskSpec, fail_current_message
+import logging
+import os
+
+from storage.db import Database
+from tasks.engine import TaskEngine, TaskSpec, fail_current_message, open_engine
 from tasks.events import EventPublisher
 from tasks.outbox import OutboxRelay
 from veza import metrics
 from veza.ingest import FAILED, run_ingest
-from veza.runtime import Services
+from veza.runtime import Services, build_store
 from veza.uploads import INGEST_TASK, queue_ingest
 
+log = logging.getLogger(__name__)
 
-def build_engine(services: Services) -> TaskEngine:
-    """Return the task engine for these services, with every task declared."""
+
+class Bound:
+    """The services the handlers of this process use; a forked worker child opens its own."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self._inherited: list[Services] = []
+
+    def reopen(self) -> None:
+        """Open this process's own database pool and store client (call in a forked child).
+
+        The inherited ones share sockets with the parent: they are kept referenced and never
+        closed, because closing (or collecting) them would end the parent's connections.
+        """
+        old = self.services
+        self._inherited.append(old)
+        self.services = Services(settings=old.settings, db=Database(old.db.dsn),
+                                 store=build_store(old.settings))
+        log.info("worker process %d opened its own connections", os.getpid())
+
+
+def build_engine(services: Services, bound: Bound | None = None) -> TaskEngine:
+    """Return the task engine VEZA_TASK_ENGINE names, with every task declared.
+
+    The handlers use ``bound.services``; pass ``bound`` to reopen them in forked children.
+    """
     settings = services.settings
+    bound = bound or Bound(services)
 
     def ingest(job_id: str, track_id: str) -> None:
-        if run_ingest(services, job_id=job_id, track_id=track_id) == FAILED:
+        if run_ingest(bound.services, job_id=job_id, track_id=track_id) == FAILED:
             # Failed for good (bad audio found late, or out of attempts): the message goes to
             # the dead-letter queue, where operators can see it; `veza jobs retry` requeues.
             if fail_current_message():
@@ -31,7 +61,7 @@ def build_engine(services: Services) -> TaskEngine:
             max_retries=settings.job_max_attempts,
         )
     }
-    return TaskEngine.from_url(settings.broker_url, specs)
+    return open_engine(settings.task_engine, settings.broker_url, specs)
 
 
 def build_relay(services: Services, engine: TaskEngine) -> OutboxRelay:

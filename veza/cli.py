@@ -13,10 +13,14 @@ import time
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from veza.errors import ConfigError, InputError, NotFoundError, VezaError
 from veza.settings import Settings
+
+if TYPE_CHECKING:
+    from tasks.actors import Bound
+    from tasks.engine import TaskEngine
 
 log = logging.getLogger("veza")
 
@@ -132,7 +136,7 @@ def cmd_serve_api(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve_worker(args: argparse.Namespace, settings: Settings) -> int:
-    from tasks.actors import build_engine, build_relay
+    from tasks.actors import Bound, build_engine, build_relay
     from tasks.reaper import Reaper
     from veza.runtime import build_services
 
@@ -143,7 +147,16 @@ def cmd_serve_worker(args: argparse.Namespace, settings: Settings) -> int:
                           "`veza up` runs API and workers in one process instead")
     exporter = _metrics_server(settings, processes=settings.task_engine == "celery")
     services = build_services(settings, migrate=False)
-    engine = build_engine(services)
+    bound = Bound(services)
+    engine = build_engine(services, bound)
+    threads = args.threads or settings.worker_threads
+    if engine.forks_workers:
+        try:
+            return _serve_forking_worker(engine, bound, stop, threads=threads,
+                                         with_relay=not args.no_relay)
+        finally:
+            if exporter is not None:
+                exporter.stop()
     relay = reaper = None
     if not args.no_relay:
         relay = build_relay(services, engine)
@@ -151,8 +164,8 @@ def cmd_serve_worker(args: argparse.Namespace, settings: Settings) -> int:
         reaper = Reaper(services)
         reaper.start()
     _warm_up()
-    engine.start_worker(threads=args.threads or settings.worker_threads)
-    log.info("worker running with %d threads%s", args.threads or settings.worker_threads,
+    engine.start_worker(threads=threads)
+    log.info("%s worker running with %d threads%s", engine.name, threads,
              "" if relay is None else ", the outbox relay and the reaper")
     _wait(stop)
     log.info("worker stopping")
@@ -167,16 +180,44 @@ def cmd_serve_worker(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_serve_relay(args: argparse.Namespace, settings: Settings) -> int:
+def _serve_forking_worker(engine: TaskEngine, bound: Bound, stop: threading.Event, *,
+                          threads: int, with_relay: bool) -> int:
+    """Run a worker whose engine forks child processes (Celery's prefork pool)."""
+    import multiprocessing
+
+    relay = None
+    if with_relay:
+        # A forked child inherits only the thread that forked it, and whatever locks the other
+        # threads held: the relay and the reaper run in a process of their own instead.
+        relay = multiprocessing.get_context("spawn").Process(
+            target=_relay_process, args=(bound.services.settings,), name="veza-relay")
+        relay.start()
+    try:
+        _warm_up()  # before forking: the children inherit warm analysers
+        log.info("%s worker running with %d processes%s", engine.name, threads,
+                 "" if relay is None else "; the outbox relay and the reaper in process "
+                 f"{relay.pid}")
+        engine.run_worker(concurrency=threads, stop=stop, on_process_init=bound.reopen)
+    finally:
+        log.info("worker stopping")
+        if relay is not None:
+            relay.terminate()
+            relay.join(timeout=30)
+        engine.stop()
+        bound.services.close()
+    return 0
+
+
+def _relay_process(settings: Settings) -> None:
+    _logging()
+    _run_relay(settings, _stop_on_signal())
+
+
+def _run_relay(settings: Settings, stop: threading.Event) -> None:
     from tasks.actors import build_engine, build_relay
     from tasks.reaper import Reaper
     from veza.runtime import build_services
 
-    _logging()
-    stop = _stop_on_signal()
-    if settings.embedded_broker:
-        raise ConfigError("`veza serve relay` needs VEZA_BROKER_URL (amqp://...)")
-    exporter = _metrics_server(settings)
     services = build_services(settings, migrate=False)
     engine = build_engine(services)
     relay = build_relay(services, engine)
@@ -189,8 +230,19 @@ def cmd_serve_relay(args: argparse.Namespace, settings: Settings) -> int:
     reaper.stop()
     engine.stop()
     services.close()
-    if exporter is not None:
-        exporter.stop()
+
+
+def cmd_serve_relay(args: argparse.Namespace, settings: Settings) -> int:
+    _logging()
+    stop = _stop_on_signal()
+    if settings.embedded_broker:
+        raise ConfigError("`veza serve relay` needs VEZA_BROKER_URL (amqp://...)")
+    exporter = _metrics_server(settings)
+    try:
+        _run_relay(settings, stop)
+    finally:
+        if exporter is not None:
+            exporter.stop()
     return 0
 
 
@@ -200,6 +252,7 @@ def cmd_serve_relay(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
     from api.server import ThreadedServer
     from tasks.actors import build_engine, build_relay, recover_unfinished
+    from tasks.engine import DramatiqEngine
     from tasks.reaper import Reaper
     from veza.runtime import build_services
 
@@ -215,7 +268,7 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
         services.close()
         raise
     engine = build_engine(services)
-    if engine.in_memory:
+    if isinstance(engine, DramatiqEngine) and engine.in_memory:
         from veza import metrics
 
         metrics.read_queues_in_process(metrics.memory_reader(engine.broker))
@@ -491,7 +544,7 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.set_defaults(func=cmd_ingest)
 
     bench = sub.add_parser("bench", help="run a benchmark; prints a table and writes JSON")
-    bench.add_argument("name", help="ladder, kernels, memory, first-segment, or all")
+    bench.add_argument("name", help="ladder, kernels, memory, first-segment, engines, or all")
     bench.add_argument("--quick", action="store_true",
                        help="tiny inputs and one run: proves it works, measures little")
     bench.add_argument("--out", default="benchmarks/results",

@@ -156,13 +156,21 @@ def dramatiq_queues(tasks: Iterable[str]) -> Queues:
                   dead=tuple(f"{t}.XQ" for t in tasks))
 
 
+def celery_queues(tasks: Iterable[str]) -> Queues:
+    """Return the Celery engine's queues for these tasks (see tasks/celery_engine.py)."""
+    tasks = list(tasks)
+    return Queues(work=tuple(f"{t}.celery" for t in tasks),
+                  dead=tuple(f"{t}.celery.XQ" for t in tasks))
+
+
 def plain_queues(tasks: Iterable[str]) -> Queues:
     """Return one queue per task, named after it, and no dead-letter queue."""
     return Queues(work=tuple(tasks))
 
 
 # How each task engine names its queues; an engine with other names adds its function here.
-QUEUE_LAYOUTS: dict[str, Callable[[Iterable[str]], Queues]] = {"dramatiq": dramatiq_queues}
+QUEUE_LAYOUTS: dict[str, Callable[[Iterable[str]], Queues]] = {"dramatiq": dramatiq_queues,
+                                                                "celery": celery_queues}
 
 
 def engine_queues(engine: str, tasks: Iterable[str]) -> Queues:

@@ -1,14 +1,20 @@
-"""The task seam on the in-memory broker: names, payloads and per-message time limits."""
+"""The task seam without a server: names, payloads, per-message time limits, engine choice."""
 
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import dramatiq
 import pytest
 
-from tasks.engine import TaskEngine, TaskSpec
+from storage.db import Database
+from tasks.actors import build_engine
+from tasks.celery_engine import CeleryEngine
+from tasks.engine import DramatiqEngine, TaskEngine, TaskSpec, open_engine
 from veza.errors import ConfigError
+from veza.runtime import Services
+from veza.settings import Settings
 from veza.uploads import ingest_payload, stage_time_limit_s
 
 
@@ -41,3 +47,46 @@ def test_unknown_task_and_broker_url_are_config_errors() -> None:
     engine.stop()
     with pytest.raises(ConfigError, match="must be an amqp:// URL"):
         TaskEngine.from_url("redis://localhost", {})
+
+
+def test_celery_needs_an_amqp_broker_and_an_engine_name_must_be_known() -> None:
+    spec = {"veza.test": TaskSpec(name="veza.test", handler=lambda **_: None)}
+    with pytest.raises(ConfigError, match=r"VEZA_TASK_ENGINE=celery needs VEZA_BROKER_URL"):
+        open_engine("celery", None, spec)
+    with pytest.raises(ConfigError, match="must be an amqp:// URL"):
+        open_engine("celery", "redis://localhost", spec)
+    with pytest.raises(ConfigError, match="VEZA_TASK_ENGINE must be one of dramatiq, celery"):
+        open_engine("rq", "amqp://localhost", spec)
+
+
+def test_build_engine_takes_the_engine_from_the_settings(tmp_path: Path) -> None:
+    from storage.local import LocalStore
+
+    settings = Settings(task_engine="celery", broker_url="amqp://guest:guest@127.0.0.1:1/")
+    services = Services(settings=settings, db=Database("postgresql://nowhere/none"),
+                        store=LocalStore(tmp_path, base_url="http://x", signing_key="k"))
+    engine = build_engine(services)  # connects to nothing until used
+    assert isinstance(engine, CeleryEngine) and engine.forks_workers
+    # Queues of their own: Dramatiq's declare other arguments, and RabbitMQ would refuse them.
+    assert engine.queue("veza.ingest") == "veza.ingest.celery"
+    assert engine.dead_letter_queue("veza.ingest") == "veza.ingest.celery.XQ"
+    conf = engine.app.conf
+    assert conf.task_acks_late and conf.task_reject_on_worker_lost
+    assert conf.worker_prefetch_multiplier == 1
+    assert conf.broker_transport_options["confirm_publish"] is True
+    engine.stop()
+    dramatiq_engine = build_engine(Services(settings=Settings(), db=services.db,
+                                            store=services.store))
+    assert isinstance(dramatiq_engine, DramatiqEngine) and dramatiq_engine.in_memory
+    dramatiq_engine.stop()
+
+
+def test_metrics_read_the_queues_each_engine_declares() -> None:
+    from tasks.celery_engine import queue_name
+    from veza.metrics import engine_queues
+
+    celery = engine_queues("celery", ["veza.ingest"])
+    assert celery.work == (queue_name("veza.ingest"),)
+    assert celery.dead == (f"{queue_name('veza.ingest')}.XQ",)
+    dramatiq = engine_queues("dramatiq", ["veza.ingest"])
+    assert "veza.ingest" in dramatiq.work and dramatiq.dead == ("veza.ingest.XQ",)
