@@ -6,6 +6,7 @@ from tasks.engine import TaskEngine, TaskSpec, fail_current_message
 from tasks.events import EventPublisher
 from tasks.outbox import OutboxRelay
 from veza.ingest import FAILED, run_ingest
+from veza.parts import PART_TASK, run_part
 from veza.runtime import Services
 from veza.uploads import INGEST_TASK, queue_ingest
 
@@ -20,6 +21,10 @@ def build_engine(services: Services) -> TaskEngine:
             # the dead-letter queue, where operators can see it; `veza jobs retry` requeues.
             fail_current_message()
 
+    def encode_chunk(job_id: str, track_id: str, index: int) -> None:
+        if run_part(services, job_id=job_id, track_id=track_id, index=index) == FAILED:
+            fail_current_message()
+
     specs = {
         INGEST_TASK: TaskSpec(
             name=INGEST_TASK,
@@ -27,7 +32,12 @@ def build_engine(services: Services) -> TaskEngine:
             # Our attempt count in PostgreSQL decides when a job has failed; the engine keeps
             # one redelivery in hand so that decision is always ours.
             max_retries=settings.job_max_attempts,
-        )
+        ),
+        PART_TASK: TaskSpec(
+            name=PART_TASK,
+            handler=encode_chunk,
+            max_retries=settings.job_max_attempts,  # as for ingest: our count decides
+        ),
     }
     return TaskEngine.from_url(settings.broker_url, specs)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from storage.repositories import unit_of_work
-from veza import events
+from veza import events, parts
 from veza.errors import InputError, NotFoundError
 from veza.records import Job
 from veza.runtime import Services
@@ -50,4 +50,4 @@ def reap_expired(services: Services) -> int:
                 uow.jobs.release(job.id)
                 uow.tracks.set_status(job.track_id, "queued")
                 queue_ingest(uow, job.id, job.track_id)
-    return len(expired)
+    return len(expired) + parts.reap_expired(services)
