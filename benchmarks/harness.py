@@ -385,6 +385,7 @@ REGISTRY: dict[str, Callable[..., dict[str, Any]]] = {
     "kernels": _lazy("benchmarks.kernels"),
     "memory": _lazy("benchmarks.memory"),
     "first-segment": _lazy("benchmarks.first_segment"),
+    "parallel": _lazy("benchmarks.parallel"),
 }
 
 

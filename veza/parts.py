@@ -170,6 +170,7 @@ def run_part(services: Services, *, job_id: str, track_id: str, index: int) -> s
             return SKIPPED
         if job.state != "running" or part.state == "failed":
             log.info("job %s is %s; part %d not encoded", jid, job.state, index)
+            ORIGINALS.forget(tid)
             return SKIPPED
         if part.state == "succeeded":
             done_already = True
