@@ -279,3 +279,21 @@ def test_short_tracks_keep_the_single_pass(services: Services, tmp_path: Path) -
         job = uow.jobs.get(accepted.job.id)
         assert uow.parts.for_job(accepted.job.id) == []
     assert job is not None and job.state == "succeeded" and job.plan is None
+
+
+def test_a_worker_keeps_the_originals_it_downloaded(local_store) -> None:  # type: ignore[no-untyped-def]
+    cache = parts.Originals(keep=1)
+    for name in ("a", "b"):
+        local_store.put(f"originals/{name}/source.wav", name.encode() * 10,
+                        content_type="audio/wav")
+    with cache.fetch(local_store, "originals/a/source.wav") as first:
+        assert first.read_bytes() == b"a" * 10
+    with cache.fetch(local_store, "originals/a/source.wav") as again:
+        assert again == first  # the next part of the same track: no second download
+        with cache.fetch(local_store, "originals/b/source.wav") as other:
+            assert first.exists()  # in use: never removed under a reader
+            assert other.read_bytes() == b"b" * 10
+    assert [first.exists(), other.exists()].count(True) == 1  # keep=1 once neither is in use
+    cache.forget("a")
+    cache.forget("b")
+    assert not first.exists() and not other.exists()
