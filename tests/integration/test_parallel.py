@@ -22,6 +22,7 @@ from tests.helpers import decode_strictly, running_worker
 from veza import parts
 from veza.catalogue import delete_track
 from veza.ingest import DONE, ladder, run_ingest
+from veza.originals import ORIGINALS, Originals
 from veza.records import Part
 from veza.runtime import Services
 from veza.settings import Settings
@@ -192,7 +193,7 @@ def test_a_part_that_fails_for_good_fails_the_job_with_its_reason(
 ) -> None:
     jid, tid, job_parts = _planned(services, long_wav)
     assert _run(services, jid, tid, 0) == parts.DONE
-    parts.ORIGINALS.forget(tid)
+    ORIGINALS.forget(tid)
     services.store.put(f"originals/{tid}/source.wav", b"RIFF" + b"\x00" * 4000,
                        content_type="audio/wav")
     assert _run(services, jid, tid, 1) == parts.FAILED
@@ -282,7 +283,7 @@ def test_short_tracks_keep_the_single_pass(services: Services, tmp_path: Path) -
 
 
 def test_a_worker_keeps_the_originals_it_downloaded(local_store) -> None:  # type: ignore[no-untyped-def]
-    cache = parts.Originals(keep=1)
+    cache = Originals(keep=1)
     for name in ("a", "b"):
         local_store.put(f"originals/{name}/source.wav", name.encode() * 10,
                         content_type="audio/wav")
