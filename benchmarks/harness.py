@@ -387,6 +387,7 @@ REGISTRY: dict[str, Callable[..., dict[str, Any]]] = {
     "first-segment": _lazy("benchmarks.first_segment"),
     "api": _lazy("benchmarks.api"),
     "engines": _lazy("benchmarks.engines"),
+    "parallel": _lazy("benchmarks.parallel"),
 }
 
 

@@ -247,7 +247,7 @@ class LadderWriter:
         self._finished = self._closed = False
         self._master_published = False
         priming = _AAC_PRIMING if any(r.codec == "aac" for r in self.rungs) else 0
-        self._target = math.ceil(round(self.segment_samples / sample_rate, 6))
+        self._target = target_duration(self.segment_samples, sample_rate)
         self._state = {r.name: _RungState(r) for r in self.rungs}
         for rung in self.rungs:
             folder = self.out_dir / rung.name
@@ -386,35 +386,14 @@ class LadderWriter:
                     self._master_published = True
 
     def _write_playlist(self, state: _RungState, *, final: bool) -> None:
-        lines = [
-            "#EXTM3U",
-            "#EXT-X-VERSION:7",
-            f"#EXT-X-TARGETDURATION:{self._target}",
-            "#EXT-X-MEDIA-SEQUENCE:1",
-            f"#EXT-X-PLAYLIST-TYPE:{'VOD' if final else 'EVENT'}",
-            "#EXT-X-INDEPENDENT-SEGMENTS",
-            f'#EXT-X-MAP:URI="{INIT}"',
-        ]
-        for name, samples, _ in state.segments:
-            lines += [f"#EXTINF:{samples / self.sample_rate:.6f},", name]
-        if final:
-            lines.append("#EXT-X-ENDLIST")
         path = self.out_dir / state.rung.name / PLAYLIST
-        _write_text(path, "\n".join(lines) + "\n")
+        _write_text(path, media_playlist(state.segments, sample_rate=self.sample_rate,
+                                         target_s=self._target, final=final))
         self._notify(path)
 
     def _write_master(self, renditions: Sequence[RenditionInfo]) -> None:
-        lines = ["#EXTM3U", "#EXT-X-VERSION:7", "#EXT-X-INDEPENDENT-SEGMENTS"]
-        for data_id, value in self._session.items():
-            lines.append(f'#EXT-X-SESSION-DATA:DATA-ID="{data_id}",VALUE="{value}"')
-        for r in renditions:
-            lines += [
-                f"#EXT-X-STREAM-INF:BANDWIDTH={r.bandwidth},"
-                f'AVERAGE-BANDWIDTH={r.average_bandwidth},CODECS="{r.codec}"',
-                r.playlist,
-            ]
         path = self.out_dir / MASTER
-        _write_text(path, "\n".join(lines) + "\n")
+        _write_text(path, master_playlist(renditions, session_data=self._session))
         self._notify(path)
 
     def _notify(self, path: Path) -> None:
@@ -439,22 +418,71 @@ class _RungState:
     segments: list[tuple[str, int, int]] = field(default_factory=list)  # name, samples, bytes
 
     def info(self, sample_rate: int, target_s: int) -> RenditionInfo:
-        name = self.rung.name
-        durations = [samples / sample_rate for _, samples, _ in self.segments]
-        sizes = [size for _, _, size in self.segments]
-        average = sum(sizes) * 8 / sum(durations)
-        peak = max(average, _peak_bit_rate(sizes, durations, target_s))
-        return RenditionInfo(
-            name=name,
-            codec=_CODECS[self.rung.codec],
-            bitrate=self.rung.bitrate,
-            bandwidth=math.ceil(peak),
-            average_bandwidth=math.ceil(average),
-            playlist=f"{name}/{PLAYLIST}",
-            init=f"{name}/{INIT}",
-            segments=tuple(f"{name}/{s}" for s, _, _ in self.segments),
-            segment_durations=tuple(round(d, 6) for d in durations),
-        )
+        return rendition_info(self.rung, self.segments, sample_rate=sample_rate,
+                              target_s=target_s)
+
+
+def target_duration(segment_samples: int, sample_rate: int) -> int:
+    """The playlists' EXT-X-TARGETDURATION (s) for segments of ``segment_samples``."""
+    return math.ceil(round(segment_samples / sample_rate, 6))
+
+
+def rendition_info(
+    rung: Rung, segments: Sequence[tuple[str, int, int]], *, sample_rate: int, target_s: int
+) -> RenditionInfo:
+    """Describe a rendition from its segments: ``(file name, samples, bytes)`` in play order."""
+    name = rung.name
+    durations = [samples / sample_rate for _, samples, _ in segments]
+    sizes = [size for _, _, size in segments]
+    average = sum(sizes) * 8 / sum(durations)
+    peak = max(average, _peak_bit_rate(sizes, durations, target_s))
+    return RenditionInfo(
+        name=name,
+        codec=_CODECS[rung.codec],
+        bitrate=rung.bitrate,
+        bandwidth=math.ceil(peak),
+        average_bandwidth=math.ceil(average),
+        playlist=f"{name}/{PLAYLIST}",
+        init=f"{name}/{INIT}",
+        segments=tuple(f"{name}/{s}" for s, _, _ in segments),
+        segment_durations=tuple(round(d, 6) for d in durations),
+    )
+
+
+def media_playlist(
+    segments: Sequence[tuple[str, int, int]], *, sample_rate: int, target_s: int, final: bool
+) -> str:
+    """Return a media playlist: EVENT while segments are still coming, VOD when ``final``."""
+    lines = [
+        "#EXTM3U",
+        "#EXT-X-VERSION:7",
+        f"#EXT-X-TARGETDURATION:{target_s}",
+        "#EXT-X-MEDIA-SEQUENCE:1",
+        f"#EXT-X-PLAYLIST-TYPE:{'VOD' if final else 'EVENT'}",
+        "#EXT-X-INDEPENDENT-SEGMENTS",
+        f'#EXT-X-MAP:URI="{INIT}"',
+    ]
+    for name, samples, _ in segments:
+        lines += [f"#EXTINF:{samples / sample_rate:.6f},", name]
+    if final:
+        lines.append("#EXT-X-ENDLIST")
+    return "\n".join(lines) + "\n"
+
+
+def master_playlist(
+    renditions: Sequence[RenditionInfo], *, session_data: dict[str, str] | None = None
+) -> str:
+    """Return the master playlist listing ``renditions`` with their measured bandwidths."""
+    lines = ["#EXTM3U", "#EXT-X-VERSION:7", "#EXT-X-INDEPENDENT-SEGMENTS"]
+    for data_id, value in _check_session_data(session_data).items():
+        lines.append(f'#EXT-X-SESSION-DATA:DATA-ID="{data_id}",VALUE="{value}"')
+    for r in renditions:
+        lines += [
+            f"#EXT-X-STREAM-INF:BANDWIDTH={r.bandwidth},"
+            f'AVERAGE-BANDWIDTH={r.average_bandwidth},CODECS="{r.codec}"',
+            r.playlist,
+        ]
+    return "\n".join(lines) + "\n"
 
 
 def _peak_bit_rate(sizes: list[int], durations: list[float], target_s: int) -> float:
@@ -524,26 +552,9 @@ class _RungWorker(threading.Thread):
 
     def _run(self) -> None:
         sink = _FragmentSink(self._on_init, self._on_fragment)
-        options = {
-            "movflags": "empty_moov+default_base_moof+skip_trailer+cmaf",
-            # Cut exactly at each segment boundary (µs, rounded down: the comparison is exact).
-            "frag_duration": str(self._segment_samples * 1_000_000 // self._rate),
-        }
-        container = av.open(sink, "w", format="mp4", options=options)
+        container, stream = open_muxer(sink, self.rung, self._rate, self._segment_samples)
         try:
-            if self.rung.codec == "aac":
-                stream = container.add_stream("aac", rate=self._rate, layout="stereo")
-                stream.bit_rate = int(self.rung.bitrate or 0)
-                lead_in = 0
-            else:
-                stream = container.add_stream(
-                    "flac",
-                    rate=self._rate,
-                    layout="stereo",
-                    format="s16",
-                    options={"frame_size": str(_FRAME["flac"])},
-                )
-                lead_in = self._priming
+            lead_in = self._priming if self.rung.codec == "flac" else 0
             time_base = Fraction(1, self._rate)
             pts = 0
             pending: np.ndarray | None = np.zeros((2, lead_in), np.float32) if lead_in else None
@@ -610,6 +621,34 @@ class _RungWorker(threading.Thread):
         path = self._folder / f"seg_{self._segments:05d}.m4s"
         path.write_bytes(data)
         self._events.put(_Event("segment", self.rung.name, path, samples, len(data)))
+
+
+def open_muxer(
+    sink: io.RawIOBase, rung: Rung, sample_rate: int, segment_samples: int
+) -> tuple[av.container.OutputContainer, av.audio.stream.AudioStream]:
+    """Open FFmpeg's fragmented mp4 muxer on ``sink`` with one encoder stream for ``rung``."""
+    options = {
+        "movflags": "empty_moov+default_base_moof+skip_trailer+cmaf",
+        # Cut exactly at each segment boundary (µs, rounded down: the comparison is exact).
+        "frag_duration": str(segment_samples * 1_000_000 // sample_rate),
+    }
+    container = av.open(sink, "w", format="mp4", options=options)
+    try:
+        if rung.codec == "aac":
+            stream = container.add_stream("aac", rate=sample_rate, layout="stereo")
+            stream.bit_rate = int(rung.bitrate or 0)
+        else:
+            stream = container.add_stream(
+                "flac",
+                rate=sample_rate,
+                layout="stereo",
+                format="s16",
+                options={"frame_size": str(_FRAME["flac"])},
+            )
+    except BaseException:
+        container.close()
+        raise
+    return container, stream
 
 
 class _FragmentSink(io.RawIOBase):

@@ -11,6 +11,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,8 +34,8 @@ BLOCK_FRAMES = 65_536
 
 
 @dataclass(frozen=True)
-class Processed:
-    """Everything one pass over a track produced."""
+class Analysed:
+    """What the analysers found in one pass over a track."""
 
     source: SourceInfo
     duration_s: float
@@ -44,11 +45,12 @@ class Processed:
     key: Key
     cues: Cues
     waveform: Waveform
-    package: HlsPackage
     timings: dict[str, float] = field(default_factory=dict)
     # Momentary (400 ms) and short-term (3 s) loudness every 100 ms, LUFS; for plots.
     momentary_lufs: np.ndarray = field(default_factory=lambda: np.zeros(0))
     short_term_lufs: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    # Samples per channel decoded, at the source's rate.
+    frames: int = 0
 
     def analysis(self) -> dict[str, Any]:
         """Return the analysis as plain JSON values (what analysis.json holds)."""
@@ -66,6 +68,17 @@ class Processed:
             "cue_in_s": round(self.cues.cue_in_s, 3),
             "cue_out_s": round(self.cues.cue_out_s, 3),
         }
+
+    def session_data(self) -> dict[str, str]:
+        """Return the EXT-X-SESSION-DATA values the master playlist carries."""
+        return session_data(self.loudness, self.gain_db)
+
+
+@dataclass(frozen=True)
+class Processed(Analysed):
+    """Everything one pass over a track produced: the analysis and the HLS package."""
+
+    package: HlsPackage = field(kw_only=True)
 
     def summary(self) -> dict[str, Any]:
         """Return the analysis without the beat list, plus renditions and timings."""
@@ -151,11 +164,44 @@ def process(
         raise ParameterError(f"segment_s must be positive, got {segment_s!r}")
     if not rungs:
         raise ParameterError("the ladder needs at least one rung")
+    result = _guarded(src, out_dir, rungs=rungs, segment_s=segment_s, target_lufs=target_lufs,
+                      ceiling_dbtp=ceiling_dbtp, on_file=on_file, progress=progress)
+    assert isinstance(result, Processed)
+    return result
+
+
+def analyse(
+    src: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    *,
+    target_lufs: float = -14.0,
+    ceiling_dbtp: float = -1.0,
+    on_file: Callable[[str, Path], None] | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> Analysed:
+    """Analyse ``src`` in one decoding pass, without encoding: :func:`process` without the
+    ladder, for a track whose chunks are encoded elsewhere (:mod:`pipeline.chunks`).
+
+    Parameters are those of :func:`process`; ``out_dir`` receives analysis.json and the
+    waveform files only.
+
+    Returns
+    -------
+    Analysed
+    """
+    return _guarded(src, out_dir, rungs=(), segment_s=0.0, target_lufs=target_lufs,
+                    ceiling_dbtp=ceiling_dbtp, on_file=on_file, progress=progress)
+
+
+def _guarded(
+    src: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    **options: Any,
+) -> Analysed:
     out = Path(out_dir)
     created = not out.exists()
     try:
-        return _process(src, out, rungs=rungs, segment_s=segment_s, target_lufs=target_lufs,
-                        ceiling_dbtp=ceiling_dbtp, on_file=on_file, progress=progress)
+        return _process(src, out, **options)
     except BaseException:
         # Nothing half-made is left behind: the folder goes if this call made it.
         if created:
@@ -173,9 +219,10 @@ def _process(
     ceiling_dbtp: float,
     on_file: Callable[[str, Path], None] | None,
     progress: Callable[[float], None] | None,
-) -> Processed:
+) -> Analysed:
     timings: dict[str, float] = {}
     t_start = time.perf_counter()
+    package: HlsPackage | None = None
     with open_source(src) as source:
         out.mkdir(parents=True, exist_ok=True)
         info = source.info
@@ -191,8 +238,8 @@ def _process(
         resampler = StereoResampler(rate, OUTPUT_RATE)
         # Leaving the block without finish() (an error) stops the encoder threads and removes
         # what they wrote.
-        with LadderWriter(out, rungs=rungs, segment_s=segment_s, sample_rate=OUTPUT_RATE,
-                          on_file=on_file) as ladder:
+        with (LadderWriter(out, rungs=rungs, segment_s=segment_s, sample_rate=OUTPUT_RATE,
+                           on_file=on_file) if rungs else nullcontext()) as ladder:
             frames = 0
             expected = (info.duration_s or 0.0) * rate
             blocks = source.blocks(block_frames=BLOCK_FRAMES)
@@ -203,23 +250,25 @@ def _process(
                 if block is None:
                     break
                 frames += block.shape[1]
-                t0 = time.perf_counter()
-                stereo = resampler.process(downmix_to_stereo(block, info.channel_names))
-                spent["resample"] += time.perf_counter() - t0
-                t0 = time.perf_counter()
-                # The encoders run on their own threads; feeding them first lets them work while
-                # the analysers below hold this one.
-                ladder.write(stereo)
-                spent["encode_feed"] += time.perf_counter() - t0
+                if ladder is not None:
+                    t0 = time.perf_counter()
+                    stereo = resampler.process(downmix_to_stereo(block, info.channel_names))
+                    spent["resample"] += time.perf_counter() - t0
+                    t0 = time.perf_counter()
+                    # The encoders run on their own threads; feeding them first lets them work
+                    # while the analysers below hold this one.
+                    ladder.write(stereo)
+                    spent["encode_feed"] += time.perf_counter() - t0
                 for name, analyser in analysers.items():
                     t0 = time.perf_counter()
                     analyser.process(block)
                     spent[name] += time.perf_counter() - t0
                 if progress is not None and expected > 0:
                     progress(min(frames / expected, 0.99))
-            tail = resampler.flush()
-            if tail.shape[1]:
-                ladder.write(tail)
+            if ladder is not None:
+                tail = resampler.flush()
+                if tail.shape[1]:
+                    ladder.write(tail)
             results = {}
             for name, analyser in analysers.items():
                 t0 = time.perf_counter()
@@ -227,25 +276,28 @@ def _process(
                 spent[name] += time.perf_counter() - t0
             loudness: Loudness = results["loudness"]
             gain = track_gain(loudness, target_lufs=target_lufs, ceiling_dbtp=ceiling_dbtp)
-            t0 = time.perf_counter()
-            package = ladder.finish(session_data=session_data(loudness, gain))
-            spent["encode_finish"] = time.perf_counter() - t0
+            if ladder is not None:
+                t0 = time.perf_counter()
+                package = ladder.finish(session_data=session_data(loudness, gain))
+                spent["encode_finish"] = time.perf_counter() - t0
     duration = frames / rate if rate else 0.0
-    processed = Processed(
+    fields: dict[str, Any] = dict(
         source=info, duration_s=duration, loudness=loudness, gain_db=gain,
         tempo=results["tempo"], key=results["key"], cues=results["cues"],
-        waveform=results["waveform"], package=package, timings=timings,
+        waveform=results["waveform"], timings=timings,
         momentary_lufs=meter.momentary_series(), short_term_lufs=meter.short_term_series(),
+        frames=frames,
     )
-    _write_analysis(processed, out, on_file)
+    result = Analysed(**fields) if package is None else Processed(**fields, package=package)
+    _write_analysis(result, out, on_file)
     timings.update(spent)
     timings["total"] = time.perf_counter() - t_start
     if progress is not None:
         progress(1.0)
-    return processed
+    return result
 
 
-def _write_analysis(p: Processed, out: Path, on_file: Callable[[str, Path], None] | None) -> None:
+def _write_analysis(p: Analysed, out: Path, on_file: Callable[[str, Path], None] | None) -> None:
     files = {"analysis.json": p.analysis()}
     levels = [level.samples_per_pixel for level in p.waveform.levels]
     if levels:

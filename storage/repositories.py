@@ -11,7 +11,7 @@ from uuid import UUID
 from psycopg2.extras import Json, RealDictCursor
 
 from storage.db import Database
-from veza.records import Job, OutboxMessage, Rendition, Track, User
+from veza.records import Job, OutboxMessage, Part, Rendition, Track, User
 
 OUTBOX_CHANNEL = "veza_outbox"
 
@@ -232,7 +232,7 @@ class Renditions:
 class Jobs:
     _COLUMNS = (
         "id, track_id, kind, state, attempts, progress, error_code, error_message, created_at,"
-        " updated_at, started_at, finished_at"
+        " updated_at, started_at, finished_at, plan, part_count, finalised_at"
     )
 
     def __init__(self, cur: RealDictCursor) -> None:
@@ -334,17 +334,40 @@ class Jobs:
         )
 
     def requeue(self, job_id: UUID) -> Job:
-        """Put a failed job back in the queue with a fresh attempt budget."""
+        """Put a failed job back in the queue with a fresh attempt budget (and no parts: it
+        starts again from its first stage)."""
+        self.cur.execute("DELETE FROM job_parts WHERE job_id = %s", (job_id,))
         self.cur.execute(
             f"""
             UPDATE jobs SET state = 'queued', attempts = 0, progress = 0, error_code = NULL,
                    error_message = NULL, started_at = NULL, finished_at = NULL,
-                   lease_expires_at = NULL, worker = NULL, updated_at = now()
+                   lease_expires_at = NULL, worker = NULL, plan = NULL, part_count = NULL,
+                   finalised_at = NULL, updated_at = now()
             WHERE id = %s RETURNING {self._COLUMNS}
             """,
             (job_id,),
         )
         return Job(**self.cur.fetchone())
+
+    def set_plan(self, job_id: UUID, plan: dict[str, Any], *, part_count: int,
+                 progress: int) -> None:
+        """Record how the job is cut into parts; the job now waits on its parts, which hold
+        their own leases, so it holds none."""
+        self.cur.execute(
+            "UPDATE jobs SET plan = %s, part_count = %s, progress = GREATEST(progress, %s),"
+            " lease_expires_at = NULL, worker = NULL, updated_at = now() WHERE id = %s",
+            (Json(plan), part_count, progress, job_id),
+        )
+
+    def claim_finalisation(self, job_id: UUID) -> bool:
+        """Claim the publication of a job's stitched package; True for exactly one caller
+        (the claim is undone if its transaction rolls back)."""
+        self.cur.execute(
+            "UPDATE jobs SET finalised_at = now(), updated_at = now()"
+            " WHERE id = %s AND state = 'running' AND finalised_at IS NULL",
+            (job_id,),
+        )
+        return bool(self.cur.rowcount)
 
     def record_error(self, job_id: UUID, *, code: str, message: str) -> None:
         """Keep the last transient error while the job waits for its next attempt."""
@@ -361,6 +384,124 @@ class Jobs:
             " updated_at = now() WHERE id = %s",
             (job_id,),
         )
+
+
+class Parts:
+    _COLUMNS = (
+        "job_id, index, first_segment, segment_count, start_sample, end_sample, state,"
+        " attempts, result, error_code, error_message, worker"
+    )
+
+    def __init__(self, cur: RealDictCursor) -> None:
+        self.cur = cur
+
+    def add(self, *, job_id: UUID, index: int, first_segment: int, segment_count: int,
+            start_sample: int, end_sample: int) -> None:
+        """Record a part in state ``queued``; a part already recorded is left as it is."""
+        self.cur.execute(
+            """
+            INSERT INTO job_parts (job_id, index, first_segment, segment_count, start_sample,
+                                   end_sample)
+            VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (job_id, index) DO NOTHING
+            """,
+            (job_id, index, first_segment, segment_count, start_sample, end_sample),
+        )
+
+    def get(self, job_id: UUID, index: int, *, for_update: bool = False) -> Part | None:
+        lock = " FOR UPDATE" if for_update else ""
+        self.cur.execute(
+            f"SELECT {self._COLUMNS} FROM job_parts WHERE job_id = %s AND index = %s{lock}",
+            (job_id, index),
+        )
+        row = self.cur.fetchone()
+        return Part(**row) if row else None
+
+    def for_job(self, job_id: UUID) -> list[Part]:
+        """Return the job's parts in order."""
+        self.cur.execute(
+            f"SELECT {self._COLUMNS} FROM job_parts WHERE job_id = %s ORDER BY index", (job_id,)
+        )
+        return [Part(**row) for row in self.cur.fetchall()]
+
+    def succeeded(self, job_id: UUID) -> int:
+        """Count the job's distinct parts that are done."""
+        self.cur.execute(
+            "SELECT count(*) AS n FROM job_parts WHERE job_id = %s AND state = 'succeeded'",
+            (job_id,),
+        )
+        return int(self.cur.fetchone()["n"])
+
+    def start(self, job_id: UUID, index: int, *, worker: str, lease_s: float) -> Part | None:
+        """Take the part and count the attempt, unless it is done, failed, or another worker
+        holds a live lease on it (then None)."""
+        self.cur.execute(
+            f"""
+            UPDATE job_parts SET state = 'running', attempts = attempts + 1, worker = %s,
+                   lease_expires_at = now() + make_interval(secs => %s), updated_at = now(),
+                   started_at = coalesce(started_at, now())
+            WHERE job_id = %s AND index = %s
+              AND (state = 'queued' OR (state = 'running' AND lease_expires_at < now()))
+            RETURNING {self._COLUMNS}
+            """,
+            (worker, lease_s, job_id, index),
+        )
+        row = self.cur.fetchone()
+        return Part(**row) if row else None
+
+    def extend_lease(self, job_id: UUID, index: int, *, worker: str, lease_s: float) -> bool:
+        """Push out the lease of a part this worker holds; False if the part is gone or taken."""
+        self.cur.execute(
+            "UPDATE job_parts SET lease_expires_at = now() + make_interval(secs => %s)"
+            " WHERE job_id = %s AND index = %s AND state = 'running' AND worker = %s",
+            (lease_s, job_id, index, worker),
+        )
+        return bool(self.cur.rowcount)
+
+    def finish(self, job_id: UUID, index: int, result: dict[str, Any]) -> bool:
+        """Mark the part done with what it wrote; False if it was already done."""
+        self.cur.execute(
+            "UPDATE job_parts SET state = 'succeeded', result = %s, error_code = NULL,"
+            " error_message = NULL, lease_expires_at = NULL, finished_at = now(),"
+            " updated_at = now() WHERE job_id = %s AND index = %s AND state <> 'succeeded'",
+            (Json(result), job_id, index),
+        )
+        return bool(self.cur.rowcount)
+
+    def record_error(self, job_id: UUID, index: int, *, code: str, message: str) -> None:
+        """Keep the last transient error while the part waits for its next attempt."""
+        self.cur.execute(
+            "UPDATE job_parts SET state = 'queued', error_code = %s, error_message = %s,"
+            " lease_expires_at = NULL, updated_at = now() WHERE job_id = %s AND index = %s",
+            (code, message, job_id, index),
+        )
+
+    def fail(self, job_id: UUID, index: int, *, code: str, message: str) -> None:
+        self.cur.execute(
+            "UPDATE job_parts SET state = 'failed', error_code = %s, error_message = %s,"
+            " lease_expires_at = NULL, finished_at = now(), updated_at = now()"
+            " WHERE job_id = %s AND index = %s",
+            (code, message, job_id, index),
+        )
+
+    def release(self, job_id: UUID, index: int) -> None:
+        """Put a part whose lease expired back in the queue."""
+        self.cur.execute(
+            "UPDATE job_parts SET state = 'queued', lease_expires_at = NULL, worker = NULL,"
+            " updated_at = now() WHERE job_id = %s AND index = %s",
+            (job_id, index),
+        )
+
+    def claim_expired(self, limit: int = 100) -> list[Part]:
+        """Lock running parts whose lease has expired (their worker died or hung)."""
+        self.cur.execute(
+            f"""
+            SELECT {self._COLUMNS} FROM job_parts
+            WHERE state = 'running' AND lease_expires_at < now()
+            ORDER BY lease_expires_at LIMIT %s FOR UPDATE SKIP LOCKED
+            """,
+            (limit,),
+        )
+        return [Part(**row) for row in self.cur.fetchall()]
 
 
 class Outbox:
@@ -413,6 +554,7 @@ class UnitOfWork:
         self.tracks = Tracks(cur)
         self.renditions = Renditions(cur)
         self.jobs = Jobs(cur)
+        self.parts = Parts(cur)
         self.outbox = Outbox(cur)
 
 

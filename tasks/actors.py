@@ -11,6 +11,7 @@ from tasks.events import EventPublisher
 from tasks.outbox import OutboxRelay
 from veza import metrics
 from veza.ingest import FAILED, run_ingest
+from veza.parts import PART_TASK, run_part
 from veza.runtime import Services, build_store
 from veza.uploads import INGEST_TASK, queue_ingest
 
@@ -52,6 +53,11 @@ def build_engine(services: Services, bound: Bound | None = None) -> TaskEngine:
             if fail_current_message():
                 metrics.dead_lettered(INGEST_TASK)
 
+    def encode_chunk(job_id: str, track_id: str, index: int) -> None:
+        if run_part(bound.services, job_id=job_id, track_id=track_id, index=index) == FAILED:
+            if fail_current_message():
+                metrics.dead_lettered(PART_TASK)
+
     specs = {
         INGEST_TASK: TaskSpec(
             name=INGEST_TASK,
@@ -59,7 +65,12 @@ def build_engine(services: Services, bound: Bound | None = None) -> TaskEngine:
             # Our attempt count in PostgreSQL decides when a job has failed; the engine keeps
             # one redelivery in hand so that decision is always ours.
             max_retries=settings.job_max_attempts,
-        )
+        ),
+        PART_TASK: TaskSpec(
+            name=PART_TASK,
+            handler=encode_chunk,
+            max_retries=settings.job_max_attempts,  # as for ingest: our count decides
+        ),
     }
     return open_engine(settings.task_engine, settings.broker_url, specs)
 

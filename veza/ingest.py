@@ -12,12 +12,13 @@ import socket
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from uuid import UUID
 
 from pipeline.ladder import Rung
 from storage.repositories import unit_of_work
-from veza import events, logs, metrics
+from veza import events, logs, metrics, parts
 from veza.catalogue import remove_objects
 from veza.errors import CancelledError, InputError, NotFoundError, ServiceError, VezaError
 from veza.jobs import wait_for_services
@@ -75,7 +76,12 @@ def _run(services: Services, *, job_id: str, track_id: str) -> str:
     try:
         with Lease(services, jid):
             try:
-                _ingest(services, jid, tid, track.original_key or "")
+                if job.plan is not None:  # cut into parts by an earlier attempt
+                    parts.resume(services, jid, tid)
+                elif parts.wanted(settings, track.duration_s):
+                    _ingest_in_parts(services, jid, tid, track.original_key or "")
+                else:
+                    _ingest(services, jid, tid, track.original_key or "")
             except ServiceError:
                 # An outage is not the track's fault: end the attempt once the services
                 # answer again, holding the job, so the next attempt does not meet it too.
@@ -185,17 +191,15 @@ def _nominal(rung: Rung) -> int:
     return rung.bitrate or 1_000_000
 
 
-def _ingest(services: Services, jid: UUID, tid: UUID, original_key: str) -> None:
-    settings = services.settings
-    store = services.store
-    if not original_key:
-        raise NotFoundError(f"track {tid} has no original")
-    rungs = ladder(settings)
+def _progress_reporter(services: Services, jid: UUID, tid: UUID, *,
+                       share: int) -> Callable[[float], None]:
+    """Return a callback that records the fraction done (scaled to ``share`` percent) at most
+    every 5 % and half second, with an event every 10 %; it raises CancelledError once the
+    track is deleted, which stops the pass."""
     last = {"progress": -1, "at": 0.0, "event": 0}
 
     def progress(fraction: float) -> None:
-        # Decoding and encoding are ~95% of the stage; the last uploads take the rest.
-        value = int(fraction * 95)
+        value = int(fraction * share)
         now = time.monotonic()
         if value >= last["progress"] + 5 and now - last["at"] > 0.5:
             last.update(progress=value, at=now)
@@ -211,6 +215,31 @@ def _ingest(services: Services, jid: UUID, tid: UUID, original_key: str) -> None
                 raise  # stops the pass: the ladder aborts and removes its files
             except VezaError as exc:
                 log.warning("job %s: progress not recorded: %s", jid, exc)
+
+    return progress
+
+
+def _ingest_in_parts(services: Services, jid: UUID, tid: UUID, original_key: str) -> None:
+    """Analyse a long track and queue its parts, which any worker encodes (veza.parts)."""
+    if not original_key:
+        raise NotFoundError(f"track {tid} has no original")
+    progress = _progress_reporter(services, jid, tid, share=parts.PLANNED_PROGRESS)
+    with tempfile.TemporaryDirectory(prefix="veza-plan-") as tmp:
+        work = Path(tmp)
+        src = work / ("source" + Path(original_key).suffix)
+        services.store.download(original_key, src)
+        parts.plan(services, jid, tid, src, work, rungs=ladder(services.settings),
+                   progress=progress)
+
+
+def _ingest(services: Services, jid: UUID, tid: UUID, original_key: str) -> None:
+    settings = services.settings
+    store = services.store
+    if not original_key:
+        raise NotFoundError(f"track {tid} has no original")
+    rungs = ladder(settings)
+    # Decoding and encoding are ~95% of the stage; the last uploads take the rest.
+    progress = _progress_reporter(services, jid, tid, share=95)
 
     def on_published(relative: str) -> None:
         # The first master in the store makes the track playable while processing goes on.

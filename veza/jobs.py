@@ -7,7 +7,7 @@ import time
 from uuid import UUID
 
 from storage.repositories import unit_of_work
-from veza import events, metrics
+from veza import events, metrics, parts
 from veza.errors import ConflictError, NotFoundError, ServiceError
 from veza.records import Job
 from veza.runtime import Services
@@ -60,7 +60,7 @@ def reap_expired(services: Services) -> int:
                 uow.tracks.set_status(job.track_id, "queued")
                 queue_ingest(uow, job.id, job.track_id)
     metrics.retried("worker_lost", sum(job.attempts < max_attempts for job in expired))
-    return len(expired)
+    return len(expired) + parts.reap_expired(services)
 
 
 def wait_for_services(services: Services, *, timeout_s: float = OUTAGE_WAIT_S) -> bool:

@@ -73,6 +73,28 @@ class Job:
     updated_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    # Set when the track is encoded in parts (see veza.parts); None for a single pass.
+    plan: dict[str, Any] | None = None
+    part_count: int | None = None
+    finalised_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Part:
+    """One chunk of a job encoded in parts: a run of whole segments any worker can encode."""
+
+    job_id: UUID
+    index: int
+    first_segment: int
+    segment_count: int
+    start_sample: int
+    end_sample: int
+    state: str
+    attempts: int
+    result: dict[str, Any] | None
+    error_code: str | None
+    error_message: str | None
+    worker: str | None = None
 
 
 @dataclass(frozen=True)
