@@ -309,6 +309,25 @@ class Jobs:
         )
         return [Job(**row) for row in self.cur.fetchall()]
 
+    def claim_stale_queued(self, older_than_s: float, limit: int = 100) -> list[Job]:
+        """Lock queued jobs untouched for ``older_than_s`` whose task is no longer waiting in
+        the outbox (so its message was published, then lost), and touch them."""
+        self.cur.execute(
+            f"""
+            UPDATE jobs SET updated_at = now()
+            WHERE id IN (
+                SELECT j.id FROM jobs j
+                WHERE j.state = 'queued'
+                  AND j.updated_at < now() - make_interval(secs => %s)
+                  AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.published_at IS NULL
+                                  AND o.payload ->> 'job_id' = j.id::text)
+                ORDER BY j.updated_at LIMIT %s FOR UPDATE SKIP LOCKED)
+            RETURNING {self._COLUMNS}
+            """,
+            (older_than_s, limit),
+        )
+        return [Job(**row) for row in self.cur.fetchall()]
+
     def set_progress(self, job_id: UUID, progress: int) -> bool:
         """Raise the job's progress (0-100), which never goes backwards; False if the job is
         no longer running."""
@@ -490,6 +509,26 @@ class Parts:
             " updated_at = now() WHERE job_id = %s AND index = %s",
             (job_id, index),
         )
+
+    def claim_stale_queued(self, older_than_s: float, limit: int = 100) -> list[Part]:
+        """Lock queued parts untouched for ``older_than_s`` whose task is no longer waiting in
+        the outbox, and touch them (see Jobs.claim_stale_queued)."""
+        self.cur.execute(
+            f"""
+            UPDATE job_parts SET updated_at = now()
+            WHERE (job_id, index) IN (
+                SELECT p.job_id, p.index FROM job_parts p JOIN jobs j ON j.id = p.job_id
+                WHERE p.state = 'queued' AND j.state = 'running'
+                  AND p.updated_at < now() - make_interval(secs => %s)
+                  AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.published_at IS NULL
+                                  AND o.payload ->> 'job_id' = p.job_id::text
+                                  AND (o.payload ->> 'index')::int = p.index)
+                ORDER BY p.updated_at LIMIT %s FOR UPDATE OF p SKIP LOCKED)
+            RETURNING {self._COLUMNS}
+            """,
+            (older_than_s, limit),
+        )
+        return [Part(**row) for row in self.cur.fetchall()]
 
     def claim_expired(self, limit: int = 100) -> list[Part]:
         """Lock running parts whose lease has expired (their worker died or hung)."""

@@ -6,7 +6,7 @@ import logging
 import threading
 
 from veza.errors import VezaError
-from veza.jobs import reap_expired
+from veza.jobs import reap_expired, requeue_stale
 from veza.runtime import Services
 
 log = logging.getLogger(__name__)
@@ -27,6 +27,7 @@ class Reaper:
                 taken = reap_expired(self.services)
                 if taken:
                     log.warning("reaper: took over %d job(s) whose worker stopped", taken)
+                requeue_stale(self.services)
             except VezaError as exc:
                 log.warning("reaper: %s; will look again", exc)
 

@@ -85,3 +85,31 @@ def wait_for_services(services: Services, *, timeout_s: float = OUTAGE_WAIT_S) -
             log.info("waiting for services to answer again: %s", exc)
             time.sleep(min(pause, left))
             pause = min(pause * 2, 5.0)
+
+
+def requeue_stale(services: Services, *, older_than_s: float | None = None) -> int:
+    """Publish again the tasks of jobs and parts left queued after their message was lost.
+
+    A broker can drop a published message (an engine gives up its retries during a long
+    outage, a queue is purged): the row stays ``queued`` and no worker will ever claim it. A
+    second message is harmless, because a delivery for a job or part already taken is ignored,
+    so after a generous wait (ten leases, at least ten minutes) the reaper publishes again.
+    Return how many tasks were published again.
+    """
+    wait = older_than_s if older_than_s is not None else max(600.0,
+                                                            10 * services.settings.job_lease_s)
+    with unit_of_work(services.db) as uow:
+        stale_jobs = uow.jobs.claim_stale_queued(wait)
+        for job in stale_jobs:
+            queue_ingest(uow, job.id, job.track_id)
+        stale_parts = uow.parts.claim_stale_queued(wait)
+        for part in stale_parts:
+            owner = uow.jobs.get(part.job_id)
+            if owner is not None:
+                uow.outbox.add(parts.PART_TASK, parts.part_payload(
+                    part.job_id, owner.track_id, part.index, services.settings.chunk_seconds))
+    count = len(stale_jobs) + len(stale_parts)
+    if count:
+        log.warning("%d queued task(s) had lost their message; published again", count)
+        metrics.retried("message_lost", count)
+    return count

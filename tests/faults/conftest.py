@@ -24,7 +24,7 @@ TRACK_S = 20.0
 LEASE_S = 3
 
 
-@pytest.fixture(params=["dramatiq"])
+@pytest.fixture(params=["dramatiq", "celery"])
 def engine(request: pytest.FixtureRequest) -> str:
     """The task engine every process of the test runs on (VEZA_TASK_ENGINE)."""
     return str(request.param)

@@ -21,11 +21,11 @@ import requests
 from storage.s3 import S3Store
 from tests.e2e.conftest import Proc, start, stop, wait_http
 from tests.helpers import artist_token, decode_strictly, fetch_stream, ffprobe_duration
+from veza.metrics import engine_queues
+from veza.uploads import INGEST_TASK
 
 SEGMENT_S = 6.0
 LADDER = ("aac_64k", "aac_128k")
-INGEST_QUEUE = "veza.ingest"
-DEAD_LETTERS = "veza.ingest.XQ"
 
 
 def wait_for(check: Callable[[], Any], what: str, timeout: float = 60,
@@ -87,6 +87,15 @@ class Stack:
     def close(self) -> None:
         for proc in reversed(self.procs):
             stop(proc, timeout=20)
+
+    @property
+    def ingest_queue(self) -> str:
+        """The broker queue ingest jobs wait in, for this stack's engine."""
+        return engine_queues(self.env["VEZA_TASK_ENGINE"], [INGEST_TASK]).work[0]
+
+    @property
+    def dead_letter_queue(self) -> str:
+        return engine_queues(self.env["VEZA_TASK_ENGINE"], [INGEST_TASK]).dead[0]
 
     def artist(self) -> dict[str, str]:
         """Return the headers of this stack's artist, registering them on first use."""

@@ -11,8 +11,6 @@ import pytest
 from tests.faults.conftest import TRACK_S, StackFactory
 from tests.faults.servers import PrivatePostgres
 from tests.faults.stack import (
-    DEAD_LETTERS,
-    INGEST_QUEUE,
     assert_nothing_stuck,
     assert_stream_intact,
     queue_depth,
@@ -57,7 +55,7 @@ def test_a_job_delivered_while_the_database_is_down_runs_once_it_is_back(
     stack.api()
     relay = stack.relay()
     accepted = stack.upload(track_wav, "take.wav")
-    wait_for(lambda: queue_depth(vhost_url, INGEST_QUEUE) == 1, "job published", 30, (relay,))
+    wait_for(lambda: queue_depth(vhost_url, stack.ingest_queue) == 1, "job published", 30, (relay,))
 
     private_postgres.stop()
     try:
@@ -71,5 +69,5 @@ def test_a_job_delivered_while_the_database_is_down_runs_once_it_is_back(
     [body] = stack.wait_settled([accepted["id"]])
     assert_stream_intact(stack, body, duration_s=TRACK_S, tmp=tmp_path)
     assert body["job"]["attempts"] == 1, body["job"]
-    assert queue_depth(vhost_url, DEAD_LETTERS) == 0
+    assert queue_depth(vhost_url, stack.dead_letter_queue) == 0
     assert_nothing_stuck(private_postgres.dsn)

@@ -13,7 +13,6 @@ import pytest
 from pipeline.synth import music
 from tests.faults.conftest import TRACK_S, StackFactory
 from tests.faults.stack import (
-    DEAD_LETTERS,
     assert_nothing_stuck,
     assert_stream_intact,
     queue_depth,
@@ -91,7 +90,7 @@ def test_poison_inputs_fail_with_a_reason_and_the_worker_keeps_serving(
     assert corrupt_body["error"]["message"].startswith("truncated or corrupt audio:")
     assert corrupt_body["job"]["attempts"] == 1
     # Both messages are in the dead-letter queue for operators to see.
-    wait_for(lambda: queue_depth(vhost_url, DEAD_LETTERS) == 2, "two dead letters", 30,
+    wait_for(lambda: queue_depth(vhost_url, stack.dead_letter_queue) == 2, "two dead letters", 30,
              (worker,))
 
     # The same worker process, still running, completed the good track.

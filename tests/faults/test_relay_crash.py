@@ -10,7 +10,6 @@ import pytest
 
 from tests.faults.conftest import TRACK_S, StackFactory
 from tests.faults.stack import (
-    INGEST_QUEUE,
     assert_nothing_stuck,
     assert_stream_intact,
     kill_9,
@@ -18,6 +17,7 @@ from tests.faults.stack import (
     rows,
     wait_for,
 )
+from veza.uploads import INGEST_TASK
 
 pytestmark = pytest.mark.faults
 
@@ -46,7 +46,7 @@ def test_relay_killed_between_publish_and_mark_the_job_is_still_delivered(
         relay = stack.relay("relay-a")
         backend = wait_for(lambda: _blocked_mark(database_url), "relay blocked marking", 30,
                            (relay,))
-        wait_for(lambda: queue_depth(vhost_url, INGEST_QUEUE) == 1, "job published", 30,
+        wait_for(lambda: queue_depth(vhost_url, stack.ingest_queue) == 1, "job published", 30,
                  (relay,))
         kill_9(relay)
     finally:
@@ -55,17 +55,17 @@ def test_relay_killed_between_publish_and_mark_the_job_is_still_delivered(
     wait_for(lambda: not rows(database_url, "SELECT 1 FROM pg_stat_activity WHERE pid = %s",
                               (backend,)), "the killed relay's session ended", 30)
     pending = rows(database_url, "SELECT task FROM outbox WHERE published_at IS NULL")
-    assert pending == [{"task": INGEST_QUEUE}]
+    assert pending == [{"task": INGEST_TASK}]
 
     stack.relay("relay-b")
-    wait_for(lambda: queue_depth(vhost_url, INGEST_QUEUE) == 2, "job published again", 30,
+    wait_for(lambda: queue_depth(vhost_url, stack.ingest_queue) == 2, "job published again", 30,
              tuple(stack.procs))
     worker = stack.worker()
 
     [body] = stack.wait_settled([accepted["id"]])
     assert_stream_intact(stack, body, duration_s=TRACK_S, tmp=tmp_path)
-    wait_for(lambda: queue_depth(vhost_url, INGEST_QUEUE) == 0, "both deliveries consumed", 30,
-             (worker,))
+    wait_for(lambda: queue_depth(vhost_url, stack.ingest_queue) == 0,
+             "both deliveries consumed", 30, (worker,))
     wait_for(lambda: "already succeeded; delivery ignored" in worker.output(),
              "the duplicate delivery ignored", 30, (worker,))
     assert body["job"]["attempts"] == 1, body["job"]

@@ -13,7 +13,7 @@ from storage.db import Database
 from storage.repositories import unit_of_work
 from tests.helpers import running_worker, track_owner
 from veza.ingest import Lease
-from veza.jobs import reap_expired
+from veza.jobs import reap_expired, requeue_stale
 from veza.runtime import Services
 from veza.settings import Settings
 from veza.uploads import accept
@@ -86,3 +86,34 @@ def test_a_live_worker_renews_its_lease(services: Services, demo_wav: Path) -> N
         assert reap_expired(services) == 0
     time.sleep(3.5)  # no one renews it now
     assert reap_expired(services) == 1
+
+
+def test_a_queued_job_whose_message_was_lost_is_published_again(
+    services: Services, demo_wav: Path
+) -> None:
+    accepted = accept(services, demo_wav, owner_id=track_owner(services), filename="x.wav")
+    # Still waiting in the outbox: not the reaper's business, whatever its age.
+    assert requeue_stale(services, older_than_s=0) == 0
+    with unit_of_work(services.db) as uow:
+        # Published, then lost by the broker (a purge, an engine that gave up).
+        uow.cur.execute("UPDATE outbox SET published_at = now()")
+        uow.cur.execute("UPDATE jobs SET updated_at = now() - interval '1 hour'")
+    assert requeue_stale(services, older_than_s=1800) == 1
+    assert requeue_stale(services, older_than_s=1800) == 0  # touched: not again at once
+    with unit_of_work(services.db) as uow:
+        assert uow.outbox.pending() == 1
+    with running_worker(services):
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            with unit_of_work(services.db) as uow:
+                track = uow.tracks.get(accepted.track.id)
+            if track is not None and track.status in ("ready", "failed"):
+                break
+            time.sleep(0.2)
+    assert track is not None and track.status == "ready"
+    # A fresh queued job is left alone.
+    fresh = accept(services, demo_wav, owner_id=track_owner(services), filename="y.wav")
+    with unit_of_work(services.db) as uow:
+        uow.cur.execute("UPDATE outbox SET published_at = now()")
+    assert requeue_stale(services, older_than_s=1800) == 0
+    assert fresh.job.state == "queued"
