@@ -34,7 +34,7 @@ def create_app(settings: Settings, services: Services) -> Flask:
         users,
     )
     from api.context import check_presented_token
-    from api.openapi import create_openapi_app
+    from api.openapi import create_openapi_app, document_everywhere, problems
     from veza.accounts import AccountService
 
     app = create_openapi_app(__name__, version=_version())
@@ -53,6 +53,9 @@ def create_app(settings: Settings, services: Services) -> Flask:
     for bp in (tracks.bp, auth.bp, admin.bp, analysis.bp, plays.bp, covers.bp, users.bp, likes.bp,
                playlists.bp, search.bp):
         _register_sharing_paths(app, bp)
+    # Any operation answers 401 to a presented token that is not valid (even a public one),
+    # and 429 over a rate limit.
+    document_everywhere(app, problems(401, 429))
     return app
 
 

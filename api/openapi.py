@@ -68,3 +68,19 @@ def create_openapi_app(import_name: str, version: str) -> OpenAPI:
         validation_error_model=Problem,
         validation_error_callback=_validation_error,
     )
+
+
+def document_everywhere(app: OpenAPI, responses: Responses) -> None:
+    """Add ``responses`` to every documented operation that does not list them already."""
+    from flask_openapi3.models import Response as ResponseObject
+
+    for item in app.paths.values():
+        for method in ("get", "put", "post", "delete", "patch"):
+            operation = getattr(item, method)
+            if operation is None:
+                continue
+            if operation.responses is None:
+                operation.responses = {}
+            for status, response in responses.items():
+                if str(status) not in operation.responses:
+                    operation.responses[str(status)] = ResponseObject(**response)  # type: ignore[arg-type]

@@ -23,6 +23,7 @@ import psycopg2
 import pytest
 
 from tasks.engine import TaskEngine, TaskSpec, fail_current_message, open_engine, queue_depth
+from tests.helpers import track_owner
 from veza.errors import BrokerError
 from veza.ingest import RetryLater
 
@@ -264,7 +265,7 @@ def test_veza_serve_worker_on_celery_ingests_an_upload_and_stops_on_sigterm(
            "VEZA_SIGNING_KEY": "test", "VEZA_WORKER_THREADS": "1"}
     settings = Settings.from_env(env)
     services = Services(settings=settings, db=Database(database_url), store=build_store(settings))
-    accepted = accept(services, demo_wav, owner_id=services.local_user_id(), filename="x.wav")
+    accepted = accept(services, demo_wav, owner_id=track_owner(services), filename="x.wav")
     log_path = tmp_path / "worker.log"
     with open(log_path, "wb") as log:
         worker = subprocess.Popen([str(Path(sys.executable).with_name("veza")), "serve",

@@ -18,7 +18,7 @@ from pipeline.synth import music, write_wav
 from storage.db import Database
 from storage.repositories import unit_of_work
 from tests.clicks import block_rms, boundary_ratios, decode_playlist
-from tests.helpers import decode_strictly, running_worker
+from tests.helpers import decode_strictly, operator, running_worker, track_owner
 from veza import parts
 from veza.catalogue import delete_track
 from veza.ingest import DONE, ladder, run_ingest
@@ -62,7 +62,7 @@ def services(database_url: str, local_store) -> Iterator[Services]:  # type: ign
 
 def _planned(services: Services, wav: Path) -> tuple[uuid.UUID, uuid.UUID, list[Part]]:
     """Upload ``wav`` and run its ingest job by hand (no engine): analysed, parts queued."""
-    accepted = accept(services, wav, owner_id=services.local_user_id(), filename="long.wav")
+    accepted = accept(services, wav, owner_id=track_owner(services), filename="long.wav")
     assert run_ingest(services, job_id=str(accepted.job.id),
                       track_id=str(accepted.track.id)) == DONE
     with unit_of_work(services.db) as uow:
@@ -101,7 +101,7 @@ def test_a_long_track_is_stitched_from_parts_encoded_by_workers(
     settings = _settings(database_url, broker_url=broker_url)
     services = Services(settings=settings, db=Database(database_url), store=local_store)
     try:
-        accepted = accept(services, long_wav, owner_id=services.local_user_id(),
+        accepted = accept(services, long_wav, owner_id=track_owner(services),
                           filename="long.wav")
         tid, jid = accepted.track.id, accepted.job.id
         with running_worker(services):
@@ -241,7 +241,7 @@ def test_deleting_the_track_mid_job_cancels_the_parts_and_removes_objects(
     while _state(services, jid, 3) != "running":
         assert time.monotonic() < deadline
         time.sleep(0.01)
-    delete_track(services, tid)
+    delete_track(services, tid, operator())
     worker.join(timeout=60)
     assert outcome == [parts.SKIPPED]
     assert _run(services, jid, tid, 1) == parts.SKIPPED
@@ -273,7 +273,7 @@ def test_a_part_whose_worker_died_is_queued_again_by_the_reaper(
 def test_short_tracks_keep_the_single_pass(services: Services, tmp_path: Path) -> None:
     short = tmp_path / "short.wav"  # under the 10 s threshold
     write_wav(short, music(duration_s=8.0, sample_rate=RATE), sample_rate=RATE)
-    accepted = accept(services, short, owner_id=services.local_user_id(), filename="x.wav")
+    accepted = accept(services, short, owner_id=track_owner(services), filename="x.wav")
     assert run_ingest(services, job_id=str(accepted.job.id),
                       track_id=str(accepted.track.id)) == DONE
     with unit_of_work(services.db) as uow:

@@ -407,7 +407,12 @@ def test_concurrent_edits_never_corrupt_positions(
 
     churned, reordered = _together(app, churn, stale_reorders)
     assert churned == [204, 201] * 4
-    assert set(reordered) <= {200, 422} and 200 in reordered
+    # Each stale reorder applied or was refused (under load every one may lose the race).
+    assert set(reordered) <= {200, 422}
+    assert positions(services, playlist) == list(range(12))
+    now = [i["id"] for i in client.get(f"/api/v1/playlists/{playlist}").get_json()["items"]]
+    assert client.put(f"/api/v1/playlists/{playlist}/order", headers=headers,
+                      json={"item_ids": now[::-1]}).status_code == 200
     assert positions(services, playlist) == list(range(12))
 
 
