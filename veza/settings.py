@@ -242,13 +242,20 @@ class Settings:
         if self.signing_key:
             return self
         path = self.data_dir / "signing.key"
-        if path.exists():
-            return replace(self, signing_key=path.read_text().strip())
-        path.parent.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_hex(32)
-        path.write_text(key)
-        path.chmod(0o600)
-        return replace(self, signing_key=key)
+        if not path.exists():
+            # Several processes may start at once (gunicorn's workers): the first to link its
+            # key into place wins, and every process then reads that one.
+            path.parent.mkdir(parents=True, exist_ok=True)
+            draft = path.with_name(f".signing.key.{os.getpid()}.{secrets.token_hex(4)}")
+            draft.write_text(secrets.token_hex(32))
+            draft.chmod(0o600)
+            try:
+                os.link(draft, path)
+            except FileExistsError:
+                pass
+            finally:
+                draft.unlink()
+        return replace(self, signing_key=path.read_text().strip())
 
     def replace(self, **changes: object) -> Settings:
         """Return a copy with some fields changed."""

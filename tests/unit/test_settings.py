@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -68,3 +69,28 @@ def test_signing_key_is_made_once_and_kept(tmp_path: Path) -> None:
 def test_unknown_setting_cannot_be_replaced() -> None:
     with pytest.raises(ConfigError, match="unknown settings"):
         Settings().replace(no_such_thing=1)
+
+
+def _key_after(barrier: Any, data_dir: str, out: Any) -> None:
+    barrier.wait()
+    out.put(Settings(data_dir=Path(data_dir)).with_signing_key().signing_key)
+
+
+def test_processes_starting_together_share_one_signing_key(tmp_path: Path) -> None:
+    """gunicorn's workers start at once: tokens one issues must verify in every other."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    for attempt in range(5):
+        data_dir = tmp_path / str(attempt)
+        barrier, out = context.Barrier(8), context.Queue()
+        procs = [context.Process(target=_key_after, args=(barrier, str(data_dir), out))
+                 for _ in range(8)]
+        for proc in procs:
+            proc.start()
+        keys = {out.get(timeout=30) for _ in procs}
+        for proc in procs:
+            proc.join(timeout=30)
+        assert len(keys) == 1, f"{len(keys)} different keys on attempt {attempt}"
+        assert keys == {(data_dir / "signing.key").read_text().strip()}
+        assert [p.name for p in data_dir.iterdir()] == ["signing.key"]
