@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install Veza into .venv (with the given extras) and, for the tests, the Debian tools they use.
 #   scripts/install.sh            the platform only (what `make demo` needs)
-#   scripts/install.sh test       plus the dev extras and ffmpeg (ffprobe checks the output)
+#   scripts/install.sh test       plus the dev extras, ffmpeg and HAProxy
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
@@ -19,10 +19,14 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   touch "$stamp"
 fi
 
-if [ "${1:-}" = "test" ] && ! command -v ffprobe >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq && apt-get install -y -qq ffmpeg >/dev/null
-  else
-    sudo apt-get update -qq && sudo apt-get install -y -qq ffmpeg >/dev/null
+# Tests need ffmpeg (ffprobe checks the output) and HAProxy (the front door's end-to-end test).
+if [ "${1:-}" = "test" ]; then
+  missing=""
+  command -v ffprobe >/dev/null 2>&1 || missing="$missing ffmpeg"
+  command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || missing="$missing haproxy"
+  if [ -n "$missing" ]; then
+    sudo=""
+    [ "$(id -u)" = 0 ] || sudo="sudo"
+    $sudo apt-get update -qq && $sudo apt-get install -y -qq $missing >/dev/null
   fi
 fi

@@ -124,6 +124,12 @@ class Settings:
     rate_limit_read: str = "6000/minute"
     # Origins allowed to call the API from a browser (CORS); none by default.
     cors_origins: tuple[str, ...] = ()
+    # Chat gateway: where it listens, messages allowed per user ("N/second|minute|hour"; "0"
+    # for none), and how long presence lasts without a heartbeat.
+    chat_host: str = "127.0.0.1"
+    chat_port: int = 8001
+    chat_rate_limit: str = "20/minute"
+    chat_presence_ttl_s: float = 30.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -169,6 +175,10 @@ class Settings:
             rate_limit_read=env.get("VEZA_RATE_LIMIT_READ") or "6000/minute",
             cors_origins=tuple(o.strip().rstrip("/") for o in
                                (env.get("VEZA_CORS_ORIGINS") or "").split(",") if o.strip()),
+            chat_host=env.get("VEZA_CHAT_HOST") or "127.0.0.1",
+            chat_port=_int(env, "VEZA_CHAT_PORT", 8001),
+            chat_rate_limit=env.get("VEZA_CHAT_RATE_LIMIT") or "20/minute",
+            chat_presence_ttl_s=_float(env, "VEZA_CHAT_PRESENCE_TTL", 30.0),
         )
         settings.validate()
         return settings
@@ -188,6 +198,10 @@ class Settings:
         if self.task_engine not in ("dramatiq", "celery"):
             raise ConfigError(f"VEZA_TASK_ENGINE must be dramatiq or celery, "
                               f"got {self.task_engine!r}")
+        if not 1 <= self.chat_port <= 65535:
+            raise ConfigError(f"VEZA_CHAT_PORT out of range: {self.chat_port}")
+        if not 3 <= self.chat_presence_ttl_s <= 3600:
+            raise ConfigError("VEZA_CHAT_PRESENCE_TTL must be 3-3600 seconds")
         if self.metrics_port is not None and not 1 <= self.metrics_port <= 65535:
             raise ConfigError(f"VEZA_METRICS_PORT out of range: {self.metrics_port}")
         if self.log_format not in ("text", "json"):
@@ -200,7 +214,8 @@ class Settings:
                             ("VEZA_LOGIN_LIMIT_IP", self.login_limit_ip),
                             ("VEZA_RATE_LIMIT_AUTH", self.rate_limit_auth),
                             ("VEZA_RATE_LIMIT_UPLOAD", self.rate_limit_upload),
-                            ("VEZA_RATE_LIMIT_READ", self.rate_limit_read)):
+                            ("VEZA_RATE_LIMIT_READ", self.rate_limit_read),
+                            ("VEZA_CHAT_RATE_LIMIT", self.chat_rate_limit)):
             if value != "0" and not re.fullmatch(r"[1-9]\d*/(second|minute|hour)", value):
                 raise ConfigError(f"{name} must look like '10/minute' (or 0 for none), "
                                   f"got {value!r}")
