@@ -109,3 +109,28 @@ def broker_url() -> Iterator[str]:
     _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
     yield f"{RABBIT}/{urllib.parse.quote(vhost, safe='')}"
     _rabbitmqctl("delete_vhost", vhost)
+
+
+REDIS = os.environ.get("VEZA_TEST_REDIS", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The Redis server the test command makes sure is running."""
+    return REDIS
+
+
+@pytest.fixture
+def key_prefix(redis_url: str) -> Iterator[str]:
+    """A queue and Redis key prefix of this test's own (``VEZA_QUEUE_PREFIX``)."""
+    import redis
+
+    prefix = f"veza-test-{uuid.uuid4().hex[:10]}"
+    yield prefix
+    client = redis.Redis.from_url(redis_url)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
