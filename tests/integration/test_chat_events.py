@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,6 +12,7 @@ import pytest
 from chat.events import follow_track_events
 from tasks.events import EventPublisher
 from tests.integration.chat_journal_support import amqp
+from tests.integration.chat_support import Chat, chat_settings
 from veza.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -72,3 +75,32 @@ def test_a_plain_function_works_as_the_callback(broker_url: str) -> None:
 
     asyncio.run(asyncio.wait_for(scenario(), 30))
     assert seen == ["t2"]
+
+
+def test_a_gateway_with_a_broker_hands_track_events_to_the_uploader(
+    database_url: str, broker_url: str, key_prefix: str, tmp_path: Path,
+) -> None:
+    chat = Chat(chat_settings(database_url, tmp_path, broker_url=broker_url,
+                              queue_prefix=key_prefix))
+    try:
+        owner, other = chat.user(), chat.user()
+        mine, theirs = chat.connect(owner), chat.connect(other)
+        track = chat.track(owner)
+        publisher = EventPublisher(broker_url)
+        try:
+            # The gateway binds its queue as it starts; events before that are not replayed.
+            deadline = time.monotonic() + 15
+            while True:
+                publisher.publish("track.ready", {"schema": 1, "type": "track.ready",
+                                                  "track_id": track, "job_id": None})
+                try:
+                    got = mine.expect("track.ready", timeout=0.5)
+                    break
+                except AssertionError:
+                    assert time.monotonic() < deadline, "no track.ready through the broker"
+        finally:
+            publisher.close()
+        assert got["track_id"] == track
+        theirs.nothing("track.ready", wait=0.5)
+    finally:
+        chat.close()
