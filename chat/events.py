@@ -41,6 +41,7 @@ MAX_WAITING = 10_000
 OnEvent = Callable[[str, dict[str, Any]], Awaitable[None] | None]
 
 _PAUSES_S = (0.5, 1.0, 2.0, 5.0)
+SETUP_TIMEOUT_S = 10.0
 _FAILURES = (aio_pika.exceptions.AMQPError, aiormq.exceptions.AMQPError, asyncio.TimeoutError,
              ConnectionError, OSError, RuntimeError)
 
@@ -87,19 +88,22 @@ async def _follow(url: str, on_event: OnEvent, stop: asyncio.Event,
 
     connection.close_callbacks.add(closed)
     try:
-        channel = await connection.channel()
-        await channel.set_qos(prefetch_count=200)
-        exchange = await channel.declare_exchange(EXCHANGE, aio_pika.ExchangeType.TOPIC,
-                                                  durable=True)
-        queue = await channel.declare_queue(
-            "", exclusive=True, auto_delete=True,
-            arguments={"x-max-length": MAX_WAITING, "x-overflow": "drop-head"})
-        await queue.bind(exchange, BINDING)
+        # A broker that is still starting accepts the connection and may never answer the
+        # set-up: give it a deadline, and connect again after it.
+        async with asyncio.timeout(SETUP_TIMEOUT_S):
+            channel = await connection.channel()
+            await channel.set_qos(prefetch_count=200)
+            exchange = await channel.declare_exchange(EXCHANGE, aio_pika.ExchangeType.TOPIC,
+                                                      durable=True)
+            queue = await channel.declare_queue(
+                "", exclusive=True, auto_delete=True,
+                arguments={"x-max-length": MAX_WAITING, "x-overflow": "drop-head"})
+            await queue.bind(exchange, BINDING)
 
-        async def handle(message: aio_pika.abc.AbstractIncomingMessage) -> None:
-            await _deliver(on_event, message.routing_key or "", message.body)
+            async def handle(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+                await _deliver(on_event, message.routing_key or "", message.body)
 
-        await queue.consume(handle, no_ack=True)
+            await queue.consume(handle, no_ack=True)
         if ready is not None:
             ready.set()
         stopping: asyncio.Future[Any] = asyncio.ensure_future(stop.wait())

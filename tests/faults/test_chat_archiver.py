@@ -168,8 +168,9 @@ def test_track_events_flow_again_after_a_broker_restart(private_rabbit: PrivateR
         await asyncio.wait_for(ready.wait(), 10)
         publisher = EventPublisher(private_rabbit.url)
         await asyncio.to_thread(private_rabbit.stop_app)
+        await asyncio.wait_for(_cleared(ready), 10)
         await asyncio.to_thread(private_rabbit.start_app)
-        await asyncio.wait_for(_ready_again(ready), 30)
+        await asyncio.wait_for(ready.wait(), 30)
         await asyncio.to_thread(publisher.publish, "track.ready", {"schema": 1,
                                                                    "track_id": "after"})
         publisher.close()
@@ -184,10 +185,8 @@ def test_track_events_flow_again_after_a_broker_restart(private_rabbit: PrivateR
     assert seen == ["after"]
 
 
-async def _ready_again(ready: asyncio.Event) -> None:
-    # ``ready`` is cleared when the connection is lost and set once the queue is bound again.
+async def _cleared(ready: asyncio.Event) -> None:
+    # ``ready`` is cleared when the connection is lost, and set again once the queue is bound
+    # (which may happen before start_app returns).
     while ready.is_set():
         await asyncio.sleep(0.05)
-    await ready.wait()
-
-
