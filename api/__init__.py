@@ -34,7 +34,12 @@ def create_app(settings: Settings, services: Services) -> Flask:
         users,
     )
     from api.context import check_presented_token
-    from api.openapi import create_openapi_app, document_everywhere, problems
+    from api.openapi import (
+        cache_request_schemas,
+        create_openapi_app,
+        document_everywhere,
+        problems,
+    )
     from veza.accounts import AccountService
 
     app = create_openapi_app(__name__, version=_version())
@@ -56,6 +61,7 @@ def create_app(settings: Settings, services: Services) -> Flask:
     # Any operation answers 401 to a presented token that is not valid (even a public one),
     # and 429 over a rate limit.
     document_everywhere(app, problems(401, 429))
+    cache_request_schemas(app)
     return app
 
 

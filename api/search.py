@@ -18,7 +18,8 @@ bp = APIBlueprint("search", __name__, url_prefix="/api/v1/search", abp_tags=[TAG
 
 def _hit(hit: SearchHit, base: str) -> dict[str, Any]:
     return {
-        "id": str(hit.id), "title": hit.title, "artist": hit.artist, "album": hit.album,
+        "id": str(hit.id), "owner_id": str(hit.owner_id), "owner_handle": hit.owner_handle,
+        "title": hit.title, "artist": hit.artist, "album": hit.album,
         "genre": hit.genre, "tags": hit.tags, "duration_s": hit.duration_s,
         "tempo_bpm": hit.tempo_bpm, "key": hit.musical_key, "camelot": camelot_of(hit.musical_key),
         "loudness_lufs": hit.loudness_lufs, "created_at": hit.created_at.isoformat(),

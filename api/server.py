@@ -32,7 +32,8 @@ class GunicornApp(BaseApplication):  # type: ignore[misc]
             self.cfg.set("control_socket_disable", True)
 
     def load(self) -> Any:
-        services = build_services(self.settings, migrate=False)
+        # Resolved once per process: otherwise every cursor and token check reads the key file.
+        services = build_services(self.settings.with_signing_key(), migrate=False)
         return create_app(self.settings, services)
 
 

@@ -125,10 +125,11 @@ def _job(job: Job | None) -> dict[str, Any] | None:
     }
 
 
-def _metadata(track: Track) -> dict[str, Any]:
+def _metadata(track: Track, owner_handle: str | None) -> dict[str, Any]:
     return {
         "id": str(track.id),
         "owner_id": str(track.owner_id),
+        "owner_handle": owner_handle,
         "title": track.title,
         "artist": track.artist,
         "album": track.album,
@@ -160,7 +161,7 @@ def _track(seen: TrackView) -> dict[str, Any]:
         }
     failed = track.status == "failed"
     return {
-        **_metadata(track),
+        **_metadata(track, seen.owner_handle),
         "description": track.description,
         # A failure reason can name the owner's file and the platform's internals: it is theirs.
         "error": {"code": track.error_code, "message": track.error_message}
@@ -188,7 +189,8 @@ def list_tracks(query: TrackListQuery) -> dict[str, Any]:
                            status=query.status, visibility=query.visibility)
     base = svc.settings.base_url
     return {
-        "items": [{**_metadata(t), "url": f"{base}/api/v1/tracks/{t.id}"} for t in found.tracks],
+        "items": [{**_metadata(t, found.handles[t.owner_id]),
+                   "url": f"{base}/api/v1/tracks/{t.id}"} for t in found.tracks],
         "next": found.next,
     }
 

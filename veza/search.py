@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from storage.repositories import unit_of_work
+from storage.repositories import single_reads
 from storage.search import Criteria, Range, SearchHit, SearchRepository
 
 __all__ = ["MusicalKey", "Page", "Query", "SearchHit", "camelot_of", "parse_key", "search"]
@@ -205,7 +205,7 @@ def search(services: Services, query: Query, *, limit: int = 20,
         mode, after = _decode(key, digest, cursor)
     else:
         mode, after = ("text" if wanted.text else "recent"), None
-    with unit_of_work(services.db) as uow:
+    with single_reads(services.db) as uow:
         repo = SearchRepository(uow.cur)
         # One row past the page says whether there is a next one; on a first page, enough
         # rows to tell whether the text alone finds enough.
