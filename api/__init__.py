@@ -19,6 +19,7 @@ def create_app(settings: Settings, services: Services) -> Flask:
         admin,
         analysis,
         auth,
+        cache,
         covers,
         errors,
         files,
@@ -52,6 +53,7 @@ def create_app(settings: Settings, services: Services) -> Flask:
     metrics.init_app(app)
     app.before_request(check_presented_token)
     limits.init_app(app, settings)
+    cache.init_app(app)
     app.register_blueprint(files.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(player.bp)

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask_openapi3 import APIBlueprint, Tag
 
+from api.cache import public_answer
 from api.context import services
 from api.openapi import problems
 from api.search_schemas import SearchPage, SearchQuery
@@ -31,6 +32,7 @@ def _hit(hit: SearchHit, base: str) -> dict[str, Any]:
 def search(query: SearchQuery) -> dict[str, Any]:
     """Public, ready tracks matching free text and filters, best match first (newest first
     without text); pages through ``next_cursor``."""
+    public_answer()  # only public tracks are ever found, whoever asks
     fields = query.model_dump(exclude={"limit", "cursor"})
     svc = services()
     page = searching.search(svc, searching.Query(**fields), limit=query.limit,

@@ -14,6 +14,7 @@ from flask_openapi3 import APIBlueprint, Tag
 from werkzeug.http import parse_options_header
 
 from api import plays
+from api.cache import public_answer
 from api.context import optional_principal, principal, require_role, services
 from api.openapi import BEARER, problems
 from api.schemas import (
@@ -184,7 +185,10 @@ def list_tracks(query: TrackListQuery) -> dict[str, Any]:
     """Public tracks, newest first, a page at a time; with ``owner`` set to your own handle,
     all of yours."""
     svc = services()
-    found = catalogue.page(svc, optional_principal(), limit=query.limit, cursor=query.cursor,
+    who = optional_principal()
+    if who is None:
+        public_answer()
+    found = catalogue.page(svc, who, limit=query.limit, cursor=query.cursor,
                            owner=query.owner, genre=query.genre, tag=query.tag,
                            status=query.status, visibility=query.visibility)
     base = svc.settings.base_url
@@ -199,7 +203,10 @@ def list_tracks(query: TrackListQuery) -> dict[str, Any]:
 def get_track(path: TrackPath) -> dict[str, Any]:
     """The track's metadata, status and, when playable, the stream URLs; its owner also sees
     the job's progress and any failure reason."""
-    return _track(catalogue.view(services(), path.track_id, optional_principal()))
+    who = optional_principal()
+    if who is None:
+        public_answer()
+    return _track(catalogue.view(services(), path.track_id, who))
 
 
 @bp.patch("/<uuid:track_id>", security=BEARER,

@@ -166,6 +166,17 @@ def test_pages_walk_every_public_ready_track_newest_first(
                            headers=people.headers["other"])) == newest_first
 
 
+def test_pages_and_tracks_name_their_owner(
+    client: FlaskClient, services: Services, people: People
+) -> None:
+    track_id = make_track(services, people.ids["owner"])
+    item = client.get("/api/v1/tracks").get_json()["items"][0]
+    assert item["owner_id"] == str(people.ids["owner"]) and item["owner_handle"] == "olivia"
+    for who in ("anonymous", "owner", "other"):
+        body = client.get(f"/api/v1/tracks/{track_id}", headers=people.headers[who]).get_json()
+        assert body["owner_handle"] == "olivia", who
+
+
 def test_the_owner_lists_all_of_their_own_tracks(
     client: FlaskClient, services: Services, people: People
 ) -> None:
