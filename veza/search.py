@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import json
@@ -101,6 +102,7 @@ def parse_key(text: str) -> MusicalKey:
     return MusicalKey((_NATURAL[tonic] + _ACCIDENTAL[accidental]) % 12, _MODES[mode])
 
 
+@functools.lru_cache(maxsize=256)
 def camelot_of(name: str | None) -> str | None:
     """Return the Camelot code of a stored key name, or None when there is no usable key."""
     if name is None:
@@ -229,7 +231,11 @@ def search(services: Services, query: Query, *, limit: int = 20,
 
 
 def _cursor_key(services: Services) -> bytes:
-    secret = services.settings.with_signing_key().signing_key
+    return _derive(services.settings.with_signing_key().signing_key)
+
+
+@functools.lru_cache(maxsize=8)
+def _derive(secret: str) -> bytes:
     return hmac.new(secret.encode(), b"veza search cursors", hashlib.sha256).digest()
 
 
