@@ -34,7 +34,7 @@ def create_app(settings: Settings, services: Services) -> Flask:
         tracks,
         users,
     )
-    from api.context import check_presented_token
+    from api.context import check_presented_token, secured_operations
     from api.openapi import (
         cache_request_schemas,
         create_openapi_app,
@@ -64,6 +64,8 @@ def create_app(settings: Settings, services: Services) -> Flask:
     # and 429 over a rate limit.
     document_everywhere(app, problems(401, 429))
     cache_request_schemas(app)
+    with app.app_context():
+        secured_operations()  # built from the whole document: not on a first request
     return app
 
 

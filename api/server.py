@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import socket
 import threading
 from typing import Any
@@ -34,7 +35,12 @@ class GunicornApp(BaseApplication):  # type: ignore[misc]
     def load(self) -> Any:
         # Resolved once per process: otherwise every cursor and token check reads the key file.
         services = build_services(self.settings.with_signing_key(), migrate=False)
-        return create_app(self.settings, services)
+        app = create_app(self.settings, services)
+        # What was built so far lives as long as the process: keep it out of the collector's
+        # full passes, which otherwise walk every module and schema and stall requests.
+        gc.collect()
+        gc.freeze()
+        return app
 
 
 def serve_gunicorn(settings: Settings, *, workers: int, threads: int) -> None:
