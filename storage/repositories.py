@@ -202,6 +202,20 @@ class Tracks:
         """Return up to ``limit`` tracks with their owners' handles, newest first, after the
         ``(created_at, id)`` of the last one seen; ``public_only`` keeps public, ready tracks
         (tracks_public_created)."""
+        sql, args = self.page_statement(
+            limit=limit, after=after, owner_id=owner_id, public_only=public_only, genre=genre,
+            tag=tag, status=status, visibility=visibility)
+        # Plain tuples, in Track's field order: a dictionary per row costs more than the query.
+        with self.cur.connection.cursor() as cur:
+            cur.execute(sql, args)
+            return [(Track(*row[:-1]), row[-1]) for row in cur.fetchall()]
+
+    def page_statement(self, *, limit: int, after: tuple[datetime, UUID] | None = None,
+                       owner_id: UUID | None = None, public_only: bool = True,
+                       genre: str | None = None, tag: str | None = None,
+                       status: str | None = None,
+                       visibility: str | None = None) -> tuple[str, tuple[Any, ...]]:
+        """Return the statement and parameters of ``page_with_owners``."""
         where: list[str] = []
         args: list[Any] = []
         if public_only:
@@ -222,15 +236,9 @@ class Tracks:
             args.extend(after)
         condition = " AND ".join(where) or "true"
         cols = ", ".join(f"t.{c.strip()}" for c in self._COLUMNS.split(","))
-        self.cur.execute(
-            f"SELECT {cols}, u.handle AS owner_handle FROM tracks t"
-            f" JOIN users u ON u.id = t.owner_id WHERE {condition}"
-            " ORDER BY t.created_at DESC, t.id DESC LIMIT %s",
-            (*args, limit),
-        )
-        rows = self.cur.fetchall()
-        return [(Track(**{k: v for k, v in row.items() if k != "owner_handle"}),
-                 row["owner_handle"]) for row in rows]
+        return (f"SELECT {cols}, u.handle AS owner_handle FROM tracks t"
+                f" JOIN users u ON u.id = t.owner_id WHERE {condition}"
+                " ORDER BY t.created_at DESC, t.id DESC LIMIT %s"), (*args, limit)
 
 
 class Renditions:

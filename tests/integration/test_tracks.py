@@ -326,10 +326,10 @@ def test_pages_are_read_from_the_catalogue_indexes(
         newest = uow.tracks.page(limit=1, owner_id=owner if mine else None, public_only=not mine)
         # Tiny tables are cheaper to scan: make the planner show whether an index fits.
         uow.cur.execute("SET LOCAL enable_seqscan = off")
-        uow.tracks.page(limit=20, after=(newest[0].created_at, newest[0].id),
-                        owner_id=owner if mine else None, public_only=not mine)
-        query = uow.cur.query.decode()
-        uow.cur.execute("EXPLAIN " + query)
+        sql, args = uow.tracks.page_statement(
+            limit=20, after=(newest[0].created_at, newest[0].id),
+            owner_id=owner if mine else None, public_only=not mine)
+        uow.cur.execute("EXPLAIN " + sql, args)
         plan = "\n".join(row["QUERY PLAN"] for row in uow.cur.fetchall())
     index = "tracks_owner_created" if mine else "tracks_public_created"
     assert index in plan, plan
