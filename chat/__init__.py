@@ -1,0 +1,1 @@
+"""The chat service: a WebSocket gateway over rooms, messages, presence and moderation."""

@@ -1,0 +1,205 @@
+"""The chat's domain core: rooms from cache or database, presence, typing and track events.
+
+Frame handlers live in ``chat.messages`` and ``chat.roomops``; each takes the service, the
+socket and a checked frame, and returns the fields of its ``ack`` (or None for no answer).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import Executor
+from typing import Any, TypeVar
+from uuid import UUID
+
+from chat.hub import Conn, Hub, room_channel, user_channel
+from chat.protocol import encode
+from chat.rooms import Room, RoomCache, room_from_rows
+from chat.wiring import Ports
+from storage.chat import ChatStore
+from storage.db import Database
+from veza.accounts import Principal
+from veza.errors import NotFoundError
+from veza.ratelimit import RateLimiter
+from veza.settings import Settings
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+TYPING_INTERVAL_S = 3.0
+RECENT = 100_000
+
+
+class LRU(OrderedDict[Any, Any]):
+    """A dict that forgets its oldest entries beyond ``size``."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def remember(self, key: Any, value: Any) -> None:
+        self[key] = value
+        self.move_to_end(key)
+        while len(self) > self.size:
+            self.popitem(last=False)
+
+
+class ChatService:
+    """Everything a gateway process knows between frames."""
+
+    def __init__(self, settings: Settings, db: Database, ports: Ports, hub: Hub,
+                 executor: Executor) -> None:
+        self.settings, self.db, self.ports, self.hub = settings, db, ports, hub
+        self.executor = executor
+        self.rooms = RoomCache()
+        self.limiter = RateLimiter.for_settings(settings,
+                                                key_prefix=f"{settings.queue_prefix}:chat")
+        # (author, client id) -> (message id, time): a resent cid gets the first message.
+        self.sent: LRU = LRU(RECENT)
+        # message id -> (room id, author id) for edits, deletes and reactions on recent ones.
+        self.messages: LRU = LRU(RECENT)
+        self.handles: LRU = LRU(RECENT)
+        self.track_owners: LRU = LRU(10_000)
+        self.typing: dict[tuple[str, str], float] = {}
+        hub.on_control = self._control
+
+    # ---------------------------------------------------------------- helpers
+
+    async def db_call(self, fn: Callable[[ChatStore], T]) -> T:
+        """Run ``fn`` in one transaction on a worker thread (never on the event loop)."""
+        def run() -> T:
+            with self.db.transaction() as cur:
+                return fn(ChatStore(cur))
+        return await asyncio.get_running_loop().run_in_executor(self.executor, run)
+
+    async def offload(self, fn: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self.executor, fn)
+
+    def principal(self, conn: Conn) -> Principal:
+        return Principal(user_id=UUID(conn.user_id), role=conn.role,
+                         session_id=UUID(conn.session_id))
+
+    async def room(self, room_id: str) -> Room:
+        """The room from the cache, loaded on a miss; NotFoundError if there is none."""
+        room = self.rooms.get(room_id)
+        if room is not None:
+            return room
+
+        def load(store: ChatStore) -> Room | None:
+            row = store.room(room_id)
+            if row is None:
+                return None
+            track = store.track(str(row["track_id"])) if row["track_id"] else None
+            return room_from_rows(row, store.members(room_id), track)
+        loaded = await self.db_call(load)
+        if loaded is None:
+            raise NotFoundError("no such room")
+        for user_id, member in loaded.members.items():
+            self.handles.remember(member.handle, user_id)
+        return self.rooms.put(loaded)
+
+    def publish(self, channel: str, frame: dict[str, Any]) -> None:
+        self.hub.publish(channel, encode(frame))
+
+    def to_room(self, room_id: str, frame: dict[str, Any]) -> None:
+        self.publish(room_channel(room_id), frame)
+
+    def to_user(self, user_id: str, frame: dict[str, Any]) -> None:
+        self.publish(user_channel(user_id), frame)
+
+    async def hit_limit(self, conn: Conn) -> None:
+        """Count one write against the user's rate limit (RateLimitedError over it)."""
+        limit = self.settings.chat_rate_limit
+        if limit == "0":
+            return
+        if self.settings.redis_url:  # the counter is a network call then: keep it off the loop
+            await self.offload(lambda: self.limiter.hit("chat", conn.user_id, limit,
+                                                        what="messages"))
+        else:
+            self.limiter.hit("chat", conn.user_id, limit, what="messages")
+
+    def _control(self, channel: str, frame: dict[str, Any]) -> None:
+        kind = frame.get("type")
+        if kind == "member":
+            self.rooms.apply_member(frame)
+        elif kind == "listen":
+            self.rooms.apply_listening(str(frame.get("room_id")), frame)
+        elif kind in ("room.added", "room.banned") and channel.startswith("user:"):
+            user_id = channel.partition(":")[2]
+            room = frame.get("room") or {}
+            room_id = str(room.get("id") or frame.get("room_id"))
+            for conn in list(self.hub.users.get(user_id, ())):
+                op = self.hub.enter if kind == "room.added" else self.hub.leave
+                asyncio.get_running_loop().create_task(op(conn, room_id))
+
+    # ------------------------------------------------------------- presence
+
+    async def user_state(self, user_id: str) -> str:
+        return (await self.ports.presence.states([user_id])).get(user_id, "offline")
+
+    async def announce(self, conn: Conn, rooms: set[str], state: str) -> None:
+        """Tell the user's rooms their state, when it changed."""
+        for room_id in rooms:
+            self.to_room(room_id, {"type": "presence", "user_id": conn.user_id,
+                                   "state": state})
+
+    async def heartbeat(self, conn: Conn) -> None:
+        await self.ports.presence.heartbeat(conn.user_id, conn.conn_id, conn.state, conn.rooms,
+                                            ttl_s=self.settings.chat_presence_ttl_s)
+
+    async def set_presence(self, conn: Conn, frame: Mapping[str, Any]) -> None:
+        before = await self.user_state(conn.user_id)
+        conn.state = frame["state"]
+        await self.heartbeat(conn)
+        after = await self.user_state(conn.user_id)
+        if after != before:
+            await self.announce(conn, set(conn.rooms), after)
+
+    async def disconnected(self, conn: Conn) -> None:
+        rooms = set(conn.rooms)
+        await self.hub.remove(conn)
+        await self.ports.presence.gone(conn.user_id, conn.conn_id)
+        if await self.user_state(conn.user_id) == "offline":
+            await self.announce(conn, rooms, "offline")
+
+    def typing_frame(self, conn: Conn, frame: Mapping[str, Any]) -> None:
+        """Forward ``typing`` to the room, at most once per user and room per interval."""
+        room_id = frame["room_id"]
+        if room_id not in conn.rooms:
+            return
+        key, now = (conn.user_id, room_id), time.monotonic()
+        if now - self.typing.get(key, -TYPING_INTERVAL_S) < TYPING_INTERVAL_S:
+            return
+        self.typing[key] = now
+        self.to_room(room_id, {"type": "typing", "room_id": room_id, "user_id": conn.user_id})
+
+    def prune(self) -> None:
+        """Forget typing times older than the interval."""
+        cutoff = time.monotonic() - TYPING_INTERVAL_S
+        for key in [k for k, t in self.typing.items() if t < cutoff]:
+            del self.typing[key]
+
+    # ---------------------------------------------------------- track events
+
+    async def deliver_track_event(self, routing_key: str, event: Mapping[str, Any]) -> None:
+        """Send a pipeline event (``track.ready``...) to the sockets of the track's owner."""
+        track_id = str(event.get("track_id") or "")
+        try:
+            track_id = str(UUID(track_id))
+        except ValueError:
+            log.warning("event %s without a track id dropped", routing_key)
+            return
+        owner = self.track_owners.get(track_id)
+        if owner is None:
+            track = await self.db_call(lambda store: store.track(track_id))
+            if track is None:
+                return
+            owner = str(track["owner_id"])
+            self.track_owners.remember(track_id, owner)
+        self.to_user(owner, {**event, "type": routing_key})
+
+
+Handler = Callable[[ChatService, Conn, dict[str, Any]], Awaitable[dict[str, Any] | None]]

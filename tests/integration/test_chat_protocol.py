@@ -1,0 +1,152 @@
+"""Connecting, the welcome, acks, and what a client sees for frames the gateway cannot use."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import jwt
+import pytest
+import requests
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.sync.client import connect
+
+from tests.integration.chat_support import Chat, chat_fixture, chat_settings  # noqa: F401
+
+pytestmark = pytest.mark.integration
+
+
+def _refused(url: str, **headers: str) -> InvalidStatus:
+    with pytest.raises(InvalidStatus) as caught:
+        connect(url, additional_headers=headers, open_timeout=10, legacy=True)
+    return caught.value
+
+
+def test_a_connection_without_a_valid_token_is_refused_before_the_upgrade(chat: Chat) -> None:
+    user = chat.user()
+    assert _refused(chat.url).response.status_code == 401
+    bad = _refused(chat.url, Authorization="Bearer not-a-token").response
+    assert bad.status_code == 401
+    assert bad.headers["Content-Type"] == "application/problem+json"
+    assert json.loads(bad.body)["code"] == "invalid_token"
+    key = chat.accounts._key
+    claims = jwt.decode(user.token, key, algorithms=["HS256"], issuer="veza")
+    claims.update(exp=int(time.time()) - 10, iat=int(time.time()) - 100)
+    expired = jwt.encode(claims, key, algorithm="HS256")
+    answer = _refused(chat.url, Authorization=f"Bearer {expired}").response
+    assert json.loads(answer.body)["code"] == "token_expired"
+    principal = chat.accounts.authenticate(f"Bearer {user.token}")
+    chat.accounts.logout(principal)
+    revoked = _refused(chat.url, Authorization=f"Bearer {user.token}").response
+    assert json.loads(revoked.body)["code"] == "session_revoked"
+
+
+def test_health_and_a_token_in_the_query_string(chat: Chat) -> None:
+    health = requests.get(f"http://127.0.0.1:{chat.port}/healthz", timeout=5)
+    assert health.status_code == 200 and health.text.strip() == "ok"
+    user = chat.user()
+    with connect(f"{chat.url}?token={user.token}", open_timeout=10) as ws:
+        welcome = json.loads(ws.recv(timeout=5))
+    assert welcome["type"] == "welcome"
+    assert welcome["user"] == {"id": user.id, "handle": user.handle}
+    assert welcome["limits"]["max_body_chars"] == 4000
+    assert welcome["heartbeat_s"] > 0 and welcome["conn_id"]
+
+
+def test_ping_is_acked(chat: Chat) -> None:
+    client = chat.connect(chat.user())
+    assert client.call("ping", cid="p-1") == {"type": "ack", "cid": "p-1"}
+
+
+@pytest.mark.parametrize(("frame", "code"), [
+    ("not json", "bad_json"),
+    ("[1, 2]", "bad_json"),
+    (b'{"type": "ping"}', "bad_json"),
+    ('{"type": "shout", "cid": "x1"}', "unknown_type"),
+    ('{"type": "message.send", "cid": "x1"}', "invalid"),
+    ('{"type": "message.send", "cid": "x1", "room_id": 5, "body": ["a"]}', "invalid"),
+    ('{"type": "history", "cid": "x1", "room_id": "00000000-0000-0000-0000-000000000000", '
+     '"limit": 1000}', "invalid"),
+])
+def test_a_bad_frame_gets_an_error_and_others_keep_working(chat: Chat, frame: str | bytes,
+                                                            code: str) -> None:
+    bad, good = chat.connect(chat.user()), chat.connect(chat.user())
+    bad.send(frame)
+    error = bad.expect("error")
+    assert error["code"] == code, error
+    if code == "invalid":
+        assert error["cid"] == "x1" and error["fields"]
+    assert bad.call("ping")["type"] == "ack"
+    assert good.call("ping")["type"] == "ack"
+
+
+def test_missing_fields_are_named(chat: Chat) -> None:
+    client = chat.connect(chat.user())
+    error = client.call("room.create", kind="secret")
+    assert error["code"] == "invalid"
+    assert set(error["fields"]) == {"name", "kind"}
+
+
+def test_a_frame_over_the_size_limit_closes_with_1009(chat: Chat) -> None:
+    client, other = chat.connect(chat.user()), chat.connect(chat.user())
+    limit = client.welcome["limits"]["max_frame_bytes"]
+    client.send(json.dumps({"type": "ping", "cid": "x", "pad": "a" * limit}))
+    with pytest.raises(ConnectionClosed) as closed:
+        client.expect("ack", timeout=5)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+    assert other.call("ping")["type"] == "ack"
+
+
+def test_many_bad_frames_in_a_row_close_with_1008(chat: Chat) -> None:
+    client = chat.connect(chat.user())
+    for _ in range(10):
+        client.send("nope")
+    with pytest.raises(ConnectionClosed) as closed:
+        client.expect("ack", timeout=5)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+
+
+def test_a_signed_out_session_closes_the_socket_with_4001(chat: Chat) -> None:
+    user = chat.user()
+    client = chat.connect(user)
+    chat.accounts.logout(chat.accounts.authenticate(f"Bearer {user.token}"))
+    with pytest.raises(ConnectionClosed) as closed:
+        client.expect("ack", timeout=5)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4001
+
+
+def test_stopping_the_gateway_closes_sockets_with_1001(database_url: str,
+                                                       tmp_path: Path) -> None:
+    running = Chat(chat_settings(database_url, tmp_path))
+    try:
+        client = running.connect(running.user())
+        running.thread.stop()
+        with pytest.raises(ConnectionClosed) as closed:
+            client.expect("ack", timeout=5)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1001
+    finally:
+        running.close()
+
+
+@pytest.fixture
+def limited_chat(database_url: str, tmp_path: Path) -> Iterator[Chat]:
+    running = Chat(chat_settings(database_url, tmp_path, chat_rate_limit="3/minute"))
+    yield running
+    running.close()
+
+
+def test_over_the_rate_limit_then_closed_when_ignored(limited_chat: Chat) -> None:
+    client = limited_chat.connect(limited_chat.user())
+    room = client.ok("room.create", name="busy", kind="public")["room"]["id"]
+    for i in range(3):
+        client.ok("message.send", room_id=room, body=f"m{i}")
+    error = client.call("message.send", room_id=room, body="one too many")
+    assert error["code"] == "rate_limited" and error["retry_after"] >= 1
+    for _ in range(2):
+        assert client.call("message.send", room_id=room, body="again")["code"] == "rate_limited"
+    client.send({"type": "message.send", "cid": "last", "room_id": room, "body": "and again"})
+    with pytest.raises(ConnectionClosed) as closed:
+        client.expect("ack", timeout=5)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4008
