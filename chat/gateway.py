@@ -89,6 +89,8 @@ class Gateway:
 
     async def start(self, host: str | None = None, port: int | None = None) -> int:
         """Connect the ports and listen; return the bound port."""
+        # One line per handshake is noise at 10,000 sockets; problems still show.
+        logging.getLogger("websockets.server").setLevel(logging.WARNING)
         await self.ports.journal.start()
         await self.ports.fanout.start(self.hub.deliver)
         self._server = await serve(

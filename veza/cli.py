@@ -135,6 +135,19 @@ def cmd_serve_api(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_serve_chat(args: argparse.Namespace, settings: Settings) -> int:
+    from chat.runner import serve
+    from veza.runtime import build_services
+
+    _logging()
+    services = build_services(settings)
+    try:
+        serve(services, host=args.host, port=args.port)
+    finally:
+        services.close()
+    return 0
+
+
 def cmd_serve_worker(args: argparse.Namespace, settings: Settings) -> int:
     from tasks.actors import Bound, build_engine, build_relay
     from tasks.reaper import Reaper
@@ -277,6 +290,18 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
     relay.start()
     reaper = Reaper(services)
     reaper.start()
+    from chat.runner import GatewayThread
+
+    # The chat runs beside the API on in-process ports; the pipeline's events reach it here.
+    chat = GatewayThread(services)
+    try:
+        chat_port = chat.start(settings.chat_host, settings.chat_port)
+    except OSError as exc:  # another program holds the chat port: the API still comes up
+        log.warning("chat port %s is in use (%s); the chat takes a free port",
+                    settings.chat_port, exc)
+        chat = GatewayThread(services)
+        chat_port = chat.start(settings.chat_host, 0)
+    relay.events.subscribe(chat.deliver_track_event)
     server.start()
 
     def start_worker() -> None:
@@ -296,6 +321,7 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
     print(f"  sign up: curl -H 'Content-Type: application/json' -d '{{\"handle\": \"me\", "
           f"\"email\": \"me@example.org\", \"password\": \"at least 10 characters\", "
           f"\"role\": \"artist\"}}' {base}/api/v1/auth/register   (or /auth/login)")
+    print(f"  chat:    ws://{settings.chat_host}:{chat_port}/ws?token=$ACCESS_TOKEN")
     print(f"  upload:  curl -H \"Authorization: Bearer $ACCESS_TOKEN\" "
           f"--data-binary @song.mp3 '{base}/api/v1/tracks?filename=song.mp3'")
     sys.stdout.flush()
@@ -306,6 +332,7 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         print("Veza is stopping", flush=True)
         server.stop()
+        chat.stop()
         relay.stop()
         reaper.stop()
         engine.stop()
@@ -528,6 +555,10 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--no-relay", action="store_true",
                         help="do not run the outbox relay in this process")
     worker.set_defaults(func=cmd_serve_worker)
+    chat = serve_sub.add_parser("chat", help="the chat gateway (WebSocket)")
+    chat.add_argument("--host", help="address to bind (default VEZA_CHAT_HOST)")
+    chat.add_argument("--port", type=int, help="port to bind (default VEZA_CHAT_PORT)")
+    chat.set_defaults(func=cmd_serve_chat)
     relay = serve_sub.add_parser("relay", help="the outbox relay on its own")
     relay.set_defaults(func=cmd_serve_relay)
 

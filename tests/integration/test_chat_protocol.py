@@ -150,3 +150,11 @@ def test_over_the_rate_limit_then_closed_when_ignored(limited_chat: Chat) -> Non
     with pytest.raises(ConnectionClosed) as closed:
         client.expect("ack", timeout=5)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4008
+
+
+def test_a_message_over_4000_characters_is_too_large(chat: Chat) -> None:
+    client = chat.connect(chat.user())
+    room = client.ok("room.create", name="r", kind="public")["room"]["id"]
+    error = client.call("message.send", room_id=room, body="é" * 4001)
+    assert error["code"] == "too_large"
+    assert client.ok("message.send", room_id=room, body="é" * 4000)["id"]
