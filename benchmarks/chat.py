@@ -27,6 +27,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -59,6 +60,7 @@ class Sizes:
     dm_rate: float  # direct messages a second, all pairs together
     seconds: float
     client_procs: int = 2
+    room_senders: int = 5  # per client process
 
 
 FULL = Sizes(idle_conns=10_000, members=1000, room_rate=40.0, dm_pairs=100, dm_rate=1000.0,
@@ -76,11 +78,12 @@ class Clients:
     """Load client processes, started together, each reporting ``ready`` and then its result."""
 
     def __init__(self, specs: list[dict[str, Any]], workdir: Path, name: str) -> None:
+        run = uuid.uuid4().hex[:8]
         self.procs: list[subprocess.Popen[str]] = []
         self.lines: list[queue.Queue[str]] = []
         for i, spec in enumerate(specs):
             path = workdir / f"{name}-{i}.json"
-            path.write_text(json.dumps({**spec, "proc": i}))
+            path.write_text(json.dumps({**spec, "proc": i, "run": run}))
             err = open(workdir / f"{name}-{i}.log", "w")  # noqa: SIM115 - the child holds it
             proc = subprocess.Popen([sys.executable, "-m", "benchmarks.chatload", str(path)],
                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err,
@@ -195,13 +198,14 @@ def idle(stack: ChatStack, users: list[User], port: int, pid: int, n: int,
     """Hold ``n`` idle connections on one gateway; its memory per connection."""
     url = f"ws://127.0.0.1:{port}/ws"
     conns = [{"url": url, "token": users[i % len(users)].token} for i in range(n)]
-    time.sleep(1)
+    settle_s = min(2.0, 0.2 + n / 5000)
+    time.sleep(settle_s)
     before = rss_bytes(pid)
     clients = Clients([{"conns": part, "concurrency": 50} for part in _split(conns, procs)],
                       stack.workdir, "idle")
     try:
         opened = clients.ready(timeout=300)
-        time.sleep(2)  # let the gateway settle (presence heartbeats, buffers)
+        time.sleep(settle_s)  # let the gateway settle (presence heartbeats, buffers)
         after = rss_bytes(pid)
         held = sum(o["connected"] for o in opened)
         clients.tell("stop")
@@ -217,16 +221,20 @@ def idle(stack: ChatStack, users: list[User], port: int, pid: int, n: int,
 
 
 def room(stack: ChatStack, users: list[User], port: int, pid: int, rate: float,
-         seconds: float, procs: int) -> dict[str, Any]:
-    """One room of ``len(users)`` members on one gateway, a sender at ``rate`` messages/s."""
+         seconds: float, procs: int, senders: int) -> dict[str, Any]:
+    """One room of ``len(users)`` members on one gateway; ``senders`` of them in each client
+    process send ``rate`` messages/s in all."""
     room_id = make_room(stack.env, users[0], users)
     url = f"ws://127.0.0.1:{port}/ws"
     conns = [{"url": url, "token": u.token, "join": [room_id]} for u in users]
     parts = _split(conns, procs)
-    specs = [{"conns": part, "concurrency": 50, "rate": rate if i == 0 else 0,
-              "sends": [0] if i == 0 else [], "duration_s": seconds, "drain_s": 10}
-             for i, part in enumerate(parts)]
+    # Several senders: one socket's frames are handled one after the other, each write waiting
+    # for the journal, so a single sender would measure the journal's latency, not the fan-out.
+    specs = [{"conns": part, "concurrency": 50, "rate": rate / procs,
+              "sends": list(range(min(senders, len(part)))), "duration_s": seconds,
+              "drain_s": 10} for part in parts]
     return _run(stack, specs, "room", [pid]) | {"members": len(users), "offered_rate": rate,
+                                                 "senders": senders * procs,
                                                  "offered_deliveries_per_s": rate * len(users)}
 
 
@@ -278,13 +286,14 @@ def measure(sizes: Sizes) -> dict[str, Any]:
         results["accounts"] = {"users": len(users), "seconds": round(time.monotonic() - started,
                                                                      2)}
         stack.archiver()
-        (gw1, port1), (gw2, port2) = stack.gateway("gateway1"), stack.gateway("gateway2")
+        (gw1, port1), (gw2, port2) = stack.gateways("gateway1", "gateway2")
         n = sizes.client_procs
         results["idle"] = idle(stack, users, port1, gw1.pid, sizes.idle_conns, n)
         members = users[:sizes.members]
-        results["room"] = room(stack, members, port2, gw2.pid, sizes.room_rate, sizes.seconds, n)
+        results["room"] = room(stack, members, port2, gw2.pid, sizes.room_rate, sizes.seconds,
+                               n, sizes.room_senders)
         results["room_2x"] = room(stack, members, port2, gw2.pid, 2 * sizes.room_rate,
-                                  sizes.seconds, n)
+                                  sizes.seconds, n, sizes.room_senders)
         results["dm"] = dm(stack, users[:2 * sizes.dm_pairs], (port1, port2),
                            [gw1.pid, gw2.pid], sizes.dm_rate, sizes.seconds, n)
         for name, proc in (("gateway1", gw1), ("gateway2", gw2)):

@@ -54,12 +54,16 @@ class ChatStack:
         self.procs.append(proc)
         return proc
 
-    def gateway(self, name: str) -> tuple[subprocess.Popen[bytes], int]:
-        """Start a gateway on a free port; return it once /healthz answers."""
-        port = _free_port()
-        proc = self.start(name, "serve", "chat", extra={"VEZA_CHAT_PORT": str(port)})
-        self.wait_http(f"http://127.0.0.1:{port}/healthz", proc, name)
-        return proc, port
+    def gateways(self, *names: str) -> list[tuple[subprocess.Popen[bytes], int]]:
+        """Start gateways on free ports together; return them once each /healthz answers."""
+        started = []
+        for name in names:
+            port = _free_port()
+            started.append((self.start(name, "serve", "chat",
+                                       extra={"VEZA_CHAT_PORT": str(port)}), port))
+        for name, (proc, port) in zip(names, started, strict=True):
+            self.wait_http(f"http://127.0.0.1:{port}/healthz", proc, name)
+        return started
 
     def archiver(self) -> subprocess.Popen[bytes]:
         return self.start("archiver", "serve", "chat-archiver")
