@@ -19,7 +19,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.e2e.chat_cluster import ChatCluster, wait_until
+from tests.e2e.chat_cluster import ChatClient, ChatCluster, wait_until
 from tests.helpers import PASSWORD
 
 pytestmark = pytest.mark.faults
@@ -152,23 +152,17 @@ def test_acknowledged_messages_survive_a_gateway_and_an_archiver_killed_mid_flow
     one, two = cluster.ws_url("chat1"), cluster.ws_url("chat2")
 
     async def scenario() -> list[Sender]:
-        owner_id, owner_token = users[0]
-        async with connect(two, additional_headers={
-                "Authorization": f"Bearer {owner_token}"}) as ws:
-            await ws.recv()
-            await ws.send(json.dumps({"type": "room.create", "cid": "r", "name": "crash",
-                                      "kind": "public"}))
-            room_id = json.loads(await ws.recv())["room"]["id"]
+        owner = await ChatClient.connect(two, users[0][1])
+        created = await owner.ask({"type": "room.create", "name": "crash", "kind": "public"})
+        room_id = created["room"]["id"]
+        await owner.close()
         senders = [Sender(u, t, [one, two] if i % 2 == 0 else [two], room_id)
                    for i, (u, t) in enumerate(users)]
         for s in senders[1:]:  # members before the flow starts, so nobody's first send fails
-            async with connect(two, additional_headers={"Authorization": f"Bearer {s.token}"}
-                               ) as ws:
-                await ws.recv()
-                await ws.send(json.dumps({"type": "room.join", "cid": "j",
-                                          "room_id": room_id}))
-                answer = json.loads(await ws.recv())
-                assert answer["type"] == "ack", answer
+            member = await ChatClient.connect(two, s.token)
+            joined = await member.ask({"type": "room.join", "room_id": room_id})
+            assert joined["type"] == "ack", joined
+            await member.close()
         stop = asyncio.Event()
         deadline = time.monotonic() + 40
         tasks = [asyncio.create_task(s.run(stop, deadline)) for s in senders]
