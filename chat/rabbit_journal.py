@@ -89,12 +89,14 @@ class RabbitJournal:
                 await channel.default_exchange.publish(
                     message, routing_key=self._queue, mandatory=True,
                     timeout=self._confirm_timeout_s)
+            except aio_pika.exceptions.PublishError as exc:
+                # Someone deleted the queue: the next append connects and declares it again.
+                await self._drop(channel)
+                raise BrokerError(f"chat record not stored: queue {self._queue} is missing "
+                                  "(returned unroutable)") from exc
             except aio_pika.exceptions.DeliveryError as exc:
                 raise BrokerError("chat record not stored: the broker refused it "
                                   f"({exc.frame.name if exc.frame else 'nack'})") from exc
-            except aio_pika.exceptions.PublishError as exc:
-                raise BrokerError(f"chat record not stored: queue {self._queue} is missing "
-                                  "(returned unroutable)") from exc
             except _FAILURES as exc:
                 await self._drop(channel)
                 what = ("no confirm within "

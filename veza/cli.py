@@ -259,6 +259,20 @@ def cmd_serve_relay(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_serve_chat_archiver(args: argparse.Namespace, settings: Settings) -> int:
+    from chat.archiver import serve
+
+    _logging()
+    stop = _stop_on_signal()
+    exporter = _metrics_server(settings)
+    try:
+        serve(settings, stop)
+    finally:
+        if exporter is not None:
+            exporter.stop()
+    return 0
+
+
 # ---------------------------------------------------------------- up
 
 
@@ -561,6 +575,8 @@ def build_parser() -> argparse.ArgumentParser:
     chat.set_defaults(func=cmd_serve_chat)
     relay = serve_sub.add_parser("relay", help="the outbox relay on its own")
     relay.set_defaults(func=cmd_serve_relay)
+    archiver = serve_sub.add_parser("chat-archiver", help="store the chat journal in PostgreSQL")
+    archiver.set_defaults(func=cmd_serve_chat_archiver)
 
     up_ = sub.add_parser("up", help="everything in one process on embedded defaults")
     up_.add_argument("--port", type=int, help="API port (default VEZA_API_PORT or 8000)")
