@@ -147,9 +147,11 @@ def _split(conns: list[dict[str, Any]], parts: int) -> list[list[dict[str, Any]]
 def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
     """Merge the client processes' counters and latency histograms."""
     hist: Counter[int] = Counter()
+    acks: Counter[int] = Counter()
     errors: Counter[str] = Counter()
     for r in results:
         hist.update({int(k): v for k, v in r["hist"].items()})
+        acks.update({int(k): v for k, v in r["ack_hist"].items()})
         errors.update(r["errors"])
     start = min(r["start"] for r in results)
     last = max(r["last_recv"] for r in results)
@@ -159,6 +161,8 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
             "deliveries_per_s": round(deliveries / (last - start), 1) if last > start else 0.0,
             "p50_ms": _percentile(hist, 50), "p99_ms": _percentile(hist, 99),
             "max_ms": _percentile(hist, 100),
+            # From a message's due time to its sender's ack: the journal's confirm, mostly.
+            "ack_p50_ms": _percentile(acks, 50), "ack_p99_ms": _percentile(acks, 99),
             "client_cpu_s": round(sum(r["cpu_s"] for r in results), 2)}
 
 
@@ -183,6 +187,18 @@ def _with_cpu(pids: list[int], fn: Callable[[], dict[str, Any]]) -> dict[str, An
                                     for p, c in zip(pids, c0, strict=True)],
                   "machine_busy_cores": round((_machine_busy_s() - m0) / wall, 2)}
     return out
+
+
+def settle(pids: list[int], *, idle_cores: float = 0.05, timeout: float = 60) -> float:
+    """Wait until the gateways are idle (work of a phase done); return how long that took."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        before = [cpu_seconds(p) for p in pids]
+        time.sleep(0.5)
+        if all((cpu_seconds(p) - b) / 0.5 <= idle_cores for p, b in zip(pids, before,
+                                                                         strict=True)):
+            break
+    return round(time.monotonic() - started, 2)
 
 
 def _machine_busy_s() -> float:
@@ -233,9 +249,11 @@ def room(stack: ChatStack, users: list[User], port: int, pid: int, rate: float,
     specs = [{"conns": part, "concurrency": 50, "rate": rate / procs,
               "sends": list(range(min(senders, len(part)))), "duration_s": seconds,
               "drain_s": 10} for part in parts]
-    return _run(stack, specs, "room", [pid]) | {"members": len(users), "offered_rate": rate,
-                                                 "senders": senders * procs,
-                                                 "offered_deliveries_per_s": rate * len(users)}
+    out = _run(stack, specs, "room", [pid])
+    return out | {"members": len(users), "offered_rate": rate, "senders": senders * procs,
+                  "offered_deliveries_per_s": rate * len(users),
+                  # Acked messages that had not reached every member when the run ended.
+                  "missing_deliveries": out["acked"] * len(users) - out["deliveries"]}
 
 
 def dm(stack: ChatStack, users: list[User], ports: tuple[int, int], pids: list[int],
@@ -281,21 +299,26 @@ def measure(sizes: Sizes) -> dict[str, Any]:
     results: dict[str, Any] = {"file_limit": limit}
     with chat_stack() as stack:
         started = time.monotonic()
-        users = make_users(stack.env, max(sizes.idle_conns // 10, sizes.members,
-                                          2 * sizes.dm_pairs))
+        # Each phase has users of its own: a user's sockets join every room they are a member
+        # of, so users from an earlier phase would receive that phase's late messages.
+        need = 2 * sizes.members + 2 * sizes.dm_pairs
+        users = make_users(stack.env, max(sizes.idle_conns // 10, need))
         results["accounts"] = {"users": len(users), "seconds": round(time.monotonic() - started,
                                                                      2)}
         stack.archiver()
         (gw1, port1), (gw2, port2) = stack.gateways("gateway1", "gateway2")
-        n = sizes.client_procs
+        pids, n = [gw1.pid, gw2.pid], sizes.client_procs
+        room_a, room_b = users[:sizes.members], users[sizes.members:2 * sizes.members]
+        pairs = users[2 * sizes.members:need]
         results["idle"] = idle(stack, users, port1, gw1.pid, sizes.idle_conns, n)
-        members = users[:sizes.members]
-        results["room"] = room(stack, members, port2, gw2.pid, sizes.room_rate, sizes.seconds,
+        results["idle"]["quiet_after_s"] = settle(pids)
+        results["room"] = room(stack, room_a, port2, gw2.pid, sizes.room_rate, sizes.seconds,
                                n, sizes.room_senders)
-        results["room_2x"] = room(stack, members, port2, gw2.pid, 2 * sizes.room_rate,
+        settle(pids)
+        results["room_2x"] = room(stack, room_b, port2, gw2.pid, 2 * sizes.room_rate,
                                   sizes.seconds, n, sizes.room_senders)
-        results["dm"] = dm(stack, users[:2 * sizes.dm_pairs], (port1, port2),
-                           [gw1.pid, gw2.pid], sizes.dm_rate, sizes.seconds, n)
+        settle(pids)
+        results["dm"] = dm(stack, pairs, (port1, port2), pids, sizes.dm_rate, sizes.seconds, n)
         for name, proc in (("gateway1", gw1), ("gateway2", gw2)):
             if proc.poll() is not None:
                 raise VezaError(f"{name} exited during the run:\n{stack.log_tail(name)}",

@@ -6,7 +6,8 @@ room, prints ``ready`` and waits for a line on stdin. On ``go`` it sends for ``d
 an open-loop schedule (message *i* is due at ``start + i / rate`` and its latency runs from that
 moment, so a gateway that falls behind shows in the latencies) while every connection counts
 the messages it receives; after ``drain_s`` (or once nothing arrived for a second) it prints one
-JSON line of results. On ``stop`` it prints its results at once (held idle connections).
+JSON line of results. On ``stop`` it prints its results at once (held idle connections). Then
+it drops its connections, a hundred every 50 ms, and exits.
 
 Spec: ``{"conns": [{"url", "token", "join": [room ids], "dm": user id | null}],
 "sends": [conn index, ...], "rate", "duration_s", "drain_s", "concurrency", "proc", "run"}``;
@@ -34,6 +35,7 @@ from websockets.asyncio.client import ClientConnection, connect
 _BODY = re.compile(rb'"body":\s*"b ([0-9.]+) (p[0-9]+c[0-9]+)"')
 # Latencies are kept as a histogram of 0.05 ms buckets: processes merge them by adding.
 BUCKET_S = 0.00005
+CLOSE_BATCH, CLOSE_PAUSE_S = 100, 0.05
 
 
 class Conn:
@@ -53,6 +55,10 @@ class Load:
         self.failed: Counter[str] = Counter()
         self.deliveries = 0
         self.hist: Counter[int] = Counter()
+        # Due time of each message sent and not yet acknowledged, and the wait for the ack
+        # (the journal's confirm, mostly).
+        self.due: dict[str, float] = {}
+        self.ack_hist: Counter[int] = Counter()
         self.acked = 0
         self.errors: Counter[str] = Counter()
         self.last_recv = 0.0
@@ -87,6 +93,9 @@ class Load:
                     frame = json.loads(data)
                     if frame.get("type") == "ack":
                         self.acked += 1
+                        due = self.due.pop(frame.get("cid"), None)
+                        if due is not None:
+                            self.ack_hist[int((now - due) / BUCKET_S)] += 1
                     elif frame.get("type") == "error":
                         self.errors[str(frame.get("code"))] += 1
         except Exception:  # closed: the run ends with whatever arrived
@@ -109,6 +118,7 @@ class Load:
                 due = start + i / rate
                 frame = {"type": "message.send", "cid": f"{run}{conn.tag.decode()}-{i}",
                          "room_id": conn.room_id, "body": f"b {due:.6f} {conn.tag.decode()}"}
+                self.due[frame["cid"]] = due
                 try:
                     await conn.ws.send(json.dumps(frame))
                     self.sent += 1
@@ -123,6 +133,7 @@ class Load:
                 "acked": self.acked, "errors": dict(self.errors), "deliveries": self.deliveries,
                 "start": start, "last_recv": self.last_recv,
                 "hist": {str(k): v for k, v in self.hist.items()},
+                "ack_hist": {str(k): v for k, v in self.ack_hist.items()},
                 "cpu_s": round(usage.ru_utime + usage.ru_stime, 3)}
 
 
@@ -181,6 +192,12 @@ async def main_async(spec: dict[str, Any]) -> dict[str, Any]:
     result = load.result(start)
     for task in readers:
         task.cancel()
+    # Drop the connections a few at a time: each costs the gateway a presence update, and ten
+    # thousand at once would be a storm on Redis rather than a measurement.
+    for i in range(0, len(load.conns), CLOSE_BATCH):
+        for conn in load.conns[i:i + CLOSE_BATCH]:
+            conn.ws.transport.abort()
+        await asyncio.sleep(CLOSE_PAUSE_S)
     return result
 
 
@@ -196,8 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     result = uvloop.run(main_async(spec))
     print(json.dumps(result), flush=True)
     sys.stdout.flush()
-    # Closing thousands of sockets one handshake at a time would only load the gateway: the
-    # kernel closes them when the process ends.
+    # Skip the interpreter's teardown of thousands of closed connection objects.
     os._exit(0)
 
 
