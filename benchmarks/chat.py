@@ -280,12 +280,15 @@ def _run(stack: ChatStack, specs: list[dict[str, Any]], name: str,
         refused = [o["failed"] for o in opened if o["failed"]]
         if refused:
             raise VezaError(f"{name}: connections refused: {refused}", code="benchmark_failed")
+        retried: Counter[str] = Counter()
+        for o in opened:
+            retried.update(o["retried"])
 
         def go() -> dict[str, Any]:
             clients.tell("go")
             return summarize(clients.results(timeout=float(specs[0]["duration_s"]) + 60))
 
-        return _with_cpu(pids, go)
+        return _with_cpu(pids, go) | {"connects_retried": dict(retried)}
     finally:
         clients.kill()
 
@@ -319,6 +322,9 @@ def measure(sizes: Sizes) -> dict[str, Any]:
                                   sizes.seconds, n, sizes.room_senders)
         settle(pids)
         results["dm"] = dm(stack, pairs, (port1, port2), pids, sizes.dm_rate, sizes.seconds, n)
+        # What went wrong inside the gateways (a socket's handler failing, say), by message.
+        results["gateway_errors"] = {name: stack.errors(name) for name in ("gateway1",
+                                                                            "gateway2")}
         for name, proc in (("gateway1", gw1), ("gateway2", gw2)):
             if proc.poll() is not None:
                 raise VezaError(f"{name} exited during the run:\n{stack.log_tail(name)}",
@@ -338,7 +344,7 @@ def measure(sizes: Sizes) -> dict[str, Any]:
     ]
     return {"parameters": {**asdict(sizes), "chat_rate_limit": "0 (off for the benchmark)",
                            "persistence": "RabbitMQ journal + archiver to PostgreSQL",
-                           "fanout": "Redis pub/sub", "clients": "benchmarks.chatload, uvloop",
+                           "fanout": "Redis pub/sub", "clients": "benchmarks.chatload (benchmarks.wsclient), uvloop",
                            "compression": "off"},
             "results": results, "targets": targets}
 

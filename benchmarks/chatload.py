@@ -30,20 +30,40 @@ from collections import Counter
 from typing import Any
 
 import uvloop
-from websockets.asyncio.client import ClientConnection, connect
+
+from benchmarks.wsclient import RawSocket
 
 _BODY = re.compile(rb'"body":\s*"b ([0-9.]+) (p[0-9]+c[0-9]+)"')
 # Latencies are kept as a histogram of 0.05 ms buckets: processes merge them by adding.
 BUCKET_S = 0.00005
 CLOSE_BATCH, CLOSE_PAUSE_S = 100, 0.05
+ATTEMPTS = 3  # to open one connection, as a client would retry
 
 
 class Conn:
-    """One client connection and what it received."""
+    """One client connection, and the answers it waits for."""
 
-    def __init__(self, proc: int, index: int, ws: ClientConnection, room_id: str | None) -> None:
-        self.index, self.ws, self.room_id = index, ws, room_id
+    def __init__(self, proc: int, index: int) -> None:
+        self.index = index
         self.tag = f"p{proc}c{index}".encode()
+        self.sock: RawSocket | None = None
+        self.room_id: str | None = None
+        self.waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
+
+    def send(self, frame: dict[str, Any]) -> None:
+        assert self.sock is not None
+        self.sock.send_text(json.dumps(frame).encode())
+
+    async def ask(self, frame: dict[str, Any], key: str = "cid") -> dict[str, Any]:
+        """Send a frame and return the answer (the frame whose ``key`` matches); ack only."""
+        future = asyncio.get_running_loop().create_future()
+        self.waiting[frame[key]] = future
+        if frame.get("type") != "welcome":
+            self.send(frame)
+        answer = await asyncio.wait_for(future, 30)
+        if answer.get("type") not in ("ack", "welcome"):
+            raise RuntimeError(f"{frame['type']} refused: {answer}")
+        return answer
 
 
 class Load:
@@ -53,6 +73,7 @@ class Load:
         self.spec = spec
         self.conns: list[Conn] = []
         self.failed: Counter[str] = Counter()
+        self.retried: Counter[str] = Counter()
         self.deliveries = 0
         self.hist: Counter[int] = Counter()
         # Due time of each message sent and not yet acknowledged, and the wait for the ack
@@ -69,37 +90,45 @@ class Load:
 
         async def one(i: int, conn: dict[str, Any]) -> None:
             async with gate:
-                try:
-                    self.conns.append(await _open(int(self.spec.get("proc", 0)), i, conn))
-                except Exception as exc:  # counted and reported: one refusal is a result
-                    self.failed[type(exc).__name__ + ": " + str(exc)[:120]] += 1
+                for attempt in range(ATTEMPTS):
+                    try:
+                        self.conns.append(await self.open(i, conn))
+                        return
+                    except Exception as exc:  # counted and reported: a refusal is a result
+                        reason = type(exc).__name__ + ": " + str(exc)[:120]
+                        if attempt + 1 == ATTEMPTS:
+                            self.failed[reason] += 1
+                        else:
+                            self.retried[reason] += 1
+                            await asyncio.sleep(0.2)
 
         await asyncio.gather(*(one(i, c) for i, c in enumerate(self.spec["conns"])))
         self.conns.sort(key=lambda c: c.index)
 
-    async def read(self, conn: Conn) -> None:
-        """Count and time every message frame this connection receives until it closes."""
-        try:
-            while True:
-                data = await conn.ws.recv(decode=False)
-                now = time.monotonic()
-                match = _BODY.search(data)
-                if match is not None:
-                    self.deliveries += 1
-                    self.last_recv = now
-                    if match.group(2) != conn.tag:  # a sender's own copy is not a delivery wait
-                        self.hist[int((now - float(match.group(1))) / BUCKET_S)] += 1
-                elif b'"ack"' in data or b'"error"' in data:
-                    frame = json.loads(data)
-                    if frame.get("type") == "ack":
-                        self.acked += 1
-                        due = self.due.pop(frame.get("cid"), None)
-                        if due is not None:
-                            self.ack_hist[int((now - due) / BUCKET_S)] += 1
-                    elif frame.get("type") == "error":
-                        self.errors[str(frame.get("code"))] += 1
-        except Exception:  # closed: the run ends with whatever arrived
+    def on_text(self, conn: Conn, data: bytes, now: float) -> None:
+        """Count and time a message frame; hand answers to whoever waits for them."""
+        match = _BODY.search(data)
+        if match is not None:
+            self.deliveries += 1
+            self.last_recv = now
+            if match.group(2) != conn.tag:  # a sender's own copy is not a delivery wait
+                self.hist[int((now - float(match.group(1))) / BUCKET_S)] += 1
             return
+        if conn.waiting and (b'"cid"' in data or b'"welcome"' in data):
+            frame = json.loads(data)
+            future = conn.waiting.pop(frame.get("cid") or frame.get("type"), None)
+            if future is not None and not future.done():
+                future.set_result(frame)
+                return
+        if b'"ack"' in data or b'"error"' in data:
+            frame = json.loads(data)
+            if frame.get("type") == "ack":
+                self.acked += 1
+                due = self.due.pop(frame.get("cid"), None)
+                if due is not None:
+                    self.ack_hist[int((now - due) / BUCKET_S)] += 1
+            elif frame.get("type") == "error":
+                self.errors[str(frame.get("code"))] += 1
 
     async def send(self, start: float) -> None:
         """Send ``rate`` messages a second for ``duration_s`` from the sending connections."""
@@ -120,7 +149,7 @@ class Load:
                          "room_id": conn.room_id, "body": f"b {due:.6f} {conn.tag.decode()}"}
                 self.due[frame["cid"]] = due
                 try:
-                    await conn.ws.send(json.dumps(frame))
+                    conn.send(frame)
                     self.sent += 1
                 except Exception:
                     self.errors["send_failed"] += 1
@@ -137,35 +166,26 @@ class Load:
                 "cpu_s": round(usage.ru_utime + usage.ru_stime, 3)}
 
 
-async def _open(proc: int, index: int, conn: dict[str, Any]) -> Conn:
-    ws = await connect(conn["url"], additional_headers={"Authorization": f"Bearer {conn['token']}"},
-                       compression=None, ping_interval=None, open_timeout=60, close_timeout=1,
-                       max_queue=None)
-    # The welcome should come first, but a room's broadcasts may overtake it: skip them.
-    deadline = time.monotonic() + 30
-    while json.loads(await asyncio.wait_for(ws.recv(), deadline - time.monotonic())
-                     ).get("type") != "welcome":
-        pass
-    room_id = None
-    if conn.get("dm"):
-        ack = await _ask(ws, {"type": "dm.open", "cid": "dm", "user_id": conn["dm"]})
-        room_id = ack["room"]["id"]
-    for i, room in enumerate(conn.get("join") or ()):
-        await _ask(ws, {"type": "room.join", "cid": f"join{i}", "room_id": room})
-        room_id = room_id or room
-    return Conn(proc, index, ws, room_id)
-
-
-async def _ask(ws: ClientConnection, frame: dict[str, Any]) -> dict[str, Any]:
-    """Send a frame and return its ack, skipping the broadcasts that arrive meanwhile."""
-    await ws.send(json.dumps(frame))
-    deadline = time.monotonic() + 30
-    while True:
-        answer = json.loads(await asyncio.wait_for(ws.recv(), deadline - time.monotonic()))
-        if answer.get("cid") == frame["cid"]:
-            if answer.get("type") != "ack":
-                raise RuntimeError(f"{frame['type']} refused: {answer}")
-            return dict(answer)
+    async def open(self, index: int, spec: dict[str, Any]) -> Conn:
+        """Connect, wait for the welcome, open the direct room or join the rooms."""
+        conn = Conn(int(self.spec.get("proc", 0)), index)
+        # The welcome should come first, but a room's broadcasts may overtake it: either way
+        # it is found by its type.
+        welcome = asyncio.ensure_future(conn.ask({"type": "welcome"}, key="type"))
+        try:
+            conn.sock = await RawSocket.open(
+                spec["url"], lambda data, now: self.on_text(conn, data, now),
+                headers={"Authorization": f"Bearer {spec['token']}"})
+            await welcome
+        finally:
+            welcome.cancel()
+        if spec.get("dm"):
+            ack = await conn.ask({"type": "dm.open", "cid": "dm", "user_id": spec["dm"]})
+            conn.room_id = ack["room"]["id"]
+        for i, room in enumerate(spec.get("join") or ()):
+            await conn.ask({"type": "room.join", "cid": f"join{i}", "room_id": room})
+            conn.room_id = conn.room_id or room
+        return conn
 
 
 async def _line() -> str:
@@ -175,9 +195,8 @@ async def _line() -> str:
 async def main_async(spec: dict[str, Any]) -> dict[str, Any]:
     load = Load(spec)
     await load.open_all()
-    readers = [asyncio.ensure_future(load.read(c)) for c in load.conns]
-    print("ready", json.dumps({"connected": len(load.conns), "failed": dict(load.failed)}),
-          flush=True)
+    print("ready", json.dumps({"connected": len(load.conns), "failed": dict(load.failed),
+                               "retried": dict(load.retried)}), flush=True)
     command = await _line()
     start = time.monotonic()
     if command == "go":
@@ -190,13 +209,12 @@ async def main_async(spec: dict[str, Any]) -> dict[str, Any]:
         while time.monotonic() < deadline and time.monotonic() - max(load.last_recv, end) < 1:
             await asyncio.sleep(0.05)
     result = load.result(start)
-    for task in readers:
-        task.cancel()
     # Drop the connections a few at a time: each costs the gateway a presence update, and ten
     # thousand at once would be a storm on Redis rather than a measurement.
     for i in range(0, len(load.conns), CLOSE_BATCH):
         for conn in load.conns[i:i + CLOSE_BATCH]:
-            conn.ws.transport.abort()
+            assert conn.sock is not None
+            conn.sock.abort()
         await asyncio.sleep(CLOSE_PAUSE_S)
     return result
 

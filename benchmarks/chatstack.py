@@ -4,6 +4,7 @@ access tokens minted by the platform's own code."""
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import signal
@@ -15,6 +16,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -84,6 +86,22 @@ class ChatStack:
     def log_tail(self, name: str, chars: int = 3000) -> str:
         path = self.workdir / f"{name}.log"
         return path.read_text(errors="replace")[-chars:] if path.exists() else ""
+
+    def errors(self, name: str) -> dict[str, int]:
+        """Count the ERROR lines of a process's JSON log, by message and exception."""
+        found: Counter[str] = Counter()
+        path = self.workdir / f"{name}.log"
+        for line in path.read_text(errors="replace").splitlines() if path.exists() else ():
+            if not line.startswith("{"):
+                continue
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if entry.get("level") in ("ERROR", "CRITICAL"):
+                last = (entry.get("exc_info") or "").strip().splitlines()[-1:] or [""]
+                found[f"{entry.get('message')}: {last[0][:160]}"] += 1
+        return dict(found)
 
     def stop_all(self) -> None:
         for proc in reversed(self.procs):
