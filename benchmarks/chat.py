@@ -107,10 +107,13 @@ class Clients:
             proc.stdin.flush()
 
     def results(self, timeout: float) -> list[dict[str, Any]]:
-        out = [json.loads(self._line(i, timeout)) for i in range(len(self.procs))]
-        for proc in self.procs:
+        for i, proc in enumerate(self.procs):
+            if self._line(i, timeout) != "done":
+                raise VezaError(f"load client {self.name}-{i} did not finish",
+                                code="benchmark_failed")
             proc.wait(timeout=30)
-        return out
+        return [json.loads((self.workdir / f"{self.name}-{i}.json.out").read_text())
+                for i in range(len(self.procs))]
 
     def kill(self) -> None:
         for proc in self.procs:
@@ -344,7 +347,8 @@ def measure(sizes: Sizes) -> dict[str, Any]:
     ]
     return {"parameters": {**asdict(sizes), "chat_rate_limit": "0 (off for the benchmark)",
                            "persistence": "RabbitMQ journal + archiver to PostgreSQL",
-                           "fanout": "Redis pub/sub", "clients": "benchmarks.chatload (benchmarks.wsclient), uvloop",
+                           "fanout": "Redis pub/sub",
+                           "clients": "benchmarks.chatload on benchmarks.wsclient, uvloop",
                            "compression": "off"},
             "results": results, "targets": targets}
 

@@ -5,9 +5,9 @@ spec (each with its own access token), reads the welcome, joins its rooms or ope
 room, prints ``ready`` and waits for a line on stdin. On ``go`` it sends for ``duration_s`` on
 an open-loop schedule (message *i* is due at ``start + i / rate`` and its latency runs from that
 moment, so a gateway that falls behind shows in the latencies) while every connection counts
-the messages it receives; after ``drain_s`` (or once nothing arrived for a second) it prints one
-JSON line of results. On ``stop`` it prints its results at once (held idle connections). Then
-it drops its connections, a hundred every 50 ms, and exits.
+the messages it receives, until ``drain_s`` has passed or nothing arrived for a second; on
+``stop`` (held idle connections) it stops at once. Then it drops its connections, a hundred
+every 50 ms, writes its results to ``SPEC.json.out``, prints ``done`` and exits.
 
 Spec: ``{"conns": [{"url", "token", "join": [room ids], "dm": user id | null}],
 "sends": [conn index, ...], "rate", "duration_s", "drain_s", "concurrency", "proc", "run"}``;
@@ -229,8 +229,10 @@ def main(argv: list[str] | None = None) -> int:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     result = uvloop.run(main_async(spec))
-    print(json.dumps(result), flush=True)
-    sys.stdout.flush()
+    # The results go to a file beside the spec (histograms can outgrow a pipe's buffer).
+    with open(args[0] + ".out", "w") as f:
+        json.dump(result, f)
+    print("done", flush=True)
     # Skip the interpreter's teardown of thousands of closed connection objects.
     os._exit(0)
 
