@@ -200,6 +200,9 @@ class Archiver:
 
 def serve(settings: Settings, stop: threading.Event) -> None:
     """Run the chat archiver until ``stop`` is set."""
+    # pika logs every refused connection with a traceback; the archiver says once that the
+    # broker is away, and again when it is back.
+    logging.getLogger("pika").setLevel(logging.CRITICAL)
     Archiver(settings).run(stop)
 
 

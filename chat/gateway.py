@@ -83,6 +83,8 @@ class Gateway:
         self.port: int | None = None
         self._server: Server | None = None
         self._ticker: asyncio.Task[None] | None = None
+        self._events: asyncio.Task[None] | None = None
+        self._events_stop = asyncio.Event()
         self._pending: dict[ServerConnection, dict[str, Any]] = {}
 
     # -------------------------------------------------------------- lifecycle
@@ -100,7 +102,16 @@ class Gateway:
             max_size=MAX_FRAME_BYTES, max_queue=16, write_limit=64 * 1024,
             ping_interval=20, ping_timeout=20, server_header=None)
         self.port = self._server.sockets[0].getsockname()[1]
-        self._ticker = asyncio.get_running_loop().create_task(self._tick(), name="chat-tick")
+        loop = asyncio.get_running_loop()
+        self._ticker = loop.create_task(self._tick(), name="chat-tick")
+        if self.settings.broker_url:
+            # With a broker, the pipeline's events arrive on its exchange; on embedded
+            # defaults `veza up` hands them over in process.
+            from chat.events import follow_track_events
+
+            self._events = loop.create_task(
+                follow_track_events(self.settings, self.deliver_track_event, self._events_stop),
+                name="chat-track-events")
         log.info("chat gateway listening on ws://%s:%s/ws", host or self.settings.chat_host,
                  self.port)
         return self.port
@@ -109,6 +120,12 @@ class Gateway:
         """Close every socket with 1001 (reconnect elsewhere), then the ports."""
         if self._ticker is not None:
             self._ticker.cancel()
+        if self._events is not None:
+            self._events_stop.set()
+            try:
+                await asyncio.wait_for(self._events, 5)
+            except (TimeoutError, Exception):  # stopping: the broker may be gone already
+                log.warning("the track event consumer did not stop cleanly")
         if self._server is not None:
             self._server.close(close_connections=True)
             try:

@@ -105,6 +105,7 @@ class LocalJournal:
         self._executor = executor
         self._queue: asyncio.Queue[tuple[Record, asyncio.Future[None]]] | None = None
         self._task: asyncio.Task[None] | None = None
+        self._busy = False
 
     async def start(self) -> None:
         self._queue = asyncio.Queue()
@@ -130,6 +131,7 @@ class LocalJournal:
             # Whatever queued up while the previous batch was being stored goes in one commit.
             while len(batch) < BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
+            self._busy = True
             try:
                 rejected = await loop.run_in_executor(
                     self._executor, self._store, [record for record, _ in batch])
@@ -139,6 +141,7 @@ class LocalJournal:
                 log.exception("chat journal batch failed")
                 failure = DatabaseError(f"chat records not stored: {exc}")
             else:
+                self._busy = False
                 bad = {id(record): why for record, why in rejected}
                 for record, future in batch:
                     if future.done():
@@ -148,6 +151,7 @@ class LocalJournal:
                     else:
                         future.set_result(None)
                 continue
+            self._busy = False
             for _, future in batch:
                 if not future.done():
                     future.set_exception(failure)
@@ -157,7 +161,7 @@ class LocalJournal:
             return
         # Let what is queued be stored before stopping.
         deadline = time.monotonic() + 5.0
-        while not self._queue.empty() and time.monotonic() < deadline:
+        while (self._busy or not self._queue.empty()) and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
         self._task.cancel()
         try:

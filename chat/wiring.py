@@ -27,10 +27,8 @@ def build_ports(settings: Settings, *, db: Database | None = None,
     presence: Presence
     journal: Journal
     if settings.redis_url:
-        from chat.redis_fanout import RedisFanout  # type: ignore[import-not-found,unused-ignore]
-        from chat.redis_presence import (  # type: ignore[import-not-found,unused-ignore]
-            RedisPresence,
-        )
+        from chat.redis_fanout import RedisFanout
+        from chat.redis_presence import RedisPresence
 
         fanout, presence = RedisFanout(settings), RedisPresence(settings)
     else:
@@ -38,7 +36,7 @@ def build_ports(settings: Settings, *, db: Database | None = None,
 
         fanout, presence = LocalFanout(), LocalPresence()
     if settings.broker_url:
-        from chat.rabbit_journal import RabbitJournal  # type: ignore[import-not-found,unused-ignore]
+        from chat.rabbit_journal import RabbitJournal
 
         journal = RabbitJournal(settings)
     else:

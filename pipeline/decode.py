@@ -22,7 +22,7 @@ import av
 import numpy as np
 
 from pipeline.errors import NotAudioError, ParameterError
-from pipeline.probe import _declared_duration, _decoded_frames, _open_audio
+from pipeline.probe import _declared_duration, _decoded_frames, _open_audio, clock
 
 __all__ = ["Source", "SourceInfo", "StereoResampler", "downmix_to_stereo", "open_source"]
 
@@ -147,7 +147,8 @@ class Source:
         ParameterError
             If ``block_frames`` is not a positive integer.
         NotAudioError
-            If the stream cannot be decoded or holds no sound at all.
+            If the stream cannot be decoded, holds no sound at all, or holds NaN or infinite
+            samples (a broken float export); the message says where.
         RuntimeError
             If called a second time: a source is decoded once.
         """
@@ -166,6 +167,12 @@ class Source:
         total = 0
         for chunk in self._planar_chunks(layout):
             n = chunk.shape[1]
+            # A sum is finite exactly when every sample is (audio never nears float32's
+            # range), so the common case costs one pass; locate the bad sample only on failure.
+            if not np.isfinite(chunk.sum(dtype=np.float64)):
+                bad = int(np.flatnonzero(~np.isfinite(chunk).all(axis=0))[0])
+                raise NotAudioError(f"the audio holds NaN or infinite samples at "
+                                    f"{clock((total + bad) / info.sample_rate)}")
             total += n
             start = 0
             while start < n:

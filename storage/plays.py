@@ -8,6 +8,8 @@ from uuid import UUID
 
 from psycopg2.extras import RealDictCursor
 
+from storage.visibility import visible_sql
+
 
 @dataclass(frozen=True)
 class HistoryEntry:
@@ -69,21 +71,19 @@ class Plays:
         """Return the listener's plays newest first, of tracks they may still see (the rule of
         veza/access.py: public, unlisted, or private and theirs, or any for an admin)."""
         after_cursor = ""
-        params: list[object] = [listener_id, listener_id, is_admin]
+        params: dict[str, object] = {"viewer": listener_id, "admin": is_admin, "limit": limit}
         if before is not None:
-            after_cursor = "AND (p.started_at, p.id) < (%s, %s)"
-            params += [before[0], before[1]]
-        params.append(limit)
+            after_cursor = "AND (p.started_at, p.id) < (%(at)s, %(id)s)"
+            params.update(at=before[0], id=before[1])
         self.cur.execute(
             f"""
             SELECT p.id AS play_id, t.id AS track_id, t.title, t.artist, t.duration_s,
                    p.started_at, p.last_seen_at
             FROM plays p JOIN tracks t ON t.id = p.track_id
-            WHERE p.listener_id = %s
-              AND (t.visibility IN ('public', 'unlisted') OR t.owner_id = %s OR %s)
+            WHERE p.listener_id = %(viewer)s AND {visible_sql("t")}
               {after_cursor}
             ORDER BY p.started_at DESC, p.id DESC
-            LIMIT %s
+            LIMIT %(limit)s
             """,
             params,
         )

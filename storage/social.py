@@ -13,18 +13,10 @@ from uuid import UUID
 
 from psycopg2.extras import RealDictCursor
 
+from storage.visibility import visible_sql
+
 # A keyset position: the (created_at, id) of the last row a page returned.
 After = tuple[datetime, UUID]
-
-
-def visible_sql(alias: str) -> str:
-    """Return a condition on ``alias`` (tracks or playlists) true when the viewer may see it.
-
-    The SQL twin of veza.access.can_see, for lists that page in the database; it reads the
-    parameters ``viewer`` (a user id or None) and ``admin`` (a bool).
-    """
-    return (f"({alias}.visibility IN ('public', 'unlisted')"
-            f" OR {alias}.owner_id = %(viewer)s OR %(admin)s)")
 
 
 @dataclass(frozen=True)

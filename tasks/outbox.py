@@ -14,7 +14,7 @@ from storage.db import Database
 from storage.repositories import OUTBOX_CHANNEL, unit_of_work
 from tasks.engine import TaskEngine
 from tasks.events import EventPublisher
-from veza import metrics
+from veza import logs, metrics
 from veza.errors import ServiceError
 from veza.events import EVENT_TASK
 
@@ -46,18 +46,21 @@ class OutboxRelay:
         published = 0
         with unit_of_work(self.db) as uow:
             for message in uow.outbox.claim(self.batch):
-                try:
-                    if message.task == EVENT_TASK:
-                        self.events.publish(message.payload["routing_key"],
-                                            message.payload["event"])
-                    else:
-                        self.engine.enqueue(message.task, message.payload)
-                except ServiceError as exc:
-                    # Keep the row pending; the next pass tries again.
-                    uow.outbox.mark_failed(message.id, str(exc))
-                    metrics.outbox_published(message.task, ok=False)
-                    log.warning("outbox: publish failed, will retry: %s", exc)
-                    break
+                ids = message.payload.get("event", message.payload)
+                context = logs.job_context(track_id=ids.get("track_id"), job_id=ids.get("job_id"))
+                with context:
+                    try:
+                        if message.task == EVENT_TASK:
+                            self.events.publish(message.payload["routing_key"],
+                                                message.payload["event"])
+                        else:
+                            self.engine.enqueue(message.task, message.payload)
+                    except ServiceError as exc:
+                        # Keep the row pending; the next pass tries again.
+                        uow.outbox.mark_failed(message.id, str(exc))
+                        metrics.outbox_published(message.task, ok=False)
+                        log.warning("outbox: publish failed, will retry: %s", exc)
+                        break
                 uow.outbox.mark_published(message.id)
                 metrics.outbox_published(message.task)
                 published += 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import struct
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import m3u8
+import numpy as np
 import requests
 
 PASSWORD = "correct horse battery"
@@ -122,3 +124,15 @@ def operator() -> Any:
     from veza.accounts import Principal
 
     return Principal(user_id=uuid.uuid4(), role="admin", session_id=uuid.uuid4())
+
+
+def write_float_wav(path: Path, y: np.ndarray, *, sample_rate: int) -> None:
+    """Write planar samples as a 32-bit float WAV, exactly as given (NaN included)."""
+    data = np.ascontiguousarray(y.T, dtype="<f4").tobytes()
+    channels = y.shape[0]
+    fmt = struct.pack("<HHIIHH", 3, channels, sample_rate, sample_rate * channels * 4,
+                      channels * 4, 32)
+    with open(path, "wb") as out:
+        out.write(b"RIFF" + struct.pack("<I", 4 + 8 + len(fmt) + 8 + len(data)) + b"WAVE")
+        out.write(b"fmt " + struct.pack("<I", len(fmt)) + fmt)
+        out.write(b"data" + struct.pack("<I", len(data)) + data)

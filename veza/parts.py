@@ -24,7 +24,7 @@ from uuid import UUID
 from pipeline.ladder import INIT, Rung
 from storage.objects import ObjectStore
 from storage.repositories import UnitOfWork, unit_of_work
-from veza import events
+from veza import events, logs
 from veza.catalogue import remove_objects
 from veza.errors import CancelledError, InputError, VezaError
 from veza.layout import hls_prefix
@@ -154,6 +154,7 @@ def resume(services: Services, jid: UUID, tid: UUID) -> int:
 # -- one part (any worker) --------------------------------------------------------------------
 
 
+@logs.in_job_context
 def run_part(services: Services, *, job_id: str, track_id: str, index: int) -> str:
     """Encode one part and record it; return DONE, FAILED (for good) or SKIPPED (nothing to
     do); raise RetryPartLater when another attempt may succeed."""
@@ -413,8 +414,7 @@ class PartLease:
         self.worker = worker
         self.stop = threading.Event()
         self._done = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True,
-                                        name=f"lease-{str(job_id)[:8]}-{index}")
+        self._thread = logs.thread(self._run, name=f"lease-{str(job_id)[:8]}-{index}")
 
     def _run(self) -> None:
         lease_s = self.services.settings.job_lease_s

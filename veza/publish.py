@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 import queue
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
 from storage.objects import ObjectStore
+from veza import logs
 from veza.layout import analysis_prefix, hls_prefix
 from veza.media import content_type_for
 
@@ -46,8 +46,7 @@ class Publisher:
         self.uploaded: list[str] = []
         self._queue: queue.Queue[tuple[str, str, bytes | Path] | None] = queue.Queue()
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name=f"publish-{track_id[:8]}",
-                                        daemon=True)
+        self._thread = logs.thread(self._run, name=f"publish-{track_id[:8]}")
         self._thread.start()
 
     def submit(self, relative: str, path: Path) -> None:

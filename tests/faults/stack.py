@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import m3u8
 import pika
@@ -216,3 +216,26 @@ def assert_stream_intact(stack: Stack, body: dict[str, Any], *, duration_s: floa
     wav = tmp / f"{track_id}.wav"
     decode_strictly(joined, wav)
     assert ffprobe_duration(wav) == pytest.approx(duration_s, abs=0.1)
+
+
+class Restartable(Protocol):
+    def stop(self) -> None: ...
+
+    def start(self) -> None: ...
+
+
+def outage_mid_job(stack: Stack, server: Restartable, wav: Path, *, outage_s: float,
+                   duration_s: float, tmp: Path) -> dict[str, Any]:
+    """Start the API, relay and a worker, stop ``server`` while a job runs for ``outage_s``,
+    start it again, and return the track once settled, its stream checked intact."""
+    stack.api()
+    stack.relay()
+    stack.worker()
+    accepted = stack.upload(wav, "take.wav")
+    stack.wait_processing(accepted["id"])
+    server.stop()
+    time.sleep(outage_s)
+    server.start()
+    [body] = stack.wait_settled([accepted["id"]])
+    assert_stream_intact(stack, body, duration_s=duration_s, tmp=tmp)
+    return body

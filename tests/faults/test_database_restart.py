@@ -13,6 +13,7 @@ from tests.faults.servers import PrivatePostgres
 from tests.faults.stack import (
     assert_nothing_stuck,
     assert_stream_intact,
+    outage_mid_job,
     queue_depth,
     wait_for,
 )
@@ -27,18 +28,8 @@ def test_database_restart_mid_job_workers_reconnect_and_complete(
     make_stack: StackFactory, private_postgres: PrivatePostgres, track_wav: Path, tmp_path: Path,
 ) -> None:
     stack = make_stack(database=private_postgres.dsn)
-    stack.api()
-    stack.relay()
-    stack.worker()
-    accepted = stack.upload(track_wav, "take.wav")
-
-    stack.wait_processing(accepted["id"])
-    private_postgres.stop()
-    time.sleep(OUTAGE_S)
-    private_postgres.start()
-
-    [body] = stack.wait_settled([accepted["id"]])
-    assert_stream_intact(stack, body, duration_s=TRACK_S, tmp=tmp_path)
+    body = outage_mid_job(stack, private_postgres, track_wav, outage_s=OUTAGE_S,
+                          duration_s=TRACK_S, tmp=tmp_path)
     assert body["job"]["attempts"] == 2, body["job"]
     # A second upload after the restart goes through the same processes.
     second = stack.upload(track_wav, "again.wav")

@@ -3,7 +3,6 @@ with a reason, lands in the dead-letter queue, and the worker goes on serving ot
 
 from __future__ import annotations
 
-import struct
 import subprocess
 from pathlib import Path
 
@@ -19,32 +18,21 @@ from tests.faults.stack import (
     rows,
     wait_for,
 )
+from tests.helpers import write_float_wav
 
 pytestmark = pytest.mark.faults
 
 RATE = 44100
 
 
-def write_float_wav(path: Path, y: np.ndarray) -> None:
-    """Write planar samples as a 32-bit float WAV, exactly as given (NaN included)."""
-    data = np.ascontiguousarray(y.T, dtype="<f4").tobytes()
-    channels = y.shape[0]
-    fmt = struct.pack("<HHIIHH", 3, channels, RATE, RATE * channels * 4, channels * 4, 32)
-    with open(path, "wb") as out:
-        out.write(b"RIFF" + struct.pack("<I", 4 + 8 + len(fmt) + 8 + len(data)) + b"WAVE")
-        out.write(b"fmt " + struct.pack("<I", len(fmt)) + fmt)
-        out.write(b"data" + struct.pack("<I", len(data)) + data)
-
-
 @pytest.fixture(scope="module")
 def nan_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A float WAV whose samples turn to NaN 8 s in, as a broken export writes them: the first
-    second probes fine, decoding breaks part-way with an error that is not the user's input
-    error (the pipeline refuses non-finite samples), so it is retried."""
+    """A float WAV whose samples turn to NaN 8 s in, as a broken export writes them: the upload
+    probe passes, and decoding finds the bad samples part-way."""
     y = music(duration_s=14.0, sample_rate=RATE, channels=2, seed=3)
     y[:, 8 * RATE:8 * RATE + RATE // 10] = np.nan
     path = tmp_path_factory.mktemp("poison") / "nan.wav"
-    write_float_wav(path, y)
+    write_float_wav(path, y, sample_rate=RATE)
     return path
 
 
@@ -75,16 +63,14 @@ def test_poison_inputs_fail_with_a_reason_and_the_worker_keeps_serving(
 
     nan_body, corrupt_body, good_body = stack.wait_settled([nan["id"], corrupt["id"], good["id"]])
 
-    # Retried as an unexpected failure, then failed for good with the reason.
+    # Bad audio is the user's input: failed at once, not retried, saying where.
     assert nan_body["status"] == "failed", nan_body
     assert nan_body["error"] == {
-        "code": "pipeline",
-        "message": "processing failed after 3 attempts: "
-                   "bad pipeline parameter: block holds NaN or infinite samples",
+        "code": "not_audio",
+        "message": "the audio holds NaN or infinite samples at 00:08",
     }
-    assert nan_body["job"]["attempts"] == 3
+    assert nan_body["job"]["attempts"] == 1
     assert nan_body["stream"] is None
-    # Bad audio is the user's input: failed at once, not retried.
     assert corrupt_body["status"] == "failed", corrupt_body
     assert corrupt_body["error"]["code"] == "not_audio"
     assert corrupt_body["error"]["message"].startswith("truncated or corrupt audio:")

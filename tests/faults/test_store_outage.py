@@ -3,14 +3,13 @@ retries and completes."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.faults.conftest import TRACK_S, StackFactory
 from tests.faults.servers import RestartableNanio
-from tests.faults.stack import assert_nothing_stuck, assert_stream_intact
+from tests.faults.stack import assert_nothing_stuck, outage_mid_job
 
 pytestmark = pytest.mark.faults
 
@@ -24,18 +23,8 @@ def test_store_outage_mid_job_the_stage_retries_and_completes(
 ) -> None:
     # own_nanio is set up before make_stack, so the processes stop before the server does.
     stack = make_stack(s3=own_nanio)
-    stack.api()
-    stack.relay()
-    stack.worker()
-    accepted = stack.upload(track_wav, "take.wav")
-
-    stack.wait_processing(accepted["id"])
-    own_nanio.stop()
-    time.sleep(OUTAGE_S)
-    own_nanio.start()
-
-    [body] = stack.wait_settled([accepted["id"]])
-    assert_stream_intact(stack, body, duration_s=TRACK_S, tmp=tmp_path)
+    body = outage_mid_job(stack, own_nanio, track_wav, outage_s=OUTAGE_S, duration_s=TRACK_S,
+                          tmp=tmp_path)
     # The attempt that met the outage ended when the server was back; the next one completed.
     assert body["job"]["attempts"] == 2, body["job"]
     assert_nothing_stuck(database_url)

@@ -68,6 +68,20 @@ def test_each_thread_logs_its_own_job(lines: io.StringIO) -> None:
         (f"t-{i}", f"j-{i}") for i in range(4)]
 
 
+def test_a_helper_thread_of_a_job_logs_with_the_job_ids(lines: io.StringIO) -> None:
+    # Lease renewal and segment uploads run beside the job on threads of their own.
+    with logs.job_context(track_id="t-7", job_id="j-7"):
+        helper = logs.thread(lambda: log.warning("lease renewal failed"), name="lease-test")
+        plain = threading.Thread(target=lambda: log.warning("no context"))
+    helper.start()
+    helper.join()
+    plain.start()
+    plain.join()
+    renewal, bare = _records(lines)
+    assert (renewal["track_id"], renewal["job_id"]) == ("t-7", "j-7")
+    assert "track_id" not in bare
+
+
 def test_an_id_given_explicitly_wins(lines: io.StringIO) -> None:
     with logs.job_context(track_id="t-1"):
         log.info("upload accepted", extra={"track_id": "t-2"})

@@ -221,3 +221,30 @@ def test_corruption_mid_stream_names_where_decoding_stopped(
     minutes, seconds = (int(part) for part in position.split(":"))
     # Half the bytes in means about half the 30 s in; the message says where, as mm:ss.
     assert minutes == 0 and 10 <= seconds <= 20, message
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_samples_are_bad_audio_named_by_position(tmp_path: Path, bad: float) -> None:
+    from pipeline.decode import open_source
+    from tests.helpers import write_float_wav
+
+    y = music(duration_s=75.0, sample_rate=8000, channels=2, seed=1)
+    y[1, 64 * 8000 + 17] = bad
+    path = tmp_path / "broken.wav"
+    write_float_wav(path, y, sample_rate=8000)
+    with open_source(path) as source, pytest.raises(NotAudioError) as caught:
+        for _ in source.blocks(block_frames=4096):
+            pass
+    assert str(caught.value) == "the audio holds NaN or infinite samples at 01:04"
+
+
+def test_finite_float_samples_decode_unchanged(tmp_path: Path) -> None:
+    from pipeline.decode import open_source
+    from tests.helpers import write_float_wav
+
+    y = music(duration_s=3.0, sample_rate=8000, channels=2, seed=2)
+    path = tmp_path / "fine.wav"
+    write_float_wav(path, y, sample_rate=8000)
+    with open_source(path) as source:
+        decoded = np.concatenate(list(source.blocks(block_frames=1000)), axis=1)
+    np.testing.assert_array_equal(decoded, y.astype(np.float32))
