@@ -44,6 +44,7 @@ from benchmarks.chatstack import (
     make_users,
     raise_file_limit,
     rss_bytes,
+    runqueue_wait_s,
 )
 from benchmarks.harness import Target, bench_env
 from veza.errors import VezaError
@@ -184,10 +185,15 @@ def _percentile(hist: Counter[int], q: float) -> float | None:
 def _with_cpu(pids: list[int], fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     t0, m0 = time.monotonic(), _machine_busy_s()
     c0 = [cpu_seconds(p) for p in pids]
+    w0 = [runqueue_wait_s(p) for p in pids]
     out = fn()
     wall = time.monotonic() - t0
     out["cpu"] = {"gateway_cores": [round((cpu_seconds(p) - c) / wall, 2)
                                     for p, c in zip(pids, c0, strict=True)],
+                  # Time the gateway was ready to run but waited for a core (other processes
+                  # had them), per second: CPU starvation by the rest of the machine.
+                  "gateway_waiting_for_cpu": [round((runqueue_wait_s(p) - w) / wall, 2)
+                                              for p, w in zip(pids, w0, strict=True)],
                   "machine_busy_cores": round((_machine_busy_s() - m0) / wall, 2)}
     return out
 
