@@ -7,6 +7,7 @@ import subprocess
 import urllib.parse
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -101,14 +102,24 @@ def _rabbitmqctl(*args: str) -> None:
     subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
 
 
+@contextmanager
+def rabbit_vhost(prefix: str) -> Iterator[str]:
+    """A RabbitMQ vhost of its own, deleted afterwards; yields its URL."""
+    vhost = f"{prefix}-{uuid.uuid4().hex[:10]}"
+    _rabbitmqctl("add_vhost", vhost)
+    _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+    try:
+        yield f"{RABBIT}/{urllib.parse.quote(vhost, safe='')}"
+    finally:
+        subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], check=False,
+                       capture_output=True, timeout=60)
+
+
 @pytest.fixture(scope="session")
 def broker_url() -> Iterator[str]:
     """A RabbitMQ vhost of this run's own."""
-    vhost = f"veza-test-{uuid.uuid4().hex[:10]}"
-    _rabbitmqctl("add_vhost", vhost)
-    _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
-    yield f"{RABBIT}/{urllib.parse.quote(vhost, safe='')}"
-    _rabbitmqctl("delete_vhost", vhost)
+    with rabbit_vhost("veza-test") as url:
+        yield url
 
 
 REDIS = os.environ.get("VEZA_TEST_REDIS", "redis://127.0.0.1:6379/0")

@@ -11,10 +11,8 @@ import shutil
 import signal
 import subprocess
 import time
-import urllib.parse
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,36 +25,6 @@ from tests.plugins.s3 import free_port
 ROOT = Path(__file__).resolve().parents[2]
 HAPROXY_CFG = ROOT / "compose" / "haproxy.cfg"
 HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
-
-
-@contextmanager
-def own_vhost() -> Iterator[str]:
-    """A RabbitMQ vhost of one test's own, so its journal is nobody else's."""
-    from tests.conftest import RABBIT
-
-    vhost = f"veza-chat-{uuid.uuid4().hex[:10]}"
-    for args in (["add_vhost", vhost], ["set_permissions", "-p", vhost, "guest", ".*", ".*",
-                                        ".*"]):
-        subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True,
-                       timeout=60)
-    try:
-        yield f"{RABBIT}/{urllib.parse.quote(vhost, safe='')}"
-    finally:
-        subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], check=False,
-                       capture_output=True, timeout=60)
-
-
-def wait_until(check: Callable[[], Any], what: str, timeout: float,
-               procs: tuple[Proc, ...] = ()) -> Any:
-    """Return ``check()``'s first true value, or fail naming ``what`` with the processes' logs."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    logs = "\n".join(f"--- {p.log.name}\n{p.output()[-3000:]}" for p in procs)
-    raise AssertionError(f"{what}: not within {timeout:.0f} s\n{logs}")
 
 
 @dataclass

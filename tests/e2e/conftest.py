@@ -9,9 +9,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -46,6 +47,19 @@ def stop(proc: Proc, timeout: float = 30) -> int:
             proc.process.kill()
             proc.process.wait(timeout=10)
     return proc.process.returncode
+
+
+def wait_for(check: Callable[[], Any], what: str, timeout: float = 60,
+              procs: tuple[Proc, ...] = ()) -> Any:
+    """Return ``check()``'s first true value, or fail naming ``what`` with the processes' logs."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.1)
+    logs = "\n".join(f"--- {p.log.name}\n{p.output()[-3000:]}" for p in procs)
+    raise AssertionError(f"{what}: not within {timeout:.0f} s\n{logs}")
 
 
 def wait_http(url: str, proc: Proc, timeout: float = 90) -> None:

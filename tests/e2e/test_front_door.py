@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 import requests
 
-from tests.e2e.chat_cluster import HAPROXY, HAPROXY_CFG, ChatClient, ChatCluster, own_vhost
-from tests.e2e.chat_cluster import wait_until as wait_for
+from tests.conftest import rabbit_vhost
+from tests.e2e.chat_cluster import HAPROXY, HAPROXY_CFG, ChatClient, ChatCluster
+from tests.e2e.conftest import wait_for
 from tests.helpers import PASSWORD
 
 pytestmark = pytest.mark.e2e
@@ -25,7 +26,7 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture
 def cluster(database_url: str, redis_url: str, key_prefix: str,
             tmp_path: Path) -> Iterator[ChatCluster]:
-    with own_vhost() as broker_url:
+    with rabbit_vhost("veza-chat") as broker_url:
         cluster = ChatCluster.for_test(database_url=database_url, broker_url=broker_url,
                                        redis_url=redis_url, key_prefix=key_prefix,
                                        workdir=tmp_path)

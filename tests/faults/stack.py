@@ -6,7 +6,6 @@ import math
 import os
 import signal
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -19,26 +18,13 @@ import pytest
 import requests
 
 from storage.s3 import S3Store
-from tests.e2e.conftest import Proc, start, stop, wait_http
+from tests.e2e.conftest import Proc, start, stop, wait_for, wait_http
 from tests.helpers import artist_token, decode_strictly, fetch_stream, ffprobe_duration
 from veza.metrics import engine_queues
 from veza.uploads import INGEST_TASK
 
 SEGMENT_S = 6.0
 LADDER = ("aac_64k", "aac_128k")
-
-
-def wait_for(check: Callable[[], Any], what: str, timeout: float = 60,
-              procs: tuple[Proc, ...] = ()) -> Any:
-    """Return ``check()``'s first true value, or fail naming ``what`` with the processes' logs."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    logs = "\n".join(f"--- {p.log.name}\n{p.output()[-3000:]}" for p in procs)
-    raise AssertionError(f"{what}: not within {timeout:.0f} s\n{logs}")
 
 
 def kill_9(proc: Proc) -> None:

@@ -19,7 +19,8 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.e2e.chat_cluster import ChatClient, ChatCluster, wait_until
+from tests.e2e.chat_cluster import ChatClient, ChatCluster
+from tests.e2e.conftest import wait_for
 from tests.helpers import PASSWORD
 
 pytestmark = pytest.mark.faults
@@ -199,7 +200,7 @@ def test_acknowledged_messages_survive_a_gateway_and_an_archiver_killed_mid_flow
         rows = _stored(database_url, senders[0].room_id)
         return rows if {(r["author"], r["cid"]) for r in rows} >= acked else None
 
-    rows = wait_until(all_stored, "every acknowledged message stored", 30,
+    rows = wait_for(all_stored, "every acknowledged message stored", 30,
                       tuple(cluster.procs.values()))
     stored = [(r["author"], r["cid"]) for r in rows]
     # Once each: a cid sent twice (a resend after the crash) collapsed into one message.
