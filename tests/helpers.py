@@ -136,3 +136,12 @@ def write_float_wav(path: Path, y: np.ndarray, *, sample_rate: int) -> None:
         out.write(b"RIFF" + struct.pack("<I", 4 + 8 + len(fmt) + 8 + len(data)) + b"WAVE")
         out.write(b"fmt " + struct.pack("<I", len(fmt)) + fmt)
         out.write(b"data" + struct.pack("<I", len(data)) + data)
+
+
+def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
+    """Check a Flask test response is the problem+json answer ``status`` with ``code``."""
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == "application/problem+json"
+    body = response.get_json()
+    assert body["code"] == code, body
+    return body  # type: ignore[no-any-return]

@@ -8,6 +8,7 @@ from typing import Any
 from flask.testing import FlaskClient
 
 from storage.repositories import unit_of_work
+from tests.helpers import assert_problem
 from veza.accounts import AccountService
 from veza.runtime import Services
 
@@ -36,14 +37,6 @@ def bearer(tokens: dict[str, Any]) -> dict[str, str]:
 
 def user_id(tokens: dict[str, Any]) -> uuid.UUID:
     return uuid.UUID(tokens["user"]["id"])
-
-
-def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/problem+json"
-    body = response.get_json()
-    assert body["code"] == code, body
-    return body  # type: ignore[no-any-return]
 
 
 def fields(response: Any) -> set[str]:

@@ -6,7 +6,6 @@ import base64
 import json
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,15 +14,11 @@ import pytest
 import redis
 from flask.testing import FlaskClient
 
-from api import create_app
-from storage.db import Database
-from storage.local import LocalStore
 from storage.repositories import unit_of_work
-from tests.helpers import track_owner
+from tests.helpers import assert_problem, track_owner
 from veza.accounts import AccountService, signing_key
 from veza.ratelimit import RateLimiter
 from veza.runtime import Services
-from veza.settings import Settings
 from veza.uploads import accept
 
 pytestmark = pytest.mark.integration
@@ -33,17 +28,8 @@ REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 @pytest.fixture
-def services(database_url: str, local_store: LocalStore, tmp_path: Path) -> Iterator[Services]:
-    settings = Settings(database_url=database_url, data_dir=tmp_path, signing_key="k" * 64,
-                        login_limit_account="4/minute", login_limit_ip="6/minute")
-    svc = Services(settings=settings, db=Database(database_url), store=local_store)
-    yield svc
-    svc.close()
-
-
-@pytest.fixture
-def client(services: Services) -> FlaskClient:
-    return create_app(services.settings, services).test_client()
+def settings_changes() -> dict[str, Any]:
+    return {"login_limit_account": "4/minute", "login_limit_ip": "6/minute"}
 
 
 def register(client: FlaskClient, handle: str, role: str = "listener",
@@ -56,14 +42,6 @@ def register(client: FlaskClient, handle: str, role: str = "listener",
 
 def bearer(tokens: dict[str, Any]) -> dict[str, str]:
     return {"Authorization": f"Bearer {tokens['access_token']}"}
-
-
-def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/problem+json"
-    body = response.get_json()
-    assert body["code"] == code, body
-    return body  # type: ignore[no-any-return]
 
 
 def test_register_then_use_the_access_token(client: FlaskClient) -> None:

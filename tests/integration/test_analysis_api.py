@@ -8,17 +8,14 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
-from tests.helpers import operator, track_owner
+from tests.helpers import assert_problem, operator, track_owner
 from tests.integration.track_api import (
     ANALYSIS,
     BEATS,
     ZOOMS,
-    assert_problem,
-    client,
     finish_analysis,
     make_admin,
     register,
-    services,
     upload,
     user_id,
 )
@@ -28,7 +25,6 @@ from veza.layout import analysis_prefix
 from veza.runtime import Services
 
 pytestmark = pytest.mark.integration
-__all__ = ["client", "services"]  # fixtures
 
 RESOURCES = ("", "/loudness", "/gain", "/tempo", "/key", "/cues", "/waveform")
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,8 +11,6 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from api import create_app
-from storage.db import Database
-from storage.local import LocalStore
 from storage.repositories import unit_of_work
 from tests.integration.social_support import (
     add_track,
@@ -28,17 +24,8 @@ from tests.integration.social_support import (
 )
 from veza.playlists import MAX_ITEMS, MAX_PLAYLISTS
 from veza.runtime import Services
-from veza.settings import Settings
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def services(database_url: str, local_store: LocalStore, tmp_path: Path) -> Iterator[Services]:
-    settings = Settings(database_url=database_url, data_dir=tmp_path, signing_key="k" * 64)
-    svc = Services(settings=settings, db=Database(database_url), store=local_store)
-    yield svc
-    svc.close()
 
 
 @pytest.fixture

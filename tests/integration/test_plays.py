@@ -13,14 +13,11 @@ from flask.testing import FlaskClient
 from api import create_app
 from api.plays import count_play
 from storage.repositories import unit_of_work
-from tests.helpers import operator, track_owner
+from tests.helpers import assert_problem, operator, track_owner
 from tests.integration.track_api import (
-    assert_problem,
-    client,
     make_admin,
     make_playable,
     register,
-    services,
     set_visibility,
     upload,
     user_id,
@@ -30,7 +27,6 @@ from veza.catalogue import delete_track
 from veza.runtime import Services
 
 pytestmark = pytest.mark.integration
-__all__ = ["client", "services"]  # fixtures
 
 BROWSER = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0"}
 

@@ -14,10 +14,8 @@ from flask.testing import FlaskClient
 from api import create_app
 from api.cache import read_cache
 from tests.integration.track_api import (
-    client,
     make_playable,
     register,
-    services,
     set_visibility,
     upload,
     user_id,
@@ -25,7 +23,6 @@ from tests.integration.track_api import (
 from veza.runtime import Services
 
 pytestmark = pytest.mark.integration
-__all__ = ["client", "services"]  # fixtures
 
 
 @pytest.fixture

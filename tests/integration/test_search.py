@@ -5,25 +5,21 @@ from __future__ import annotations
 
 import base64
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
 from flask.testing import FlaskClient
 
-from api import create_app
 from api.cache import read_cache
-from storage.db import Database
-from storage.local import LocalStore
 from storage.repositories import unit_of_work
 from storage.search import Criteria, Range, SearchRepository
+from tests.helpers import assert_problem
 from veza.runtime import Services
 from veza.search import KEY_SPELLING, parse_key
-from veza.settings import Settings
 
 pytestmark = pytest.mark.integration
 
@@ -43,19 +39,6 @@ class Row:
     visibility: str = "public"
     status: str = "ready"
     age_s: int = 0
-
-
-@pytest.fixture
-def services(database_url: str, local_store: LocalStore, tmp_path: Path) -> Iterator[Services]:
-    settings = Settings(database_url=database_url, data_dir=tmp_path, signing_key="k" * 64)
-    svc = Services(settings=settings, db=Database(database_url), store=local_store)
-    yield svc
-    svc.close()
-
-
-@pytest.fixture
-def client(services: Services) -> FlaskClient:
-    return create_app(services.settings, services).test_client()
 
 
 @pytest.fixture
@@ -106,14 +89,6 @@ def every_page(client: FlaskClient, **params: Any) -> list[str]:
         if cursor is None:
             return ids
     raise AssertionError("pagination never ended")
-
-
-def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/problem+json"
-    body = response.get_json()
-    assert body["code"] == code, body
-    return body  # type: ignore[no-any-return]
 
 
 # ---------------------------------------------------------------- text

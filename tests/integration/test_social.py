@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 
-from api import create_app
-from storage.db import Database
-from storage.local import LocalStore
 from storage.repositories import unit_of_work
 from storage.social import Social
 from tests.integration.social_support import (
@@ -26,22 +21,8 @@ from tests.integration.social_support import (
     user_id,
 )
 from veza.runtime import Services
-from veza.settings import Settings
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def services(database_url: str, local_store: LocalStore, tmp_path: Path) -> Iterator[Services]:
-    settings = Settings(database_url=database_url, data_dir=tmp_path, signing_key="k" * 64)
-    svc = Services(settings=settings, db=Database(database_url), store=local_store)
-    yield svc
-    svc.close()
-
-
-@pytest.fixture
-def client(services: Services) -> FlaskClient:
-    return create_app(services.settings, services).test_client()
 
 
 def collect(client: FlaskClient, url: str, headers: dict[str, str] | None = None, *,

@@ -4,35 +4,16 @@ from __future__ import annotations
 
 import base64
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 
-from api import create_app
-from storage.db import Database
-from storage.local import LocalStore
 from storage.repositories import unit_of_work
 from tests.integration.test_tracks_access import People, assert_problem, make_track
 from veza.runtime import Services
-from veza.settings import Settings
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def services(database_url: str, local_store: LocalStore, tmp_path: Path) -> Iterator[Services]:
-    settings = Settings(database_url=database_url, data_dir=tmp_path, signing_key="k" * 64)
-    svc = Services(settings=settings, db=Database(database_url), store=local_store)
-    yield svc
-    svc.close()
-
-
-@pytest.fixture
-def client(services: Services) -> FlaskClient:
-    return create_app(services.settings, services).test_client()
 
 
 @pytest.fixture

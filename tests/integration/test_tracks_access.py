@@ -8,7 +8,6 @@ import io
 import json
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -18,14 +17,11 @@ import pytest
 from flask.testing import FlaskClient
 
 from api import create_app
-from storage.db import Database
-from storage.local import LocalStore
 from storage.repositories import unit_of_work
-from tests.helpers import PASSWORD, artist_token
+from tests.helpers import PASSWORD, artist_token, assert_problem
 from veza.accounts import AccountService, signing_key
 from veza.records import Rendition
 from veza.runtime import Services
-from veza.settings import Settings
 
 pytestmark = pytest.mark.integration
 
@@ -35,20 +31,6 @@ MASTER = ('#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-STREAM-INF:BANDWIDTH=140000,CODECS=
           "aac_128k/index.m3u8\n")
 MEDIA = ('#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:6\n#EXT-X-PLAYLIST-TYPE:VOD\n'
          '#EXT-X-MAP:URI="init.mp4"\n#EXTINF:6.0,\nseg_00001.m4s\n#EXT-X-ENDLIST\n')
-
-
-@pytest.fixture
-def services(database_url: str, local_store: LocalStore, tmp_path: Path) -> Iterator[Services]:
-    settings = Settings(database_url=database_url, data_dir=tmp_path, signing_key="k" * 64,
-                        max_upload_bytes=8 * 1024 * 1024)
-    svc = Services(settings=settings, db=Database(database_url), store=local_store)
-    yield svc
-    svc.close()
-
-
-@pytest.fixture
-def client(services: Services) -> FlaskClient:
-    return create_app(services.settings, services).test_client()
 
 
 class People:
@@ -79,6 +61,11 @@ class People:
 @pytest.fixture
 def people(client: FlaskClient, services: Services) -> People:
     return People(client, services)
+
+
+@pytest.fixture
+def settings_changes() -> dict[str, Any]:
+    return {"max_upload_bytes": 8 * 1024 * 1024}
 
 
 def make_track(services: Services, owner_id: uuid.UUID, *, visibility: str = "public",
@@ -116,14 +103,6 @@ def make_track(services: Services, owner_id: uuid.UUID, *, visibility: str = "pu
             uow.tracks.set_status(track_id, "ready")
             uow.tracks.set_playable(track_id)
     return track_id
-
-
-def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/problem+json"
-    body = response.get_json()
-    assert body["code"] == code, body
-    return body  # type: ignore[no-any-return]
 
 
 def _path(url: str) -> tuple[str, dict[str, str]]:

@@ -12,12 +12,9 @@ import pytest
 from flask.testing import FlaskClient
 
 from storage.repositories import unit_of_work
-from tests.helpers import operator, sign_in, track_owner
+from tests.helpers import assert_problem, operator, sign_in, track_owner
 from tests.integration.track_api import (
-    assert_problem,
-    client,
     register,
-    services,
     set_visibility,
     user_id,
 )
@@ -29,7 +26,6 @@ from veza.runtime import Services
 from veza.uploads import accept
 
 pytestmark = pytest.mark.integration
-__all__ = ["client", "services"]  # fixtures
 
 
 def ffmpeg(*args: str) -> None:

@@ -3,25 +3,19 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 import numpy as np
-import pytest
 from flask.testing import FlaskClient
 
-from api import create_app
 from pipeline.waveform import Waveform, WaveformLevel
-from storage.db import Database
-from storage.local import LocalStore
 from storage.repositories import unit_of_work
 from veza.layout import hls_prefix
 from veza.publish import object_key
 from veza.records import Rendition
 from veza.runtime import Services
-from veza.settings import Settings
 from veza.uploads import accept
 
 PASSWORD = "correct horse battery"
@@ -34,19 +28,6 @@ ANALYSIS = {
     "cue_in_s": 0.25, "cue_out_s": 29.5,
 }
 BEATS = [0.5, 1.0, 1.5, 2.0]
-
-
-@pytest.fixture
-def services(database_url: str, local_store: LocalStore, tmp_path: Path) -> Iterator[Services]:
-    settings = Settings(database_url=database_url, data_dir=tmp_path, signing_key="k" * 64)
-    svc = Services(settings=settings, db=Database(database_url), store=local_store)
-    yield svc
-    svc.close()
-
-
-@pytest.fixture
-def client(services: Services) -> FlaskClient:
-    return create_app(services.settings, services).test_client()
 
 
 def register(client: FlaskClient, handle: str, role: str = "listener") -> dict[str, str]:
@@ -64,14 +45,6 @@ def user_id(client: FlaskClient, auth: dict[str, str]) -> UUID:
 def make_admin(services: Services, who: UUID) -> None:
     with unit_of_work(services.db) as uow:
         uow.cur.execute("UPDATE users SET role = 'admin' WHERE id = %s", (who,))
-
-
-def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/problem+json"
-    body = response.get_json()
-    assert body["code"] == code, body
-    return body  # type: ignore[no-any-return]
 
 
 def upload(services: Services, wav: Path, owner: UUID, *, visibility: str = "public") -> UUID:
