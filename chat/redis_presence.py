@@ -5,20 +5,29 @@ ids scored by when each expires (plus a hash of their states); per room, a sorte
 ``user_id conn_id`` scored the same way; per connection, the set of its rooms (so a heartbeat
 can take it out of the rooms it left). Readers ignore entries past their score and prune them
 as they go, and every key expires with its newest entry, so a gateway killed with -9 leaves
-nothing that outlives its TTL. Each call is one Lua script (one round trip, atomic, on the
-server's clock, so gateways with skewed clocks agree); ``states`` for many users is one
-pipeline.
+nothing that outlives its TTL. Each call is one Lua script (atomic, on the server's clock, so
+gateways with skewed clocks agree). One task writes: the ``heartbeat`` and ``gone`` calls that
+pile up while it waits on Redis go out together, in order, in one pipeline, so ten thousand
+sockets heartbeating or closing at once cost a handful of round trips on one connection
+instead of ten thousand connections. ``states`` for many users is one pipeline. The client
+opens at most ``max_connections`` connections.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Collection, Sequence
+from typing import Any
 
 import redis.exceptions
+from redis.commands.core import AsyncScript
 
 from chat.redis_fanout import redis_client
 from veza.errors import ConfigError, ServiceError
 from veza.settings import Settings
+
+log = logging.getLogger(__name__)
 
 # Milliseconds now on the server's clock; ``expire(key)`` makes a key live as long as its
 # newest entry.
@@ -98,20 +107,31 @@ return redis.call('ZRANGEBYSCORE', KEYS[1], now, '+inf')
 STATES = ("online", "away")
 # Users per script call in ``states``: a bounded script run, many calls in one pipeline.
 _STATES_CHUNK = 500
+# Heartbeats and gones per pipeline: large enough that a burst takes few round trips, small
+# enough that one pipeline does not hold Redis (or this loop) for long.
+_WRITE_BATCH = 500
+
+_Write = tuple[AsyncScript, list[str], list[str | int], "asyncio.Future[None]"]
 
 
 class RedisPresence:
     """Keep who is online, away and in which room in Redis, with TTL heartbeats."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, max_connections: int = 16) -> None:
         if settings.redis_url is None:
             raise ConfigError("Redis presence needs VEZA_REDIS_URL (redis://...)")
         self._keys = f"{settings.queue_prefix}:chat:presence:"
-        self._redis = redis_client(settings.redis_url)
+        self._redis = redis_client(settings.redis_url, f"{settings.queue_prefix}:chat:presence",
+                                   max_connections=max_connections)
         self._heartbeat = self._redis.register_script(_HEARTBEAT)
         self._gone = self._redis.register_script(_GONE)
         self._states = self._redis.register_script(_STATES)
         self._in_room = self._redis.register_script(_IN_ROOM)
+        self._writes: list[_Write] = []
+        self._queued: asyncio.Event | None = None
+        self._writer: asyncio.Task[None] | None = None
+        self._closed = False
+        self.round_trips = 0  # pipelines the writer sent
 
     def _user_keys(self, user_id: str) -> list[str]:
         return [f"{self._keys}user:{user_id}", f"{self._keys}state:{user_id}"]
@@ -127,13 +147,59 @@ class RedisPresence:
         keys = [*self._user_keys(user_id), f"{self._keys}conn:{conn_id}:rooms"]
         args: list[str | int] = [conn_id, state, max(1, round(ttl_s * 1000)), f"{self._keys}room:",
                 f"{user_id} {conn_id}", *rooms]
-        await self._run(self._heartbeat(keys=keys, args=args))
+        await self._write(self._heartbeat, keys, args)
 
     async def gone(self, user_id: str, conn_id: str) -> None:
         """Forget a closed connection at once."""
         keys = [*self._user_keys(user_id), f"{self._keys}conn:{conn_id}:rooms"]
-        await self._run(self._gone(keys=keys, args=[conn_id, f"{self._keys}room:",
-                                                    f"{user_id} {conn_id}"]))
+        await self._write(self._gone, keys, [conn_id, f"{self._keys}room:",
+                                             f"{user_id} {conn_id}"])
+
+    async def _write(self, script: AsyncScript, keys: list[str],
+                     args: list[str | int]) -> None:
+        """Queue one script call for the writer task and wait until Redis ran it."""
+        if self._closed:
+            raise ServiceError("presence unavailable: closed")
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._writes.append((script, keys, args, done))
+        if self._queued is None:
+            self._queued = asyncio.Event()
+        self._queued.set()
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_loop(), name="presence-writer")
+        # Shielded: a caller that gives up does not fail the pipeline of the others.
+        await asyncio.shield(done)
+
+    async def _write_loop(self) -> None:
+        assert self._queued is not None
+        queued = self._queued
+        while True:
+            queued.clear()
+            if not self._writes:
+                if self._closed:
+                    return
+                await queued.wait()
+                continue
+            batch, self._writes = self._writes[:_WRITE_BATCH], self._writes[_WRITE_BATCH:]
+            try:
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    for script, keys, args, _done in batch:
+                        await script(keys=keys, args=args, client=pipe)
+                    results: list[Any] = await pipe.execute(raise_on_error=False)
+            except (redis.exceptions.RedisError, OSError) as exc:
+                results = [exc] * len(batch)
+            except Exception as exc:  # the writer must outlive one bad batch
+                log.exception("presence writes failed")
+                results = [exc] * len(batch)
+            self.round_trips += 1
+            for (_script, _keys, _args, done), result in zip(batch, results, strict=True):
+                if done.done():
+                    continue
+                if isinstance(result, Exception):
+                    done.set_exception(ServiceError(f"presence unavailable: {result}"))
+                    done.exception()  # retrieved: an abandoned call logs nothing
+                else:
+                    done.set_result(None)
 
     async def states(self, user_ids: Sequence[str]) -> dict[str, str]:
         """Each user's state over all their live connections: online > away > offline."""
@@ -160,7 +226,17 @@ class RedisPresence:
         return list(dict.fromkeys(users))
 
     async def close(self) -> None:
-        """Disconnect."""
+        """Send the writes already queued and disconnect."""
+        self._closed = True
+        writer = self._writer
+        if writer is not None and self._queued is not None:
+            self._queued.set()
+            try:
+                await asyncio.wait_for(asyncio.shield(writer), 10.0)
+            except TimeoutError:
+                log.warning("closing presence with %d writes unsent", len(self._writes))
+                writer.cancel()
+                await asyncio.gather(writer, return_exceptions=True)
         await self._redis.aclose()
 
     @staticmethod
