@@ -19,6 +19,7 @@ def create_app(settings: Settings, services: Services) -> Flask:
         admin,
         analysis,
         auth,
+        cache,
         covers,
         errors,
         files,
@@ -33,8 +34,13 @@ def create_app(settings: Settings, services: Services) -> Flask:
         tracks,
         users,
     )
-    from api.context import check_presented_token
-    from api.openapi import create_openapi_app, document_everywhere, problems
+    from api.context import check_presented_token, secured_operations
+    from api.openapi import (
+        cache_request_schemas,
+        create_openapi_app,
+        document_everywhere,
+        problems,
+    )
     from veza.accounts import AccountService
 
     app = create_openapi_app(__name__, version=_version())
@@ -47,6 +53,7 @@ def create_app(settings: Settings, services: Services) -> Flask:
     metrics.init_app(app)
     app.before_request(check_presented_token)
     limits.init_app(app, settings)
+    cache.init_app(app)
     app.register_blueprint(files.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(player.bp)
@@ -56,6 +63,9 @@ def create_app(settings: Settings, services: Services) -> Flask:
     # Any operation answers 401 to a presented token that is not valid (even a public one),
     # and 429 over a rate limit.
     document_everywhere(app, problems(401, 429))
+    cache_request_schemas(app)
+    with app.app_context():
+        secured_operations()  # built from the whole document: not on a first request
     return app
 
 

@@ -58,14 +58,14 @@ def check_presented_token() -> None:
         return
     if request.headers.get("Authorization"):
         principal()
-    elif (request.endpoint, request.method) in _secured_operations():
+    elif (request.endpoint, request.method) in secured_operations():
         principal()  # raises the 401 that names the missing token
 
 
 _ISSUING = {"auth.register", "auth.login", "auth.refresh"}
 
 
-def _secured_operations() -> set[tuple[str, str]]:
+def secured_operations() -> set[tuple[str, str]]:
     """Return (endpoint, method) of every operation whose documentation asks for a token."""
     app = current_app
     cached = app.extensions.get("veza.secured")

@@ -53,9 +53,9 @@ def _view(v: PlaylistView) -> dict[str, Any]:
 
 
 @bp.post("/playlists", security=BEARER,
-         responses={201: PlaylistOut, **problems(400, 401, 422)})
+         responses={201: PlaylistOut, **problems(400, 401, 409, 422)})
 def create(body: PlaylistBody) -> tuple[dict[str, Any], int, dict[str, str]]:
-    """Create an empty playlist."""
+    """Create an empty playlist; 409 (too_many_playlists) for an owner of 1,000 already."""
     view = playlists.create(services().db, principal(), body.model_dump())
     return _view(view), 201, {"Location": f"/api/v1/playlists/{view.playlist.id}"}
 

@@ -222,6 +222,7 @@ class Stream(BaseModel):
 class TrackSummary(BaseModel):
     id: UUID
     owner_id: UUID
+    owner_handle: str = Field(description="the owner's handle")
     title: str
     artist: str | None
     album: str | None
@@ -245,6 +246,7 @@ class TrackStatus(BaseModel):
 
     id: UUID
     owner_id: UUID
+    owner_handle: str = Field(description="the owner's handle")
     title: str
     artist: str | None
     album: str | None

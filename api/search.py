@@ -6,6 +6,7 @@ from typing import Any
 
 from flask_openapi3 import APIBlueprint, Tag
 
+from api.cache import public_answer
 from api.context import services
 from api.openapi import problems
 from api.search_schemas import SearchPage, SearchQuery
@@ -18,7 +19,8 @@ bp = APIBlueprint("search", __name__, url_prefix="/api/v1/search", abp_tags=[TAG
 
 def _hit(hit: SearchHit, base: str) -> dict[str, Any]:
     return {
-        "id": str(hit.id), "title": hit.title, "artist": hit.artist, "album": hit.album,
+        "id": str(hit.id), "owner_id": str(hit.owner_id), "owner_handle": hit.owner_handle,
+        "title": hit.title, "artist": hit.artist, "album": hit.album,
         "genre": hit.genre, "tags": hit.tags, "duration_s": hit.duration_s,
         "tempo_bpm": hit.tempo_bpm, "key": hit.musical_key, "camelot": camelot_of(hit.musical_key),
         "loudness_lufs": hit.loudness_lufs, "created_at": hit.created_at.isoformat(),
@@ -30,6 +32,7 @@ def _hit(hit: SearchHit, base: str) -> dict[str, Any]:
 def search(query: SearchQuery) -> dict[str, Any]:
     """Public, ready tracks matching free text and filters, best match first (newest first
     without text); pages through ``next_cursor``."""
+    public_answer()  # only public tracks are ever found, whoever asks
     fields = query.model_dump(exclude={"limit", "cursor"})
     svc = services()
     page = searching.search(svc, searching.Query(**fields), limit=query.limit,

@@ -61,6 +61,8 @@ class SearchQuery(BaseModel):
 
 class SearchHitOut(BaseModel):
     id: UUID
+    owner_id: UUID
+    owner_handle: str = Field(description="the owner's handle")
     title: str
     artist: str | None
     album: str | None

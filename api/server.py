@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import socket
 import threading
 from typing import Any
@@ -32,8 +33,14 @@ class GunicornApp(BaseApplication):  # type: ignore[misc]
             self.cfg.set("control_socket_disable", True)
 
     def load(self) -> Any:
-        services = build_services(self.settings, migrate=False)
-        return create_app(self.settings, services)
+        # Resolved once per process: otherwise every cursor and token check reads the key file.
+        services = build_services(self.settings.with_signing_key(), migrate=False)
+        app = create_app(self.settings, services)
+        # What was built so far lives as long as the process: keep it out of the collector's
+        # full passes, which otherwise walk every module and schema and stall requests.
+        gc.collect()
+        gc.freeze()
+        return app
 
 
 def serve_gunicorn(settings: Settings, *, workers: int, threads: int) -> None:

@@ -14,6 +14,7 @@ from flask_openapi3 import APIBlueprint, Tag
 from werkzeug.http import parse_options_header
 
 from api import plays
+from api.cache import public_answer
 from api.context import optional_principal, principal, require_role, services
 from api.openapi import BEARER, problems
 from api.schemas import (
@@ -125,10 +126,11 @@ def _job(job: Job | None) -> dict[str, Any] | None:
     }
 
 
-def _metadata(track: Track) -> dict[str, Any]:
+def _metadata(track: Track, owner_handle: str | None) -> dict[str, Any]:
     return {
         "id": str(track.id),
         "owner_id": str(track.owner_id),
+        "owner_handle": owner_handle,
         "title": track.title,
         "artist": track.artist,
         "album": track.album,
@@ -160,7 +162,7 @@ def _track(seen: TrackView) -> dict[str, Any]:
         }
     failed = track.status == "failed"
     return {
-        **_metadata(track),
+        **_metadata(track, seen.owner_handle),
         "description": track.description,
         # A failure reason can name the owner's file and the platform's internals: it is theirs.
         "error": {"code": track.error_code, "message": track.error_message}
@@ -183,12 +185,16 @@ def list_tracks(query: TrackListQuery) -> dict[str, Any]:
     """Public tracks, newest first, a page at a time; with ``owner`` set to your own handle,
     all of yours."""
     svc = services()
-    found = catalogue.page(svc, optional_principal(), limit=query.limit, cursor=query.cursor,
+    who = optional_principal()
+    if who is None:
+        public_answer()
+    found = catalogue.page(svc, who, limit=query.limit, cursor=query.cursor,
                            owner=query.owner, genre=query.genre, tag=query.tag,
                            status=query.status, visibility=query.visibility)
     base = svc.settings.base_url
     return {
-        "items": [{**_metadata(t), "url": f"{base}/api/v1/tracks/{t.id}"} for t in found.tracks],
+        "items": [{**_metadata(t, found.handles[t.owner_id]),
+                   "url": f"{base}/api/v1/tracks/{t.id}"} for t in found.tracks],
         "next": found.next,
     }
 
@@ -197,7 +203,10 @@ def list_tracks(query: TrackListQuery) -> dict[str, Any]:
 def get_track(path: TrackPath) -> dict[str, Any]:
     """The track's metadata, status and, when playable, the stream URLs; its owner also sees
     the job's progress and any failure reason."""
-    return _track(catalogue.view(services(), path.track_id, optional_principal()))
+    who = optional_principal()
+    if who is None:
+        public_answer()
+    return _track(catalogue.view(services(), path.track_id, who))
 
 
 @bp.patch("/<uuid:track_id>", security=BEARER,

@@ -388,6 +388,7 @@ REGISTRY: dict[str, Callable[..., dict[str, Any]]] = {
     "api": _lazy("benchmarks.api"),
     "engines": _lazy("benchmarks.engines"),
     "parallel": _lazy("benchmarks.parallel"),
+    "chat": _lazy("benchmarks.chat"),
 }
 
 

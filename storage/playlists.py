@@ -75,6 +75,14 @@ class Playlists:
         )
         return UUID(str(self.cur.fetchone()["id"]))
 
+    def count_of_owner(self, owner_id: UUID, *, lock: bool = False) -> int:
+        """Return how many playlists ``owner_id`` owns; ``lock`` holds the owner's row until
+        the transaction ends, so two creations by one owner are counted one after the other."""
+        if lock:
+            self.cur.execute("SELECT 1 FROM users WHERE id = %s FOR UPDATE", (owner_id,))
+        self.cur.execute("SELECT count(*) AS n FROM playlists WHERE owner_id = %s", (owner_id,))
+        return int(self.cur.fetchone()["n"])
+
     def get(self, playlist_id: UUID, *, for_update: bool = False) -> Playlist | None:
         """Return the playlist; ``for_update`` locks its row until the transaction ends."""
         if for_update:

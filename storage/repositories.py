@@ -85,6 +85,28 @@ class Tracks:
         row = self.cur.fetchone()
         return Track(**row) if row else None
 
+    def with_stream(self, track_id: UUID) -> tuple[Track, str, list[Rendition]] | None:
+        """Return the track, its owner's handle and its renditions (by bitrate) in one
+        statement, or None."""
+        cols = ", ".join(f"t.{c.strip()}" for c in self._COLUMNS.split(","))
+        self.cur.execute(
+            f"""
+            SELECT {cols}, u.handle AS owner_handle,
+                   (SELECT coalesce(json_agg(json_build_array(
+                               r.name, r.codec, r.bitrate, r.bandwidth, r.average_bandwidth,
+                               r.playlist_key, r.segment_count) ORDER BY r.bitrate), '[]')
+                    FROM renditions r WHERE r.track_id = t.id) AS renditions
+            FROM tracks t JOIN users u ON u.id = t.owner_id WHERE t.id = %s
+            """,
+            (track_id,),
+        )
+        row = self.cur.fetchone()
+        if row is None:
+            return None
+        handle, renditions = row.pop("owner_handle"), row.pop("renditions")
+        track = Track(**row)
+        return track, handle, [Rendition(track.id, *r) for r in renditions]
+
     def set_status(
         self,
         track_id: UUID,
@@ -156,7 +178,16 @@ class Tracks:
         )
         self.cur.execute("DELETE FROM renditions WHERE track_id = %s", (track_id,))
 
-    def page(
+    def page(self, *, limit: int, after: tuple[datetime, UUID] | None = None,
+             owner_id: UUID | None = None, public_only: bool = True, genre: str | None = None,
+             tag: str | None = None, status: str | None = None,
+             visibility: str | None = None) -> list[Track]:
+        """Return up to ``limit`` tracks, newest first (see ``page_with_owners``)."""
+        return [track for track, _ in self.page_with_owners(
+            limit=limit, after=after, owner_id=owner_id, public_only=public_only, genre=genre,
+            tag=tag, status=status, visibility=visibility)]
+
+    def page_with_owners(
         self,
         *,
         limit: int,
@@ -167,34 +198,47 @@ class Tracks:
         tag: str | None = None,
         status: str | None = None,
         visibility: str | None = None,
-    ) -> list[Track]:
-        """Return up to ``limit`` tracks, newest first, after the ``(created_at, id)`` of the
-        last one seen; ``public_only`` keeps public, ready tracks (tracks_public_created)."""
+    ) -> list[tuple[Track, str]]:
+        """Return up to ``limit`` tracks with their owners' handles, newest first, after the
+        ``(created_at, id)`` of the last one seen; ``public_only`` keeps public, ready tracks
+        (tracks_public_created)."""
+        sql, args = self.page_statement(
+            limit=limit, after=after, owner_id=owner_id, public_only=public_only, genre=genre,
+            tag=tag, status=status, visibility=visibility)
+        # Plain tuples, in Track's field order: a dictionary per row costs more than the query.
+        with self.cur.connection.cursor() as cur:
+            cur.execute(sql, args)
+            return [(Track(*row[:-1]), row[-1]) for row in cur.fetchall()]
+
+    def page_statement(self, *, limit: int, after: tuple[datetime, UUID] | None = None,
+                       owner_id: UUID | None = None, public_only: bool = True,
+                       genre: str | None = None, tag: str | None = None,
+                       status: str | None = None,
+                       visibility: str | None = None) -> tuple[str, tuple[Any, ...]]:
+        """Return the statement and parameters of ``page_with_owners``."""
         where: list[str] = []
         args: list[Any] = []
         if public_only:
-            where.append("visibility = 'public' AND status = 'ready'")
+            where.append("t.visibility = 'public' AND t.status = 'ready'")
         if owner_id is not None:
-            where.append("owner_id = %s")  # tracks_owner_created
+            where.append("t.owner_id = %s")  # tracks_owner_created
             args.append(owner_id)
         for column, value in (("genre", genre), ("status", status), ("visibility", visibility)):
             if value is not None:
-                where.append(f"{column} = %s")
+                where.append(f"t.{column} = %s")
                 args.append(value)
         if tag is not None:
-            where.append("%s = ANY (tags)")
+            where.append("%s = ANY (t.tags)")
             args.append(tag)
         if after is not None:
             # A row comparison walks the (created_at DESC, id DESC) order from where it stopped.
-            where.append("(created_at, id) < (%s, %s)")
+            where.append("(t.created_at, t.id) < (%s, %s)")
             args.extend(after)
         condition = " AND ".join(where) or "true"
-        self.cur.execute(
-            f"SELECT {self._COLUMNS} FROM tracks WHERE {condition}"
-            " ORDER BY created_at DESC, id DESC LIMIT %s",
-            (*args, limit),
-        )
-        return [Track(**row) for row in self.cur.fetchall()]
+        cols = ", ".join(f"t.{c.strip()}" for c in self._COLUMNS.split(","))
+        return (f"SELECT {cols}, u.handle AS owner_handle FROM tracks t"
+                f" JOIN users u ON u.id = t.owner_id WHERE {condition}"
+                " ORDER BY t.created_at DESC, t.id DESC LIMIT %s"), (*args, limit)
 
 
 class Renditions:
@@ -602,3 +646,21 @@ def unit_of_work(db: Database) -> Iterator[UnitOfWork]:
     """Open a transaction on ``db`` and hand over its repositories."""
     with db.transaction() as cur:
         yield UnitOfWork(cur)
+
+
+@contextmanager
+def single_reads(db: Database) -> Iterator[UnitOfWork]:
+    """Hand over repositories for reads where each statement stands alone.
+
+    Each statement runs in its own implicit transaction (autocommit), so a read costs one round
+    trip to the server instead of three (BEGIN, the statement, COMMIT): a statement always sees
+    one consistent snapshot, but two statements may see different ones. Never write here.
+    """
+    with db.transaction() as cur:
+        conn = cur.connection
+        conn.autocommit = True
+        try:
+            yield UnitOfWork(cur)
+        finally:
+            # Back to transactions before the pool lends the connection to someone else.
+            conn.autocommit = False

@@ -59,10 +59,14 @@ class SearchHit:
     loudness_lufs: float | None
     created_at: datetime
     score: float | None
+    owner_handle: str = ""
 
 
 _COLUMNS = ("t.id, t.owner_id, t.title, t.artist, t.album, t.genre, t.tags, t.duration_s,"
             " t.tempo_bpm, t.musical_key, t.loudness_lufs, t.created_at")
+# The owners' handles are looked up for the rows of the page only, once it is cut.
+_WITH_HANDLES = ("SELECT p.*, (SELECT u.handle FROM users u WHERE u.id = p.owner_id)"
+                 " AS owner_handle FROM ({page}) p ORDER BY {order}")
 # Text matches score 1 + rank (rank/(rank+1) with normalisation 32, so below 1); typo-tolerant
 # matches score the mean over the query's words of each word's best similarity to the title or
 # the artist (at most 1): every text match sorts above every near miss.
@@ -138,11 +142,19 @@ def _filters(c: Criteria, params: dict[str, Any]) -> list[str]:
 
 def search_sql(c: Criteria, *, mode: str, after: tuple[Any, UUID] | None,
                limit: int) -> tuple[str, dict[str, Any]]:
-    """Return the statement and parameters of one page of a search in ``mode``.
+    """Return the statement and parameters of one page of a search in ``mode``, with the
+    owners' handles.
 
     ``mode`` is "recent" (newest first), "text" (ranked text matches) or "fuzzy" (text matches,
     then typo-tolerant ones); ``after`` is the last row's (sort value, id) on the page before.
     """
+    sql, params = _page_sql(c, mode=mode, after=after, limit=limit)
+    order = "p.created_at DESC, p.id DESC" if mode == "recent" else "p.score DESC, p.id DESC"
+    return _WITH_HANDLES.format(page=sql, order=order), params
+
+
+def _page_sql(c: Criteria, *, mode: str, after: tuple[Any, UUID] | None,
+              limit: int) -> tuple[str, dict[str, Any]]:
     params: dict[str, Any] = {"limit": limit}
     where = _filters(c, params)
     if after is not None:
@@ -185,8 +197,11 @@ class SearchRepository:
              limit: int) -> list[SearchHit]:
         """Return up to ``limit`` hits after ``after``, best (or newest) first."""
         sql, params = search_sql(c, mode=mode, after=after, limit=limit)
-        self.cur.execute(sql, params)
-        return [SearchHit(**row) for row in self.cur.fetchall()]
+        # Plain tuples: a dictionary per row costs more than the rest of the page. The columns
+        # come in SearchHit's field order.
+        with self.cur.connection.cursor() as cur:
+            cur.execute(sql, params)
+            return [SearchHit(*row) for row in cur.fetchall()]
 
     def explain(self, c: Criteria, *, mode: str, limit: int = 21) -> str:
         """Return PostgreSQL's plan for the first page of a search (to check index use)."""

@@ -10,14 +10,14 @@ import json
 import logging
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from storage.accounts import Accounts
 from storage.objects import ObjectStore
-from storage.repositories import unit_of_work
+from storage.repositories import single_reads, unit_of_work
 from veza import access
 from veza.accounts import Principal
 from veza.errors import ConflictError, InputError, NotFoundError, ValidationError
@@ -42,12 +42,15 @@ class TrackView:
     job: Job | None
     renditions: list[Rendition]
     mine: bool
+    owner_handle: str | None = None
 
 
 @dataclass(frozen=True)
 class Page:
     tracks: list[Track]
     next: str | None
+    # The handle of each track's owner, by owner id.
+    handles: dict[UUID, str] = field(default_factory=dict)
 
 
 def remove_objects(store: ObjectStore, track_id: UUID | str) -> int:
@@ -76,11 +79,17 @@ def view(services: Services, track_id: UUID, who: Principal | None) -> TrackView
     Raises:
         NotFoundError: no such track, or a private one ``who`` may not see.
     """
-    with unit_of_work(services.db) as uow:
-        track = _visible(uow, track_id, who)
-        return TrackView(track=track, job=uow.jobs.latest_for_track(track_id),
-                         renditions=uow.renditions.for_track(track_id),
-                         mine=access.can_change(track.owner_id, who))
+    # One statement for what everybody sees; the job only for those who may see it.
+    with single_reads(services.db) as uow:
+        found = uow.tracks.with_stream(track_id)
+        if found is None:
+            raise NotFoundError(f"no track with id {track_id}")
+        track, handle, renditions = found
+        access.check_visible("track", track.id, track.owner_id, track.visibility, who)
+        mine = access.can_change(track.owner_id, who)
+        job = uow.jobs.latest_for_track(track_id) if mine else None
+    return TrackView(track=track, job=job, renditions=renditions, mine=mine,
+                     owner_handle=handle)
 
 
 def owned(services: Services, track_id: UUID, who: Principal | None) -> Track:
@@ -258,7 +267,7 @@ def page(services: Services, who: Principal | None, *, limit: int, cursor: str |
     """
     after = decode_cursor(services, cursor) if cursor else None
     handle = owner.strip().lower() if owner else None
-    with unit_of_work(services.db) as uow:
+    with single_reads(services.db) as uow:
         account = Accounts(uow.cur).find(handle) if handle else None
         if account is not None and account.handle != handle:  # find() also matches emails
             account = None
@@ -270,10 +279,12 @@ def page(services: Services, who: Principal | None, *, limit: int, cursor: str |
             raise ValidationError(bad)
         if handle and account is None:
             return Page(tracks=[], next=None)
-        tracks = uow.tracks.page(
+        found = uow.tracks.page_with_owners(
             limit=limit + 1, after=after, owner_id=account.id if account else None,
             public_only=not mine, genre=genre,
             tag=normalise_tags([tag])[0] if tag and tag.strip() else None,
             status=status, visibility=visibility)
-    following = encode_cursor(services, tracks[limit - 1]) if len(tracks) > limit else None
-    return Page(tracks=tracks[:limit], next=following)
+    tracks = [track for track, _ in found[:limit]]
+    following = encode_cursor(services, tracks[-1]) if len(found) > limit else None
+    return Page(tracks=tracks, next=following,
+                handles={track.owner_id: owner for track, owner in found[:limit]})

@@ -20,12 +20,19 @@ from veza.errors import ConflictError, NotFoundError, ValidationError
 from veza.social import Page, paginate
 
 MAX_ITEMS = 5000
+MAX_PLAYLISTS = 1000
 
 
 class PlaylistFullError(ConflictError):
     """Raised when a track is added to a playlist that holds MAX_ITEMS already."""
 
     code = "playlist_full"
+
+
+class TooManyPlaylistsError(ConflictError):
+    """Raised when someone who owns MAX_PLAYLISTS playlists already creates another."""
+
+    code = "too_many_playlists"
 
 
 @dataclass(frozen=True)
@@ -77,9 +84,16 @@ def _clean(fields: dict[str, Any]) -> dict[str, Any]:
 
 
 def create(db: Database, who: Principal, fields: dict[str, Any]) -> PlaylistView:
-    """Create an empty playlist owned by the caller."""
+    """Create an empty playlist owned by the caller.
+
+    Raises:
+        TooManyPlaylistsError: the caller owns MAX_PLAYLISTS playlists already.
+    """
     fields = _clean(fields)
     with unit_of_work(db) as uow:
+        if Playlists(uow.cur).count_of_owner(who.user_id, lock=True) >= MAX_PLAYLISTS:
+            raise TooManyPlaylistsError(f"you may own at most {MAX_PLAYLISTS} playlists; "
+                                        "delete one to create another")
         playlist_id = Playlists(uow.cur).create(
             owner_id=who.user_id, title=fields["title"],
             description=fields.get("description"), visibility=fields["visibility"])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import json
@@ -20,7 +21,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from storage.repositories import unit_of_work
+from storage.repositories import single_reads
 from storage.search import Criteria, Range, SearchHit, SearchRepository
 
 __all__ = ["MusicalKey", "Page", "Query", "SearchHit", "camelot_of", "parse_key", "search"]
@@ -101,6 +102,7 @@ def parse_key(text: str) -> MusicalKey:
     return MusicalKey((_NATURAL[tonic] + _ACCIDENTAL[accidental]) % 12, _MODES[mode])
 
 
+@functools.lru_cache(maxsize=256)
 def camelot_of(name: str | None) -> str | None:
     """Return the Camelot code of a stored key name, or None when there is no usable key."""
     if name is None:
@@ -205,7 +207,7 @@ def search(services: Services, query: Query, *, limit: int = 20,
         mode, after = _decode(key, digest, cursor)
     else:
         mode, after = ("text" if wanted.text else "recent"), None
-    with unit_of_work(services.db) as uow:
+    with single_reads(services.db) as uow:
         repo = SearchRepository(uow.cur)
         # One row past the page says whether there is a next one; on a first page, enough
         # rows to tell whether the text alone finds enough.
@@ -229,7 +231,11 @@ def search(services: Services, query: Query, *, limit: int = 20,
 
 
 def _cursor_key(services: Services) -> bytes:
-    secret = services.settings.with_signing_key().signing_key
+    return _derive(services.settings.with_signing_key().signing_key)
+
+
+@functools.lru_cache(maxsize=8)
+def _derive(secret: str) -> bytes:
     return hmac.new(secret.encode(), b"veza search cursors", hashlib.sha256).digest()
 
 

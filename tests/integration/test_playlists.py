@@ -26,7 +26,7 @@ from tests.integration.social_support import (
     set_visibility,
     user_id,
 )
-from veza.playlists import MAX_ITEMS
+from veza.playlists import MAX_ITEMS, MAX_PLAYLISTS
 from veza.runtime import Services
 from veza.settings import Settings
 
@@ -306,6 +306,32 @@ def test_a_full_playlist_refuses_another_track(client: FlaskClient, services: Se
                                       json={"track_id": str(track)}), 409, "playlist_full")
     assert str(MAX_ITEMS) in body["detail"]
     assert len(positions(services, playlist)) == MAX_ITEMS
+
+
+def test_an_owner_of_too_many_playlists_cannot_create_another(
+        client: FlaskClient, services: Services) -> None:
+    ada = register(client, "ada", role="artist")
+    bob = register(client, "bob")
+    create(client, ada)
+    with unit_of_work(services.db) as uow:
+        uow.cur.execute(
+            "INSERT INTO playlists (owner_id, title, visibility)"
+            " SELECT %s, 'Mix ' || n, 'private' FROM generate_series(2, %s) AS n",
+            (str(user_id(ada)), MAX_PLAYLISTS))
+    body = assert_problem(client.post("/api/v1/playlists", headers=bearer(ada),
+                                      json={"title": "One more", "visibility": "public"}),
+                          409, "too_many_playlists")
+    assert str(MAX_PLAYLISTS) in body["detail"]
+    with unit_of_work(services.db) as uow:
+        uow.cur.execute("SELECT count(*) AS n FROM playlists WHERE owner_id = %s",
+                        (str(user_id(ada)),))
+        assert uow.cur.fetchone()["n"] == MAX_PLAYLISTS
+    create(client, bob)  # the cap is per owner
+    # Deleting one makes room again.
+    first = client.get("/api/v1/users/ada/playlists", headers=bearer(ada)).get_json()
+    playlist = first["items"][0]["id"]
+    assert client.delete(f"/api/v1/playlists/{playlist}", headers=bearer(ada)).status_code == 204
+    create(client, ada)
 
 
 # ---------------------------------------------------------------------- order

@@ -166,6 +166,17 @@ def test_pages_walk_every_public_ready_track_newest_first(
                            headers=people.headers["other"])) == newest_first
 
 
+def test_pages_and_tracks_name_their_owner(
+    client: FlaskClient, services: Services, people: People
+) -> None:
+    track_id = make_track(services, people.ids["owner"])
+    item = client.get("/api/v1/tracks").get_json()["items"][0]
+    assert item["owner_id"] == str(people.ids["owner"]) and item["owner_handle"] == "olivia"
+    for who in ("anonymous", "owner", "other"):
+        body = client.get(f"/api/v1/tracks/{track_id}", headers=people.headers[who]).get_json()
+        assert body["owner_handle"] == "olivia", who
+
+
 def test_the_owner_lists_all_of_their_own_tracks(
     client: FlaskClient, services: Services, people: People
 ) -> None:
@@ -315,10 +326,10 @@ def test_pages_are_read_from_the_catalogue_indexes(
         newest = uow.tracks.page(limit=1, owner_id=owner if mine else None, public_only=not mine)
         # Tiny tables are cheaper to scan: make the planner show whether an index fits.
         uow.cur.execute("SET LOCAL enable_seqscan = off")
-        uow.tracks.page(limit=20, after=(newest[0].created_at, newest[0].id),
-                        owner_id=owner if mine else None, public_only=not mine)
-        query = uow.cur.query.decode()
-        uow.cur.execute("EXPLAIN " + query)
+        sql, args = uow.tracks.page_statement(
+            limit=20, after=(newest[0].created_at, newest[0].id),
+            owner_id=owner if mine else None, public_only=not mine)
+        uow.cur.execute("EXPLAIN " + sql, args)
         plan = "\n".join(row["QUERY PLAN"] for row in uow.cur.fetchall())
     index = "tracks_owner_created" if mine else "tracks_public_created"
     assert index in plan, plan

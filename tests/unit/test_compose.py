@@ -1,7 +1,10 @@
-"""compose/ describes a stack that can run: it parses and every command exists in the CLI."""
+"""compose/ describes a stack that can run: it parses, every command exists in the CLI, and
+HAProxy's configuration is valid and points at the services compose defines."""
 
 from __future__ import annotations
 
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -23,16 +26,24 @@ def _veza_services(compose: dict) -> dict[str, dict]:
             if svc.get("image") == "veza:latest"}
 
 
+GATEWAYS = ("chat1", "chat2")
+HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
+
+
 def test_compose_parses_with_the_whole_stack_and_health_checks() -> None:
     services = _compose()["services"]
-    assert {"postgres", "rabbitmq", "redis", "minio", "api", "worker", "migrate"} <= set(services)
-    for name in ("postgres", "rabbitmq", "redis", "minio", "api", "worker"):
+    assert {"postgres", "rabbitmq", "redis", "minio", "api", "worker", "migrate", "haproxy",
+            *GATEWAYS, "chat-archiver"} <= set(services)
+    for name in ("postgres", "rabbitmq", "redis", "minio", "api", "worker", "haproxy",
+                 *GATEWAYS, "chat-archiver"):
         assert "healthcheck" in services[name], name
 
 
 def test_every_veza_command_in_compose_exists() -> None:
     services = _veza_services(_compose())
-    assert set(services) == {"api", "worker", "migrate"}
+    assert set(services) == {"api", "worker", "migrate", *GATEWAYS, "chat-archiver"}
+    assert [services[g]["command"] for g in GATEWAYS] == [["serve", "chat"]] * 2
+    assert services["chat-archiver"]["command"] == ["serve", "chat-archiver"]
     for name, svc in services.items():
         result = subprocess.run([VEZA, *svc["command"], "--help"], capture_output=True,
                                 text=True, timeout=60)
@@ -50,7 +61,7 @@ def test_veza_services_are_configured_only_through_veza_variables() -> None:
 
 def test_dockerfile_copies_every_package_the_cli_needs() -> None:
     dockerfile = (ROOT / "compose" / "Dockerfile").read_text()
-    for package in ("veza", "api", "tasks", "pipeline", "storage"):
+    for package in ("veza", "api", "tasks", "pipeline", "storage", "chat"):
         assert f"COPY {package} ./{package}" in dockerfile
 
 
@@ -63,3 +74,75 @@ def test_rabbitmq_consumer_timeout_outlasts_the_longest_stage() -> None:
     [line] = [x for x in conf.splitlines() if x.startswith("consumer_timeout")]
     timeout_s = int(line.split("=")[1]) / 1000
     assert timeout_s > stage_time_limit_s(3 * 3600)  # a three-hour mix
+
+
+def _haproxy_cfg() -> str:
+    return (ROOT / "compose" / "haproxy.cfg").read_text()
+
+
+def _backend(cfg: str, name: str) -> list[str]:
+    """The lines of one backend section of haproxy.cfg, stripped."""
+    lines = cfg.splitlines()
+    start = lines.index(f"backend {name}") + 1
+    section = []
+    for line in lines[start:]:
+        if line and not line.startswith(" "):
+            break
+        if line.strip() and not line.strip().startswith("#"):
+            section.append(line.strip())
+    return section
+
+
+def test_haproxy_config_is_valid_with_the_environment_compose_gives_it() -> None:
+    haproxy = _compose()["services"]["haproxy"]
+    assert "./haproxy.cfg:/usr/local/etc/haproxy/haproxy.cfg:ro" in haproxy["volumes"]
+    env = {"PATH": "/usr/bin:/bin", **haproxy["environment"]}
+    result = subprocess.run([HAPROXY, "-c", "-f", str(ROOT / "compose" / "haproxy.cfg")],
+                            capture_output=True, text=True, timeout=30, env=env)
+    assert result.returncode == 0, result.stderr
+    # Without the variables there is no address to listen on or forward to: HAProxy refuses.
+    bare = subprocess.run([HAPROXY, "-c", "-f", str(ROOT / "compose" / "haproxy.cfg")],
+                          capture_output=True, text=True, timeout=30, env={"PATH": "/usr/bin"})
+    assert bare.returncode != 0
+
+
+def test_haproxy_sends_ws_to_the_gateways_and_the_rest_to_the_api() -> None:
+    compose = _compose()
+    services = compose["services"]
+    env = services["haproxy"]["environment"]
+    cfg = _haproxy_cfg()
+    assert re.search(r"^\s*acl is_ws path /ws$", cfg, re.M)
+    assert re.search(r"^\s*use_backend chat if is_ws$", cfg, re.M)
+    assert re.search(r"^\s*default_backend api$", cfg, re.M)
+    # Every address HAProxy forwards to is a compose service on the port it listens on.
+    api_port = services["api"]["environment"]["VEZA_API_PORT"]
+    assert env["VEZA_API_ADDR"] == f"api:{api_port}"
+    for i, gateway in enumerate(GATEWAYS, 1):
+        assert env[f"VEZA_CHAT{i}_ADDR"] == \
+            f"{gateway}:{services[gateway]['environment']['VEZA_CHAT_PORT']}"
+        assert services[gateway]["environment"]["VEZA_CHAT_HOST"] == "0.0.0.0"
+    assert services["haproxy"]["ports"] == [f"8000:{env['VEZA_FRONT_BIND'].split(':')[1]}"]
+    assert "ports" not in services["api"]  # reached through the front door only
+
+
+def test_both_backends_are_health_checked_and_websockets_may_idle() -> None:
+    cfg = _haproxy_cfg()
+    api, chat = _backend(cfg, "api"), _backend(cfg, "chat")
+    for backend in (api, chat):
+        assert "option httpchk GET /healthz" in backend
+        servers = [line for line in backend if line.startswith("server ")]
+        assert servers and all(" check" in line for line in servers)
+    assert "balance leastconn" in chat
+    assert [line.split()[2] for line in chat if line.startswith("server ")] == \
+        ['"${VEZA_CHAT1_ADDR}"', '"${VEZA_CHAT2_ADDR}"']
+    timeouts = dict(line.split()[1:3] for line in cfg.splitlines()
+                    if line.strip().startswith("timeout "))
+    assert timeouts["tunnel"] == "1h" and timeouts["client-fin"] == "30s"
+
+
+def test_the_api_and_the_gateways_share_one_signing_key() -> None:
+    services = _veza_services(_compose())
+    for name in ("api", *GATEWAYS):
+        env = services[name]["environment"]
+        assert env["VEZA_DATA_DIR"] == "/var/lib/veza", name
+        assert "keys:/var/lib/veza" in services[name]["volumes"], name
