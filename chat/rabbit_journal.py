@@ -126,8 +126,8 @@ class RabbitJournal:
         self._idle.clear()
         self._wakeup()
         try:
-            # Shielded: a caller that gives up does not take its batch-mates' publish with it.
-            await asyncio.shield(done)
+            # A caller that gives up cancels only its own future, never its batch's publish.
+            await done
         finally:
             self._in_flight -= 1
             if self._in_flight == 0:
@@ -195,7 +195,6 @@ class RabbitJournal:
             task = asyncio.create_task(self._publish(batch))
             self._publishes.add(task)
             task.add_done_callback(self._publishes.discard)
-            await asyncio.sleep(0)  # let the appends of this turn of the loop queue up
     def _take(self) -> _Batch:
         """Take the records waiting to be sent, as one batch."""
         pending = self._pending

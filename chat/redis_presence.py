@@ -167,8 +167,8 @@ class RedisPresence:
         self._queued.set()
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_loop(), name="presence-writer")
-        # Shielded: a caller that gives up does not fail the pipeline of the others.
-        await asyncio.shield(done)
+        # A caller that gives up cancels only its own future, never the pipeline.
+        await done
 
     async def _write_loop(self) -> None:
         assert self._queued is not None
