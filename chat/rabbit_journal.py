@@ -124,7 +124,9 @@ class RabbitJournal:
         pending.size += len(body) + 1
         self._in_flight += 1
         self._idle.clear()
-        self._wakeup()
+        # The sender waits for the first record, a full batch or a confirm, not for each record.
+        if len(pending.bodies) == 1 or self._full():
+            self._wakeup()
         try:
             # A caller that gives up cancels only its own future, never its batch's publish.
             await done
@@ -195,20 +197,21 @@ class RabbitJournal:
             task = asyncio.create_task(self._publish(batch))
             self._publishes.add(task)
             task.add_done_callback(self._publishes.discard)
+
     def _take(self) -> _Batch:
         """Take the records waiting to be sent, as one batch."""
         pending = self._pending
         if len(pending.bodies) <= self._max_records and pending.size <= self._max_bytes:
             self._pending = _Batch()
             return pending
-        batch = _Batch()
-        while pending.bodies and len(batch.bodies) < self._max_records and (
-                not batch.bodies or batch.size + len(pending.bodies[0]) + 1 <= self._max_bytes):
-            body = pending.bodies.pop(0)
-            batch.bodies.append(body)
-            batch.waiters.append(pending.waiters.pop(0))
-            batch.size += len(body) + 1
-            pending.size -= len(body) + 1
+        size, count = 2, 0
+        for body in pending.bodies[:self._max_records]:
+            if count and size + len(body) + 1 > self._max_bytes:
+                break
+            size, count = size + len(body) + 1, count + 1
+        batch = _Batch(pending.bodies[:count], pending.waiters[:count], size)
+        pending.bodies, pending.waiters = pending.bodies[count:], pending.waiters[count:]
+        pending.size -= size - 2
         return batch
 
     @staticmethod

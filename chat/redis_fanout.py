@@ -47,15 +47,15 @@ class FanoutStats:
 
 
 def redis_client(url: str, name: str | None = None, *, max_connections: int = 16,
-                 wait_s: float = 5.0) -> redis.asyncio.Redis:
+                 wait_s: float = 5.0, socket_timeout: float | None = None) -> redis.asyncio.Redis:
     """Return a client that fails fast, so our own loops decide when to reconnect, and opens
     at most ``max_connections`` connections (a call waits up to ``wait_s`` for a free one)."""
     # An unbounded pool opens a connection per concurrent call: thousands of sockets closing
     # at once would open thousands of Redis connections on a server shared by every gateway.
     pool = redis.asyncio.BlockingConnectionPool.from_url(
         url, max_connections=max_connections, timeout=wait_s, retry=Retry(NoBackoff(), 0),
-        socket_connect_timeout=2, socket_keepalive=True, health_check_interval=10,
-        client_name=name)
+        socket_connect_timeout=2, socket_timeout=socket_timeout, socket_keepalive=True,
+        health_check_interval=10, client_name=name)
     return redis.asyncio.Redis.from_pool(pool)
 
 

@@ -83,6 +83,24 @@ def test_appends_made_together_travel_as_one_message_per_batch(settings: Setting
     assert records_in(taken) == records
 
 
+def test_a_batch_stays_under_its_size_cap(settings: Settings, broker_url: str) -> None:
+    records = [message(str(uuid.uuid4()), str(uuid.uuid4()), f"c{i}", "x" * 900)
+               for i in range(30)]
+
+    async def scenario() -> None:
+        journal = RabbitJournal(settings, max_bytes=4000)
+        try:
+            await asyncio.gather(*(journal.append(r) for r in records))
+        finally:
+            await journal.close()
+
+    run(scenario)
+    taken = drain(broker_url, queue_name(settings))
+    assert all(len(body) <= 4000 for body, _ in taken)
+    assert len(taken) >= 10
+    assert records_in(taken) == records
+
+
 def test_many_appends_in_flight_are_each_confirmed(settings: Settings, broker_url: str) -> None:
     records = [message(str(uuid.uuid4()), str(uuid.uuid4()), f"c{i}") for i in range(300)]
 
