@@ -44,6 +44,13 @@ def create_app(settings: Settings, services: Services) -> Flask:
     from veza.accounts import AccountService
 
     app = create_openapi_app(__name__, version=_version())
+    if settings.trusted_proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # The client's address and scheme as the proxies in front saw them: rate limits,
+        # login limits and play counting key on the address.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies)
     app.config["VEZA_SETTINGS"] = settings
     app.extensions["veza"] = services
     app.extensions["veza.accounts"] = AccountService(services)
@@ -53,7 +60,7 @@ def create_app(settings: Settings, services: Services) -> Flask:
     metrics.init_app(app)
     app.before_request(check_presented_token)
     limits.init_app(app, settings)
-    cache.init_app(app)
+    cache.init_app(app, settings.read_cache_ttl_s)
     app.register_blueprint(files.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(player.bp)

@@ -8,14 +8,15 @@ name) is never stored, and never served to anybody else; a view stores an answer
 says the answer is the public one (``public_answer``).
 
 Keys are the endpoint, the path's arguments and the query string's pairs in sorted order; an
-answer lives ``TTL_S`` seconds. Staleness is bounded, and shorter in the process that wrote:
+answer lives ``VEZA_READ_CACHE_TTL`` seconds (1 by default; 0 turns the cache off). Staleness
+is bounded, and shorter in the process that wrote:
 
 * any write request (POST, PUT, PATCH, DELETE) served by this process empties its cache as it
   ends, so an owner who makes a track private, or deletes it, never sees it served again by the
   process that answered them;
 * other processes (gunicorn's other workers, the pipeline workers that finish a track) are not
-  told: their copies expire within ``TTL_S``. A track made private stops being served by every
-  process at most ``TTL_S`` seconds after the write.
+  told: their copies expire within the TTL. A track made private stops being served by every
+  process at most the TTL after the write.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from typing import Any
 
 from flask import Flask, Response, g, request
 
-# Long enough to absorb bursts of the same read, short enough that nobody waits for a change.
+# The default TTL: long enough to absorb bursts of the same read, short enough that nobody
+# waits for a change.
 TTL_S = 1.0
 MAX_ENTRIES = 20_000
 # Endpoints whose anonymous answer may be cached, and whether a token holder may share it.
@@ -97,10 +99,13 @@ def _name(pair: tuple[str, str]) -> str:
     return pair[0]
 
 
-def init_app(app: Flask) -> None:
-    """Serve and keep cached answers; register after every hook that must see each request
-    (authentication, rate limits): a cached answer is counted and limited like any other."""
-    cache = ReadCache()
+def init_app(app: Flask, ttl_s: float = TTL_S) -> None:
+    """Serve and keep cached answers for ``ttl_s`` seconds (0: no cache); register after every
+    hook that must see each request (authentication, rate limits): a cached answer is counted
+    and limited like any other."""
+    if ttl_s <= 0:
+        return
+    cache = ReadCache(ttl_s=ttl_s)
     app.extensions[_EXTENSION] = cache
 
     @app.before_request

@@ -200,7 +200,7 @@ def make_users(env: dict[str, str], n: int, *, prefix: str = "bench") -> list[Us
             for row in uow.cur.fetchall():
                 account = Account(**row)
                 # The same session and token a login makes, without the password hash.
-                tokens = service._open_session(accounts, account, user_agent="veza bench chat",
+                tokens = service.open_session(accounts, account, user_agent="veza bench chat",
                                                ip=None)
                 users.append(User(str(account.id), account.handle, tokens.access_token))
         return users

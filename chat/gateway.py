@@ -11,6 +11,7 @@ import asyncio
 import http
 import json
 import logging
+import time
 import urllib.parse
 import uuid
 from collections.abc import Mapping
@@ -38,13 +39,14 @@ from chat.service import ChatService, Handler
 from chat.wiring import Ports, build_ports
 from storage.chat import ChatStore
 from veza.accounts import AccountService
-from veza.errors import AuthError, VezaError
+from veza.errors import AuthError, ServiceError, VezaError
 from veza.runtime import Services
 
 log = logging.getLogger(__name__)
 
 MAX_BAD_FRAMES = 10  # in a row, then 1008
-MAX_RATE_STRIKES = 3  # rate_limited answers ignored in a row, then 4008
+MAX_RATE_STRIKES = 3
+HEARTBEAT_BATCH = 500  # rate_limited answers ignored in a row, then 4008
 HANDLERS: dict[str, Handler] = {
     "room.create": roomops.create, "room.join": roomops.join, "room.leave": roomops.leave,
     "room.invite": roomops.invite, "room.role": roomops.set_role,
@@ -86,6 +88,7 @@ class Gateway:
         self._events: asyncio.Task[None] | None = None
         self._events_stop = asyncio.Event()
         self._pending: dict[ServerConnection, dict[str, Any]] = {}
+        self._presence_warned = -1e9
 
     # -------------------------------------------------------------- lifecycle
 
@@ -187,25 +190,44 @@ class Gateway:
             self.service.sent.remember((conn.user_id, cid), first)
         svc = self.service
         try:
-            was = await svc.user_state(conn.user_id)
             await self.hub.add(conn)
-            for room_id in info["rooms"]:
-                await self.hub.enter(conn, room_id)
-            await svc.heartbeat(conn)
+            # The welcome goes first: frames of the rooms entered below come after it.
             self.hub.send(conn, encode({
                 "type": "welcome", "conn_id": conn.conn_id,
                 "user": {"id": conn.user_id, "handle": conn.handle},
                 "heartbeat_s": self.heartbeat_s, "rooms": info["rooms"],
                 "limits": {"max_frame_bytes": MAX_FRAME_BYTES, "max_body_chars": MAX_BODY,
                            "messages": self.settings.chat_rate_limit, "typing_interval_s": 3}}))
-            if was == "offline":
-                await svc.announce(conn, conn.rooms, "online")
+            for room_id in info["rooms"]:
+                await self.hub.enter(conn, room_id)
+            await self._arrived(conn)
             async for data in ws:
                 await self._frame(conn, data)
         except ConnectionClosed:
             pass
         finally:
-            await svc.disconnected(conn)
+            try:
+                await svc.disconnected(conn)
+            except ServiceError as exc:
+                # Presence expires by itself (its TTL); one line, not a traceback per socket.
+                self._presence_down(exc)
+
+    async def _arrived(self, conn: Conn) -> None:
+        """Record the socket's presence, and announce the user if they were offline."""
+        try:
+            was = await self.service.user_state(conn.user_id)
+            await self.service.heartbeat(conn)
+        except ServiceError as exc:
+            self._presence_down(exc)
+            return
+        if was == "offline":
+            await self.service.announce(conn, conn.rooms, "online")
+
+    def _presence_down(self, exc: ServiceError) -> None:
+        now = time.monotonic()
+        if now - self._presence_warned > 10:
+            self._presence_warned = now
+            log.warning("chat presence unavailable: %s", exc.message)
 
     async def _frame(self, conn: Conn, data: str | bytes) -> None:
         try:
@@ -262,8 +284,17 @@ class Gateway:
 
     async def _beat(self) -> None:
         conns = list(self.hub.conns)
-        for conn in conns:
-            await self.service.heartbeat(conn)
+        # Concurrently, so a presence store that batches calls sends few round trips.
+        for start in range(0, len(conns), HEARTBEAT_BATCH):
+            results = await asyncio.gather(
+                *(self.service.heartbeat(c) for c in conns[start:start + HEARTBEAT_BATCH]),
+                return_exceptions=True)
+            failed = [r for r in results if isinstance(r, BaseException)]
+            if failed:
+                if not isinstance(failed[0], ServiceError):
+                    raise failed[0]
+                self._presence_down(failed[0])
+                break
         self.service.prune()
         sessions = list({c.session_id for c in conns})
         if not sessions:

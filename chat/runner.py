@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import resource
 import signal
 import threading
 from collections.abc import Mapping
@@ -16,9 +17,23 @@ from veza.runtime import Services
 log = logging.getLogger(__name__)
 
 
+def raise_open_files_limit() -> int:
+    """Let this process hold as many sockets as the system allows it; return the new limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        soft = hard
+    return soft
+
+
 def serve(services: Services, *, host: str | None = None, port: int | None = None) -> None:
     """Serve until SIGINT or SIGTERM, then close every socket with 1001."""
     import uvloop
+
+    # Each connection is a file descriptor; the usual soft limit of 1,024 would cap a gateway
+    # far below the connections it can hold.
+    limit = raise_open_files_limit()
+    log.info("chat gateway may hold up to %d open files", limit)
 
     async def main() -> None:
         gateway = Gateway(services)

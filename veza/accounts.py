@@ -155,7 +155,7 @@ class AccountService:
             accounts = Accounts(uow.cur)
             account = accounts.create(handle=handle, email=email, password_hash=password_hash,
                                       role=role, display_name=display_name)
-            tokens = self._open_session(accounts, account, user_agent=user_agent, ip=ip)
+            tokens = self.open_session(accounts, account, user_agent=user_agent, ip=ip)
         log.info("account %s (%s) registered", account.handle, account.role)
         return tokens
 
@@ -186,7 +186,7 @@ class AccountService:
             accounts = Accounts(uow.cur)
             if _hasher.check_needs_rehash(account.password_hash):
                 accounts.set_password(account.id, _hasher.hash(password), changed=False)
-            tokens = self._open_session(accounts, account, user_agent=user_agent, ip=ip)
+            tokens = self.open_session(accounts, account, user_agent=user_agent, ip=ip)
         self.limiter.clear("login-account", login, self.settings.login_limit_account)
         return tokens
 
@@ -247,7 +247,7 @@ class AccountService:
             accounts = Accounts(uow.cur)
             accounts.set_password(account.id, _hasher.hash(new), changed=True)
             revoked = accounts.revoke_all_sessions(account.id, "password changed")
-            tokens = self._open_session(accounts, account, user_agent=user_agent, ip=ip)
+            tokens = self.open_session(accounts, account, user_agent=user_agent, ip=ip)
         log.info("account %s changed its password; %d sessions signed out", account.handle,
                  revoked)
         return tokens
@@ -291,8 +291,10 @@ class AccountService:
             return False
         return stored is not None
 
-    def _open_session(self, accounts: Accounts, account: Account, *, user_agent: str | None,
-                      ip: str | None) -> Tokens:
+    def open_session(self, accounts: Accounts, account: Account, *, user_agent: str | None,
+                     ip: str | None) -> Tokens:
+        """Open a session for an account the caller has already vouched for (registration,
+        login, operators' tools) and return its first tokens."""
         session_id = accounts.open_session(account.id, user_agent=user_agent, ip=ip)
         return self._issue(accounts, account, session_id)
 

@@ -124,6 +124,12 @@ class Settings:
     rate_limit_read: str = "6000/minute"
     # Origins allowed to call the API from a browser (CORS); none by default.
     cors_origins: tuple[str, ...] = ()
+    # Reverse proxies in front of the API (HAProxy: 1) whose X-Forwarded-For and
+    # X-Forwarded-Proto are believed; 0 believes none, so a client cannot pick its address.
+    trusted_proxies: int = 0
+    # Seconds an anonymous read (a public track, a catalogue or search page) is served from
+    # memory before the database is asked again; 0 turns the cache off.
+    read_cache_ttl_s: float = 1.0
     # Chat gateway: where it listens, messages allowed per user ("N/second|minute|hour"; "0"
     # for none), and how long presence lasts without a heartbeat.
     chat_host: str = "127.0.0.1"
@@ -175,6 +181,8 @@ class Settings:
             rate_limit_read=env.get("VEZA_RATE_LIMIT_READ") or "6000/minute",
             cors_origins=tuple(o.strip().rstrip("/") for o in
                                (env.get("VEZA_CORS_ORIGINS") or "").split(",") if o.strip()),
+            trusted_proxies=_int(env, "VEZA_TRUSTED_PROXIES", 0),
+            read_cache_ttl_s=_float(env, "VEZA_READ_CACHE_TTL", 1.0),
             chat_host=env.get("VEZA_CHAT_HOST") or "127.0.0.1",
             chat_port=_int(env, "VEZA_CHAT_PORT", 8001),
             chat_rate_limit=env.get("VEZA_CHAT_RATE_LIMIT") or "20/minute",
@@ -198,6 +206,10 @@ class Settings:
         if self.task_engine not in ("dramatiq", "celery"):
             raise ConfigError(f"VEZA_TASK_ENGINE must be dramatiq or celery, "
                               f"got {self.task_engine!r}")
+        if not 0 <= self.trusted_proxies <= 5:
+            raise ConfigError(f"VEZA_TRUSTED_PROXIES must be 0-5, got {self.trusted_proxies}")
+        if not 0 <= self.read_cache_ttl_s <= 60:
+            raise ConfigError("VEZA_READ_CACHE_TTL must be 0-60 seconds")
         if not 1 <= self.chat_port <= 65535:
             raise ConfigError(f"VEZA_CHAT_PORT out of range: {self.chat_port}")
         if not 3 <= self.chat_presence_ttl_s <= 3600:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -158,3 +159,43 @@ def test_a_message_over_4000_characters_is_too_large(chat: Chat) -> None:
     error = client.call("message.send", room_id=room, body="é" * 4001)
     assert error["code"] == "too_large"
     assert client.ok("message.send", room_id=room, body="é" * 4000)["id"]
+
+
+def test_the_welcome_is_the_first_frame_even_while_the_users_rooms_are_busy(
+    database_url: str, redis_url: str, key_prefix: str, tmp_path: Path,
+) -> None:
+    # With Redis, joining rooms and recording presence wait on the network: room frames
+    # could slip in before the welcome if it were not queued first.
+    chat = Chat(chat_settings(database_url, tmp_path, redis_url=redis_url,
+                              queue_prefix=key_prefix))
+    try:
+        _welcome_first(chat)
+    finally:
+        chat.close()
+
+
+def _welcome_first(chat: Chat) -> None:
+    ada, bob = chat.user(), chat.user()
+    busy = chat.connect(bob)
+    room = busy.ok("room.create", name="busy", kind="public")["room"]["id"]
+    first = chat.connect(ada)
+    first.ok("room.join", room_id=room)
+    first.close()
+    stop = threading.Event()
+
+    def chatter() -> None:  # a steady stream of presence frames to the room
+        while not stop.is_set():
+            for state in ("away", "online"):
+                busy.send({"type": "presence.set", "state": state})
+                time.sleep(0.002)
+
+    thread = threading.Thread(target=chatter, daemon=True)
+    thread.start()
+    try:
+        for _ in range(15):
+            with connect(chat.url, additional_headers={"Authorization": f"Bearer {ada.token}"},
+                         open_timeout=10, legacy=True) as ws:
+                assert json.loads(ws.recv(timeout=5))["type"] == "welcome"
+    finally:
+        stop.set()
+        thread.join(5)

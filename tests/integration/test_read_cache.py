@@ -11,6 +11,7 @@ from uuid import UUID
 import pytest
 from flask.testing import FlaskClient
 
+from api import create_app
 from api.cache import read_cache
 from tests.integration.track_api import (
     client,
@@ -128,3 +129,33 @@ def test_answers_depend_on_every_query_parameter(
     first = client.get("/api/v1/search?q=lantern&q=nothing").get_json()["items"]
     second = client.get("/api/v1/search?q=nothing&q=lantern").get_json()["items"]
     assert [item["id"] for item in first] == [str(track)] and second == []
+
+
+def test_with_the_cache_off_a_write_behind_the_apis_back_shows_at_once(
+        services: Services, track: UUID) -> None:
+    settings = services.settings.replace(read_cache_ttl_s=0)
+    uncached = create_app(settings, services).test_client()
+    url = f"/api/v1/tracks/{track}"
+    assert uncached.get(url).status_code == 200
+    set_visibility(services, track, "private")
+    assert uncached.get(url).status_code == 404
+
+
+def test_behind_a_trusted_proxy_each_client_address_has_its_own_read_budget(
+        services: Services, track: UUID) -> None:
+    url = f"/api/v1/tracks/{track}"
+
+    def statuses(app_client: FlaskClient, forwarded_for: str) -> list[int]:
+        return [app_client.get(url, headers={"X-Forwarded-For": forwarded_for},
+                               environ_base={"REMOTE_ADDR": "10.0.0.2"}).status_code
+                for _ in range(3)]
+
+    limited = services.settings.replace(rate_limit_read="2/minute")
+    # Behind HAProxy (one trusted hop) the budget is the client's, not the proxy's.
+    proxied = create_app(limited.replace(trusted_proxies=1), services).test_client()
+    assert statuses(proxied, "192.0.2.1") == [200, 200, 429]
+    assert statuses(proxied, "192.0.2.2") == [200, 200, 429]
+    # Without a trusted proxy the header is the client's word: it cannot buy a new budget.
+    direct = create_app(limited, services).test_client()
+    assert statuses(direct, "192.0.2.3") == [200, 200, 429]
+    assert statuses(direct, "192.0.2.4") == [429, 429, 429]

@@ -51,6 +51,11 @@ def test_variables_select_the_real_services() -> None:
         ({"VEZA_LOGIN_LIMIT_IP": "5/fortnight"}, "VEZA_LOGIN_LIMIT_IP must look like"),
         ({"VEZA_CORS_ORIGINS": "*"}, "VEZA_CORS_ORIGINS must name origins"),
         ({"VEZA_CORS_ORIGINS": "app.example.org"}, "VEZA_CORS_ORIGINS entries must be origins"),
+        ({"VEZA_TRUSTED_PROXIES": "9"}, "VEZA_TRUSTED_PROXIES must be 0-5, got 9"),
+        ({"VEZA_READ_CACHE_TTL": "-1"}, "VEZA_READ_CACHE_TTL must be 0-60 seconds"),
+        ({"VEZA_CHAT_PORT": "0"}, "VEZA_CHAT_PORT out of range"),
+        ({"VEZA_CHAT_PRESENCE_TTL": "1"}, "VEZA_CHAT_PRESENCE_TTL must be 3-3600 seconds"),
+        ({"VEZA_CHAT_RATE_LIMIT": "fast"}, "VEZA_CHAT_RATE_LIMIT must look like"),
     ],
 )
 def test_bad_values_name_the_variable(env: dict[str, str], message: str) -> None:
