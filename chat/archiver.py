@@ -1,12 +1,15 @@
 """``veza serve chat-archiver``: store the RabbitMQ chat journal in PostgreSQL, in batches.
 
-Records are taken up to ``batch_max`` at a time (or whatever came within ``batch_ms`` of the
-first), applied in ONE transaction (``storage.chat_archive.apply_records``), committed, and only
-then acknowledged, all at once up to the last delivery tag. A crash between the commit and the
-ack redelivers the batch, which then changes nothing: applying a record is idempotent. A record
-that cannot be stored goes to ``{prefix}.chat.XQ`` with its reason (confirmed by the broker
-before the batch is acknowledged). While PostgreSQL is down the batch stays unacknowledged and
-is retried with a growing pause; when the broker goes away the archiver connects again.
+A journal message holds a JSON array of records (a batch from one gateway) or, as gateways sent
+before batching, one record as a JSON object. Messages are taken until they hold ``batch_max``
+records (or whatever came within ``batch_ms`` of the first); their records are applied in ONE
+transaction (``storage.chat_archive.apply_records``), committed, and only then acknowledged, all
+at once up to the last delivery tag. A crash between the commit and the ack redelivers the
+messages, which then change nothing: applying a record is idempotent. A record that cannot be
+stored goes to ``{prefix}.chat.XQ`` on its own, with its reason (confirmed by the broker before
+the messages are acknowledged), and the other records of its batch are stored. While PostgreSQL
+is down the records stay unacknowledged and are retried with a growing pause; when the broker
+goes away the archiver connects again.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import logging
 import threading
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import pika
@@ -47,7 +51,47 @@ _BROKER_FAILURES = (pika.exceptions.AMQPError, OSError)
 _PAUSES_S = (0.5, 1.0, 2.0, 5.0, 10.0)
 
 Channel = Any  # pika.adapters.blocking_connection.BlockingChannel (untyped)
-Delivery = tuple[int, bytes]
+
+
+@dataclass
+class _Taken:
+    """The records of the messages taken so far, and what was set aside before applying."""
+
+    records: list[Mapping[str, Any]] = field(default_factory=list)
+    bodies: dict[int, bytes] = field(default_factory=dict)  # id(record) -> its message body
+    order: dict[int, int] = field(default_factory=dict)  # id(record) -> place in the journal
+    rejected: list[tuple[int, bytes, str]] = field(default_factory=list)
+    messages: int = 0
+    last_tag: int = 0
+
+    def add(self, tag: int, body: bytes) -> None:
+        """Unpack one journal message: a record (JSON object) or a batch (JSON array)."""
+        self.messages += 1
+        self.last_tag = tag
+        try:
+            parsed = json.loads(body)
+        except ValueError as exc:  # includes UnicodeDecodeError
+            self.rejected.append((self.size(), body, f"not a journal record: {exc}"))
+            return
+        if isinstance(parsed, dict):
+            self.order[id(parsed)] = self.size()
+            self.records.append(parsed)
+            self.bodies[id(parsed)] = body  # set aside as it came, byte for byte
+            return
+        if not isinstance(parsed, list):
+            self.rejected.append((self.size(), body, "not a journal record: a JSON "
+                                        f"{type(parsed).__name__}, not an object or an array"))
+            return
+        for item in parsed:
+            if isinstance(item, dict):
+                self.order[id(item)] = self.size()
+                self.records.append(item)
+            else:
+                self.rejected.append((self.size(), _encode(item), "not a journal record: a "
+                                      f"JSON {type(item).__name__}, not an object"))
+
+    def size(self) -> int:
+        return len(self.records) + len(self.rejected)
 
 
 class _Stopped(Exception):
@@ -115,18 +159,18 @@ class Archiver:
             if self._broker_down:
                 self._broker_down = False
             log.info("chat archiver consuming %s", self._queue)
-            batch: list[Delivery] = []
+            taken = _Taken()
             first = 0.0
             for method, _properties, body in channel.consume(self._queue,
                                                              inactivity_timeout=0.05):
                 if method is not None:
-                    if not batch:
+                    if not taken.messages:
                         first = time.monotonic()
-                    batch.append((method.delivery_tag, body))
-                if batch and (len(batch) >= self.batch_max or stop.is_set()
-                              or time.monotonic() - first >= self.batch_s):
-                    self._store(connection, channel, batch, stop)
-                    batch = []
+                    taken.add(method.delivery_tag, body)
+                if taken.messages and (taken.size() >= self.batch_max or stop.is_set()
+                                       or time.monotonic() - first >= self.batch_s):
+                    self._store(connection, channel, taken, stop)
+                    taken = _Taken()
                 if stop.is_set():
                     break
         except _Stopped:
@@ -138,37 +182,27 @@ class Archiver:
                 except _BROKER_FAILURES:
                     pass
 
-    def _store(self, connection: pika.BlockingConnection, channel: Channel,
-               batch: list[Delivery], stop: threading.Event) -> None:
-        """Apply, commit, set the rejected aside, then acknowledge the whole batch."""
-        records: list[Mapping[str, Any]] = []
-        positions: dict[int, int] = {}
-        rejected: list[tuple[int, str]] = []
-        for position, (_tag, body) in enumerate(batch):
-            try:
-                record = json.loads(body)
-                if not isinstance(record, dict):
-                    raise ValueError(f"a JSON {type(record).__name__}, not an object")
-            except ValueError as exc:  # includes UnicodeDecodeError
-                rejected.append((position, f"not a journal record: {exc}"))
-                continue
-            records.append(record)
-            positions[id(record)] = position
+    def _store(self, connection: pika.BlockingConnection, channel: Channel, taken: _Taken,
+               stop: threading.Event) -> None:
+        """Apply, commit, set the rejected aside, then acknowledge every message taken."""
+        records = taken.records
         applied = self._apply(connection, records, stop) if records else Applied()
-        rejected += [(positions[id(record)], reason) for record, reason in applied.rejected]
-        for position, reason in sorted(rejected):
+        rejected = sorted(taken.rejected + [
+            (taken.order[id(record)], taken.bodies.get(id(record)) or _encode(record), reason)
+            for record, reason in applied.rejected])
+        for _place, body, reason in rejected:
             channel.basic_publish(
-                "", self._rejected, batch[position][1], mandatory=True,
+                "", self._rejected, body, mandatory=True,
                 properties=pika.BasicProperties(content_type="application/json",
                                                 delivery_mode=2,
                                                 headers={REASON_HEADER: reason[:1000]}))
-        channel.basic_ack(batch[-1][0], multiple=True)
+        channel.basic_ack(taken.last_tag, multiple=True)
         STORED.inc(applied.records)
         REJECTED.inc(len(rejected))
-        BATCH_SIZE.observe(len(batch))
+        BATCH_SIZE.observe(taken.size())
         if rejected:
             log.warning("chat archiver set %d of %d records aside in %s", len(rejected),
-                        len(batch), self._rejected)
+                        taken.size(), self._rejected)
 
     def _apply(self, connection: pika.BlockingConnection,
                records: list[Mapping[str, Any]], stop: threading.Event) -> Applied:
@@ -204,6 +238,10 @@ def serve(settings: Settings, stop: threading.Event) -> None:
     # broker is away, and again when it is back.
     logging.getLogger("pika").setLevel(logging.CRITICAL)
     Archiver(settings).run(stop)
+
+
+def _encode(item: Any) -> bytes:
+    return json.dumps(item, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def _describe(exc: BaseException) -> str:

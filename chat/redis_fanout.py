@@ -46,11 +46,17 @@ class FanoutStats:
     dropped: int = 0
 
 
-def redis_client(url: str, name: str | None = None) -> redis.asyncio.Redis:
-    """Return a client that fails fast, so our own loops decide when to reconnect."""
-    return redis.asyncio.Redis.from_url(
-        url, retry=Retry(NoBackoff(), 0), socket_connect_timeout=2, socket_keepalive=True,
+def redis_client(url: str, name: str | None = None, *, max_connections: int = 16,
+                 wait_s: float = 5.0, socket_timeout: float | None = None) -> redis.asyncio.Redis:
+    """Return a client that fails fast, so our own loops decide when to reconnect, and opens
+    at most ``max_connections`` connections (a call waits up to ``wait_s`` for a free one)."""
+    # An unbounded pool opens a connection per concurrent call: thousands of sockets closing
+    # at once would open thousands of Redis connections on a server shared by every gateway.
+    pool = redis.asyncio.BlockingConnectionPool.from_url(
+        url, max_connections=max_connections, timeout=wait_s, retry=Retry(NoBackoff(), 0),
+        socket_connect_timeout=2, socket_timeout=socket_timeout, socket_keepalive=True,
         health_check_interval=10, client_name=name)
+    return redis.asyncio.Redis.from_pool(pool)
 
 
 class RedisFanout:
@@ -85,7 +91,8 @@ class RedisFanout:
         """Begin calling ``deliver(channel, payload)`` for frames on subscribed channels."""
         self._deliver = deliver
         self._queue = asyncio.Queue()
-        self._redis = redis_client(self._url, f"{self._prefix}fanout")
+        # Two connections in use: the publisher's and the subscriber's.
+        self._redis = redis_client(self._url, f"{self._prefix}fanout", max_connections=4)
         self._publish_script = self._redis.register_script(_PUBLISH_ALL)
         connected = asyncio.get_running_loop().create_future()
         self._tasks = [asyncio.create_task(self._publish_loop(), name="fanout-publish"),

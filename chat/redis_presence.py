@@ -5,20 +5,29 @@ ids scored by when each expires (plus a hash of their states); per room, a sorte
 ``user_id conn_id`` scored the same way; per connection, the set of its rooms (so a heartbeat
 can take it out of the rooms it left). Readers ignore entries past their score and prune them
 as they go, and every key expires with its newest entry, so a gateway killed with -9 leaves
-nothing that outlives its TTL. Each call is one Lua script (one round trip, atomic, on the
-server's clock, so gateways with skewed clocks agree); ``states`` for many users is one
-pipeline.
+nothing that outlives its TTL. Each call is one Lua script (atomic, on the server's clock, so
+gateways with skewed clocks agree). One task talks to Redis: the calls that pile up while it
+waits on Redis (``heartbeat``, ``gone``, ``states``, ``in_room``, from every socket) go out
+together, in the order they were made, in one pipeline, so ten thousand sockets heartbeating or
+closing at once cost a handful of round trips on one connection instead of ten thousand
+connections. The client opens at most ``max_connections`` connections all the same.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Collection, Sequence
+from typing import Any
 
 import redis.exceptions
+from redis.commands.core import AsyncScript
 
 from chat.redis_fanout import redis_client
 from veza.errors import ConfigError, ServiceError
 from veza.settings import Settings
+
+log = logging.getLogger(__name__)
 
 # Milliseconds now on the server's clock; ``expire(key)`` makes a key live as long as its
 # newest entry.
@@ -98,20 +107,33 @@ return redis.call('ZRANGEBYSCORE', KEYS[1], now, '+inf')
 STATES = ("online", "away")
 # Users per script call in ``states``: a bounded script run, many calls in one pipeline.
 _STATES_CHUNK = 500
+# Script calls per pipeline: large enough that a burst takes few round trips, small
+# enough that one pipeline does not hold Redis (or this loop) for long.
+_CALL_BATCH = 500
+
+_Call = tuple[AsyncScript, list[str], list[str | int], "asyncio.Future[Any]"]
 
 
 class RedisPresence:
     """Keep who is online, away and in which room in Redis, with TTL heartbeats."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, max_connections: int = 16) -> None:
         if settings.redis_url is None:
             raise ConfigError("Redis presence needs VEZA_REDIS_URL (redis://...)")
         self._keys = f"{settings.queue_prefix}:chat:presence:"
-        self._redis = redis_client(settings.redis_url)
+        # A read timeout: one task carries every call, so a Redis that stops answering must
+        # fail the pipeline rather than hold every socket's presence forever.
+        self._redis = redis_client(settings.redis_url, f"{settings.queue_prefix}:chat:presence",
+                                   max_connections=max_connections, socket_timeout=5.0)
         self._heartbeat = self._redis.register_script(_HEARTBEAT)
         self._gone = self._redis.register_script(_GONE)
         self._states = self._redis.register_script(_STATES)
         self._in_room = self._redis.register_script(_IN_ROOM)
+        self._calls: list[_Call] = []
+        self._queued: asyncio.Event | None = None
+        self._worker: asyncio.Task[None] | None = None
+        self._closed = False
+        self.round_trips = 0  # pipelines sent
 
     def _user_keys(self, user_id: str) -> list[str]:
         return [f"{self._keys}user:{user_id}", f"{self._keys}state:{user_id}"]
@@ -127,13 +149,59 @@ class RedisPresence:
         keys = [*self._user_keys(user_id), f"{self._keys}conn:{conn_id}:rooms"]
         args: list[str | int] = [conn_id, state, max(1, round(ttl_s * 1000)), f"{self._keys}room:",
                 f"{user_id} {conn_id}", *rooms]
-        await self._run(self._heartbeat(keys=keys, args=args))
+        await self._call(self._heartbeat, keys, args)
 
     async def gone(self, user_id: str, conn_id: str) -> None:
         """Forget a closed connection at once."""
         keys = [*self._user_keys(user_id), f"{self._keys}conn:{conn_id}:rooms"]
-        await self._run(self._gone(keys=keys, args=[conn_id, f"{self._keys}room:",
-                                                    f"{user_id} {conn_id}"]))
+        await self._call(self._gone, keys, [conn_id, f"{self._keys}room:",
+                                             f"{user_id} {conn_id}"])
+
+    async def _call(self, script: AsyncScript, keys: list[str],
+                    args: list[str | int]) -> Any:
+        """Queue one script call for the Redis task and return its result."""
+        if self._closed:
+            raise ServiceError("presence unavailable: closed")
+        done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._calls.append((script, keys, args, done))
+        if self._queued is None:
+            self._queued = asyncio.Event()
+        self._queued.set()
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.create_task(self._work_loop(), name="presence-redis")
+        # A caller that gives up cancels only its own future, never the pipeline.
+        return await done
+
+    async def _work_loop(self) -> None:
+        assert self._queued is not None
+        queued = self._queued
+        while True:
+            queued.clear()
+            if not self._calls:
+                if self._closed:
+                    return
+                await queued.wait()
+                continue
+            batch, self._calls = self._calls[:_CALL_BATCH], self._calls[_CALL_BATCH:]
+            try:
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    for script, keys, args, _done in batch:
+                        await script(keys=keys, args=args, client=pipe)
+                    results: list[Any] = await pipe.execute(raise_on_error=False)
+            except (redis.exceptions.RedisError, OSError) as exc:
+                results = [exc] * len(batch)
+            except Exception as exc:  # the task must outlive one bad batch
+                log.exception("presence calls failed")
+                results = [exc] * len(batch)
+            self.round_trips += 1
+            for (_script, _keys, _args, done), result in zip(batch, results, strict=True):
+                if done.done():
+                    continue
+                if isinstance(result, Exception):
+                    done.set_exception(ServiceError(f"presence unavailable: {result}"))
+                    done.exception()  # retrieved: an abandoned call logs nothing
+                else:
+                    done.set_result(result)
 
     async def states(self, user_ids: Sequence[str]) -> dict[str, str]:
         """Each user's state over all their live connections: online > away > offline."""
@@ -141,32 +209,29 @@ class RedisPresence:
         if not users:
             return {}
         chunks = [users[i:i + _STATES_CHUNK] for i in range(0, len(users), _STATES_CHUNK)]
-        try:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for chunk in chunks:
-                    await self._states(keys=[k for u in chunk for k in self._user_keys(u)],
-                                       client=pipe)
-                results = await pipe.execute()
-        except (redis.exceptions.RedisError, OSError) as exc:
-            raise ServiceError(f"presence unavailable: {exc}") from exc
+        results = await asyncio.gather(*(
+            self._call(self._states, [k for u in chunk for k in self._user_keys(u)], [])
+            for chunk in chunks))
         states = [s.decode() if isinstance(s, bytes) else str(s)
                   for result in results for s in result]
         return dict(zip(users, states, strict=True))
 
     async def in_room(self, room_id: str) -> list[str]:
         """The users with a live connection in ``room_id``."""
-        members = await self._run(self._in_room(keys=[f"{self._keys}room:{room_id}"]))
+        members = await self._call(self._in_room, [f"{self._keys}room:{room_id}"], [])
         users = (m.decode().split(" ", 1)[0] for m in members)
         return list(dict.fromkeys(users))
 
     async def close(self) -> None:
-        """Disconnect."""
+        """Send the calls already queued and disconnect."""
+        self._closed = True
+        worker = self._worker
+        if worker is not None and self._queued is not None:
+            self._queued.set()
+            try:
+                await asyncio.wait_for(asyncio.shield(worker), 10.0)
+            except TimeoutError:
+                log.warning("closing presence with %d calls unsent", len(self._calls))
+                worker.cancel()
+                await asyncio.gather(worker, return_exceptions=True)
         await self._redis.aclose()
-
-    @staticmethod
-    async def _run(call: object) -> list[bytes]:
-        try:
-            result = await call  # type: ignore[misc]
-        except (redis.exceptions.RedisError, OSError) as exc:
-            raise ServiceError(f"presence unavailable: {exc}") from exc
-        return result if isinstance(result, list) else []

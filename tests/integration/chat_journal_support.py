@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -15,6 +17,7 @@ import psycopg2
 from uuid6 import uuid7
 
 from chat.archiver import Archiver
+from chat.journal_queue import queue_arguments, queue_name
 from veza.settings import Settings
 
 
@@ -83,6 +86,40 @@ def drain(broker_url: str, queue: str) -> list[tuple[bytes, dict[str, Any]]]:
 
 def bodies(messages: list[tuple[bytes, dict[str, Any]]]) -> list[Any]:
     return [json.loads(body) for body, _ in messages]
+
+
+def records_in(messages: list[tuple[bytes, dict[str, Any]]]) -> list[Any]:
+    """Return the records of journal messages, each a batch (JSON array) or one record."""
+    records: list[Any] = []
+    for body in bodies(messages):
+        records.extend(body if isinstance(body, list) else [body])
+    return records
+
+
+def publish(settings: Settings, *bodies: bytes) -> None:
+    """Publish raw message bodies to the journal queue (declared first), confirmed."""
+    assert settings.broker_url is not None
+    with amqp(settings.broker_url) as channel:
+        channel.confirm_delivery()
+        channel.queue_declare(queue_name(settings), durable=True,
+                              arguments=queue_arguments(settings))
+        for body in bodies:
+            channel.basic_publish("", queue_name(settings), body, mandatory=True)
+
+
+def set_policy(broker_url: str, name: str, pattern: str, definition: dict[str, Any]) -> None:
+    """Apply a RabbitMQ policy to the queues of ``broker_url``'s vhost matching ``pattern``."""
+    vhost = urllib.parse.unquote(broker_url.rsplit("/", 1)[1])
+    subprocess.run(["rabbitmqctl", "-q", "set_policy", "-p", vhost, "--apply-to", "queues",
+                    name, pattern, json.dumps(definition)],
+                   check=True, capture_output=True, timeout=60)
+
+
+def clear_policy(broker_url: str, name: str) -> None:
+    """Remove a policy set by ``set_policy``, if it is still there."""
+    vhost = urllib.parse.unquote(broker_url.rsplit("/", 1)[1])
+    subprocess.run(["rabbitmqctl", "-q", "clear_policy", "-p", vhost, name],
+                   check=False, capture_output=True, timeout=60)
 
 
 def wait_for(check: Callable[[], bool], what: str, timeout: float = 30.0) -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any, cast
 
 import pytest
 import redis
@@ -251,3 +253,59 @@ def test_a_bad_presence_state_is_refused(settings: Settings) -> None:
             await presence.close()
 
     run(scenario)
+
+
+class ClientCounter:
+    """Count, in a thread, the Redis connections named ``name``; keep the most seen at once."""
+
+    def __init__(self, redis_url: str, name: str) -> None:
+        self._client = redis.Redis.from_url(redis_url)
+        self._name = name
+        self._stop = threading.Event()
+        self.most = 0
+        self._thread = threading.Thread(target=self._watch, name="client-counter", daemon=True)
+
+    def _watch(self) -> None:
+        while not self._stop.is_set():
+            clients = cast(list[dict[str, Any]], self._client.client_list())
+            now = sum(c.get("name") == self._name for c in clients)
+            self.most = max(self.most, now)
+            self._stop.wait(0.01)
+
+    def __enter__(self) -> ClientCounter:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+        self._client.close()
+
+
+def test_thousands_of_sockets_coming_and_going_use_few_redis_connections(
+        settings: Settings, redis_url: str, key_prefix: str) -> None:
+    users = [f"u{i}" for i in range(2000)]
+
+    async def scenario() -> None:
+        presence = RedisPresence(settings, max_connections=8)
+        try:
+            # Every socket opens at once, then half close while the others heartbeat away.
+            await asyncio.gather(*(presence.heartbeat(u, f"{u}-c", "online", [f"r{i % 10}"],
+                                                      ttl_s=30)
+                                   for i, u in enumerate(users)))
+            await asyncio.gather(*(presence.gone(u, f"{u}-c") if i % 2 else
+                                   presence.heartbeat(u, f"{u}-c", "away", [f"r{i % 10}"],
+                                                      ttl_s=30)
+                                   for i, u in enumerate(users)))
+            states = await presence.states(users)
+            assert states == {u: "offline" if i % 2 else "away" for i, u in enumerate(users)}
+            assert sorted(await presence.in_room("r0")) == sorted(users[0::10])
+            assert await presence.in_room("r1") == []
+            # 4,000 writes, a handful of round trips (one per pipeline).
+            assert presence.round_trips < 50, presence.round_trips
+        finally:
+            await presence.close()
+
+    with ClientCounter(redis_url, f"{key_prefix}:chat:presence") as counter:
+        run(scenario)
+    assert 1 <= counter.most <= 8, counter.most
