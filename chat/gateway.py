@@ -45,8 +45,8 @@ from veza.runtime import Services
 log = logging.getLogger(__name__)
 
 MAX_BAD_FRAMES = 10  # in a row, then 1008
-MAX_RATE_STRIKES = 3
-HEARTBEAT_BATCH = 500  # rate_limited answers ignored in a row, then 4008
+MAX_RATE_STRIKES = 3  # rate_limited answers ignored in a row, then 4008
+HEARTBEAT_BATCH = 500  # presence heartbeats sent together (one pipeline of the presence store)
 HANDLERS: dict[str, Handler] = {
     "room.create": roomops.create, "room.join": roomops.join, "room.leave": roomops.leave,
     "room.invite": roomops.invite, "room.role": roomops.set_role,

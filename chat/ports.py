@@ -4,7 +4,8 @@
     Presence   who is online/away, and who is in a room, with TTL heartbeats (in-process | Redis)
     Journal    durable record of messages, edits, deletes and reactions: ``append`` returns only
                once the record is safe (in-process archiver after its commit | RabbitMQ after
-               the broker's confirm, stored later by ``veza serve chat-archiver``)
+               the broker confirmed the batch it travelled in: records appended together go
+               out as one message, a JSON array; stored later by ``veza serve chat-archiver``)
 
 ``chat.wiring.build_ports(settings)`` picks the implementations: Redis when ``VEZA_REDIS_URL`` is
 set, RabbitMQ when ``VEZA_BROKER_URL`` is set, in-process otherwise (embedded defaults).
@@ -17,6 +18,7 @@ Journal records are JSON objects, one of (ids are UUID strings, ``at`` an ISO-86
     {"v": 1, "kind": "delete", "id": message id, "actor_id", "at"}
     {"v": 1, "kind": "reaction", "id": message id, "user_id", "emoji", "on": bool, "at"}
 
+On RabbitMQ a message carries a JSON array of them (the archiver also takes a single object).
 The gateway checks permissions before appending; applying a record is idempotent
 (``storage.chat_archive.apply_records``), so a redelivered record changes nothing.
 """
