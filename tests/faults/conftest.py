@@ -7,7 +7,6 @@ import secrets
 import shutil
 import subprocess
 import tempfile
-import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -39,20 +38,13 @@ def track_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _rabbitmqctl(*args: str) -> None:
-    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
-
-
 @pytest.fixture
 def vhost_url() -> Iterator[str]:
     """A vhost of this test's own on the shared RabbitMQ, so queue depths are this test's."""
-    from tests.conftest import RABBIT
+    from tests.conftest import rabbit_vhost
 
-    vhost = f"veza-faults-{uuid.uuid4().hex[:10]}"
-    _rabbitmqctl("add_vhost", vhost)
-    _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
-    yield f"{RABBIT}/{urllib.parse.quote(vhost, safe='')}"
-    _rabbitmqctl("delete_vhost", vhost)
+    with rabbit_vhost("veza-faults") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,8 @@
 """Chat writes survive crashes: clients keep sending while a gateway and then the archiver are
-killed with SIGKILL. The clients of the dead gateway reconnect to the other one and send again
-every message they have no ack for (same cid); in the end every acknowledged message is stored
-once, and a message sent twice is stored once."""
+killed with SIGKILL, or while RabbitMQ restarts. The clients of a dead gateway reconnect to the
+other one and send again every message they have no ack for (same cid), as they do for a write
+the gateway could not make durable; in the end every acknowledged message is stored once, and a
+message sent twice is stored once."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from websockets.exceptions import ConnectionClosed
 
 from tests.e2e.chat_cluster import ChatClient, ChatCluster
 from tests.e2e.conftest import wait_for
+from tests.faults.servers import PrivateRabbit
 from tests.helpers import PASSWORD
 
 pytestmark = pytest.mark.faults
@@ -73,6 +75,7 @@ class Sender:
     pending: dict[str, str] = field(default_factory=dict)  # cid -> body, sent, no ack yet
     acked: dict[str, str] = field(default_factory=dict)  # cid -> message id
     resent: int = 0
+    refused: int = 0
     reconnects: int = 0
     sent: int = 0
     ws: ClientConnection | None = None
@@ -135,8 +138,11 @@ class Sender:
                 del self.pending[cid]
                 self.acked[cid] = frame["id"]
             elif frame["type"] == "error" and cid in self.pending:
-                # Not durable (the journal could not take it): send it again, as a client would.
+                # Not durable (the journal could not take it): send it again a moment later,
+                # as a client would.
                 assert frame["code"] == "unavailable", frame
+                self.refused += 1
+                await asyncio.sleep(0.2)
                 await self._send(ws, cid, self.pending[cid])
 
 
@@ -150,6 +156,41 @@ def _stored(database_url: str, room_id: str) -> list[dict[str, Any]]:
     return rows
 
 
+async def _room_with_senders(cluster: ChatCluster, users: list[tuple[str, str]],
+                             urls: list[list[str]]) -> list[Sender]:
+    """Make a room that every user has joined; return a sender per user with its gateways."""
+    owner = await ChatClient.connect(urls[0][-1], users[0][1])
+    created = await owner.ask({"type": "room.create", "name": "crash", "kind": "public"})
+    room_id = created["room"]["id"]
+    await owner.close()
+    senders = [Sender(u, t, gateways, room_id) for (u, t), gateways in zip(users, urls,
+                                                                          strict=True)]
+    for s in senders[1:]:  # members before the flow starts, so nobody's first send fails
+        member = await ChatClient.connect(urls[0][-1], s.token)
+        joined = await member.ask({"type": "room.join", "room_id": room_id})
+        assert joined["type"] == "ack", joined
+        await member.close()
+    return senders
+
+
+def _assert_each_acknowledged_message_stored_once(cluster: ChatCluster, database_url: str,
+                                                  senders: list[Sender]) -> None:
+    acked = {(s.user_id, cid) for s in senders for cid in s.acked}
+    assert acked and all(not s.pending for s in senders)
+
+    def all_stored() -> list[dict[str, Any]] | None:
+        rows = _stored(database_url, senders[0].room_id)
+        return rows if {(r["author"], r["cid"]) for r in rows} >= acked else None
+
+    rows = wait_for(all_stored, "every acknowledged message stored", 30,
+                    tuple(cluster.procs.values()))
+    stored = [(r["author"], r["cid"]) for r in rows]
+    # Once each: a cid sent twice (a resend after the crash) collapsed into one message.
+    assert len(stored) == len(set(stored)) == len(acked)
+    assert set(stored) == acked
+    assert all(r["body"] == f"message {r['cid']}" for r in rows)
+
+
 def test_acknowledged_messages_survive_a_gateway_and_an_archiver_killed_mid_flow(
     cluster: ChatCluster, database_url: str,
 ) -> None:
@@ -160,17 +201,8 @@ def test_acknowledged_messages_survive_a_gateway_and_an_archiver_killed_mid_flow
     one, two = cluster.ws_url("chat1"), cluster.ws_url("chat2")
 
     async def scenario() -> list[Sender]:
-        owner = await ChatClient.connect(two, users[0][1])
-        created = await owner.ask({"type": "room.create", "name": "crash", "kind": "public"})
-        room_id = created["room"]["id"]
-        await owner.close()
-        senders = [Sender(u, t, [one, two] if i % 2 == 0 else [two], room_id)
-                   for i, (u, t) in enumerate(users)]
-        for s in senders[1:]:  # members before the flow starts, so nobody's first send fails
-            member = await ChatClient.connect(two, s.token)
-            joined = await member.ask({"type": "room.join", "room_id": room_id})
-            assert joined["type"] == "ack", joined
-            await member.close()
+        senders = await _room_with_senders(
+            cluster, users, [[one, two] if i % 2 == 0 else [two] for i in range(CLIENTS)])
         stop = asyncio.Event()
         deadline = time.monotonic() + 40
         tasks = [asyncio.create_task(s.run(stop, deadline)) for s in senders]
@@ -193,18 +225,51 @@ def test_acknowledged_messages_survive_a_gateway_and_an_archiver_killed_mid_flow
     senders = asyncio.run(scenario())
     moved = [s for s in senders if len(s.urls) == 2]
     assert all(s.reconnects >= 1 for s in moved), [s.reconnects for s in senders]
-    acked = {(s.user_id, cid) for s in senders for cid in s.acked}
-    assert sum(len(s.acked) for s in moved) > 0 and all(not s.pending for s in senders)
-
-    def all_stored() -> list[dict[str, Any]] | None:
-        rows = _stored(database_url, senders[0].room_id)
-        return rows if {(r["author"], r["cid"]) for r in rows} >= acked else None
-
-    rows = wait_for(all_stored, "every acknowledged message stored", 30,
-                      tuple(cluster.procs.values()))
-    stored = [(r["author"], r["cid"]) for r in rows]
-    # Once each: a cid sent twice (a resend after the crash) collapsed into one message.
-    assert len(stored) == len(set(stored)) == len(acked)
-    assert set(stored) == acked
-    assert all(r["body"] == f"message {r['cid']}" for r in rows)
+    assert sum(len(s.acked) for s in moved) > 0
+    _assert_each_acknowledged_message_stored_once(cluster, database_url, senders)
     assert sum(s.resent for s in moved) > 0  # the crash left some without an ack
+
+
+@pytest.fixture
+def cluster_on_own_broker(database_url: str, private_rabbit: PrivateRabbit, redis_url: str,
+                          key_prefix: str, tmp_path: Path) -> Iterator[ChatCluster]:
+    cluster = ChatCluster.for_test(database_url=database_url, broker_url=private_rabbit.url,
+                                   redis_url=redis_url, key_prefix=key_prefix, workdir=tmp_path)
+    cluster.env["VEZA_CHAT_RATE_LIMIT"] = "0"
+    try:
+        yield cluster
+    finally:
+        cluster.close()
+
+
+def test_acknowledged_messages_survive_a_broker_restart(
+    cluster_on_own_broker: ChatCluster, private_rabbit: PrivateRabbit, database_url: str,
+) -> None:
+    cluster = cluster_on_own_broker
+    archiver = cluster.archiver()
+    cluster.gateway("chat1")
+    cluster.gateway("chat2")
+    users = _accounts(cluster.env, 4)
+    one, two = cluster.ws_url("chat1"), cluster.ws_url("chat2")
+
+    async def scenario() -> list[Sender]:
+        senders = await _room_with_senders(
+            cluster, users, [[one] if i % 2 == 0 else [two] for i in range(len(users))])
+        stop = asyncio.Event()
+        deadline = time.monotonic() + 60
+        tasks = [asyncio.create_task(s.run(stop, deadline)) for s in senders]
+        await asyncio.sleep(2)
+        await asyncio.to_thread(private_rabbit.stop_app)
+        await asyncio.sleep(3)
+        await asyncio.to_thread(private_rabbit.start_app)
+        await asyncio.sleep(4)
+        stop.set()
+        await asyncio.gather(*tasks)
+        return senders
+
+    senders = asyncio.run(scenario())
+    # Writes met the outage: refused as not durable (never acknowledged), then sent again.
+    assert sum(s.refused for s in senders) > 0, [s.refused for s in senders]
+    assert all(s.reconnects == 0 for s in senders)  # the gateways rode it out
+    _assert_each_acknowledged_message_stored_once(cluster, database_url, senders)
+    assert archiver.process.poll() is None, "the archiver should ride out the restart"
