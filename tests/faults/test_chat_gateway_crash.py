@@ -32,10 +32,9 @@ INTERVAL_S = 0.03  # between two messages of one client
 WINDOW = 8  # messages a client has sent and not yet seen acknowledged, at most
 
 
-@pytest.fixture
-def cluster(database_url: str, vhost_url: str, redis_url: str, key_prefix: str,
-            tmp_path: Path) -> Iterator[ChatCluster]:
-    cluster = ChatCluster.for_test(database_url=database_url, broker_url=vhost_url,
+def _cluster(database_url: str, broker_url: str, redis_url: str, key_prefix: str,
+             tmp_path: Path) -> Iterator[ChatCluster]:
+    cluster = ChatCluster.for_test(database_url=database_url, broker_url=broker_url,
                                    redis_url=redis_url, key_prefix=key_prefix, workdir=tmp_path)
     # Senders here send far above a person's rate on purpose.
     cluster.env["VEZA_CHAT_RATE_LIMIT"] = "0"
@@ -43,6 +42,18 @@ def cluster(database_url: str, vhost_url: str, redis_url: str, key_prefix: str,
         yield cluster
     finally:
         cluster.close()
+
+
+@pytest.fixture
+def cluster(database_url: str, vhost_url: str, redis_url: str, key_prefix: str,
+            tmp_path: Path) -> Iterator[ChatCluster]:
+    yield from _cluster(database_url, vhost_url, redis_url, key_prefix, tmp_path)
+
+
+@pytest.fixture
+def cluster_on_own_broker(database_url: str, private_rabbit: PrivateRabbit, redis_url: str,
+                          key_prefix: str, tmp_path: Path) -> Iterator[ChatCluster]:
+    yield from _cluster(database_url, private_rabbit.url, redis_url, key_prefix, tmp_path)
 
 
 def _accounts(env: dict[str, str], n: int) -> list[tuple[str, str]]:
@@ -228,18 +239,6 @@ def test_acknowledged_messages_survive_a_gateway_and_an_archiver_killed_mid_flow
     assert sum(len(s.acked) for s in moved) > 0
     _assert_each_acknowledged_message_stored_once(cluster, database_url, senders)
     assert sum(s.resent for s in moved) > 0  # the crash left some without an ack
-
-
-@pytest.fixture
-def cluster_on_own_broker(database_url: str, private_rabbit: PrivateRabbit, redis_url: str,
-                          key_prefix: str, tmp_path: Path) -> Iterator[ChatCluster]:
-    cluster = ChatCluster.for_test(database_url=database_url, broker_url=private_rabbit.url,
-                                   redis_url=redis_url, key_prefix=key_prefix, workdir=tmp_path)
-    cluster.env["VEZA_CHAT_RATE_LIMIT"] = "0"
-    try:
-        yield cluster
-    finally:
-        cluster.close()
 
 
 def test_acknowledged_messages_survive_a_broker_restart(
