@@ -139,6 +139,16 @@ def test_a_refused_batch_fails_every_append_in_it(settings: Settings, broker_url
             assert "the broker refused them" in str(outcomes[0])
             taken = await asyncio.to_thread(drain, broker_url, queue_name(settings))
             assert {r["client_id"] for r in records_in(taken)} <= {"probe"}
+            # Once the queue takes messages again, so does the same journal.
+            await asyncio.to_thread(clear_policy, broker_url, f"{settings.queue_prefix}-full")
+            for _ in range(100):
+                try:
+                    await journal.append(message(str(uuid.uuid4()), str(uuid.uuid4()), "again"))
+                    break
+                except BrokerError:
+                    await asyncio.sleep(0.1)
+            taken = await asyncio.to_thread(drain, broker_url, queue_name(settings))
+            assert [r["client_id"] for r in records_in(taken)] == ["again"]
         finally:
             await journal.close()
 

@@ -159,6 +159,16 @@ def test_unknown_benchmark_is_exit_2_with_the_known_names(tmp_path: Path) -> Non
     assert "unknown benchmark 'nope'" in line and "ladder" in line and "first-segment" in line
 
 
+def test_bench_help_names_every_benchmark() -> None:
+    from benchmarks.harness import REGISTRY
+
+    result = run("bench", "--help")
+    assert result.returncode == 0, result.stderr
+    listed = " ".join(result.stdout.split())
+    missing = [name for name in REGISTRY if name not in listed]
+    assert not missing, f"`veza bench --help` does not name {missing}"
+
+
 def test_ingest_of_a_missing_file_names_it(tmp_path: Path) -> None:
     result = run("ingest", str(tmp_path / "nope.wav"), "--out", str(tmp_path))
     assert result.returncode == 2
