@@ -1,10 +1,13 @@
-"""A minimal page that plays a track's HLS stream in the browser."""
+"""A minimal page that plays a track's HLS stream in the browser (a private track's with the
+stream grant its ``player_url`` carries)."""
 
 from __future__ import annotations
 
 from uuid import UUID
 
-from flask import Blueprint, Response, render_template_string
+from flask import Blueprint, Response, render_template_string, request
+
+from veza.streaming import grant_query
 
 bp = Blueprint("player", __name__)
 
@@ -21,6 +24,7 @@ audio{width:100%}</style></head>
 
 @bp.get("/play/<uuid:track_id>")
 def play(track_id: UUID) -> Response:
-    master = f"/api/v1/tracks/{track_id}/master.m3u8"
+    # The grant is checked where it is used, by the playlists; here it is only passed on.
+    master = f"/api/v1/tracks/{track_id}/master.m3u8" + grant_query(request.args.get("access"))
     return Response(render_template_string(PAGE, track_id=track_id, master=master),
                     mimetype="text/html")

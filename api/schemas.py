@@ -134,6 +134,13 @@ class TrackPath(BaseModel):
     track_id: UUID
 
 
+class StreamQuery(BaseModel):
+    access: str | None = Field(
+        default=None, min_length=1, max_length=1000,
+        description="a stream grant: the `access` of a private track's `stream.master_url`, "
+                    "for players that cannot send an Authorization header")
+
+
 class RenditionPath(TrackPath):
     name: str = Field(pattern=r"^[a-z0-9_]{1,32}$")
 

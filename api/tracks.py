@@ -20,6 +20,7 @@ from api.openapi import BEARER, problems
 from api.schemas import (
     Accepted,
     RenditionPath,
+    StreamQuery,
     TrackListQuery,
     TrackPage,
     TrackPath,
@@ -145,14 +146,18 @@ def _metadata(track: Track, owner_handle: str | None) -> dict[str, Any]:
 
 def _track(seen: TrackView) -> dict[str, Any]:
     """Render a track for its viewer: why it failed, its job and its file only for the owner."""
-    track, base = seen.track, services().settings.base_url
+    svc = services()
+    track, base = seen.track, svc.settings.base_url
     stream = None
     if streaming.playable(track):
+        # Whoever sees a private track here may stream it: its URLs carry a stream grant.
+        grant = streaming.grant_query(
+            streaming.grant(svc, track) if track.visibility == "private" else None)
         stream = {
             # False while segments are still being added (an EVENT playlist).
             "complete": track.status == "ready",
-            "master_url": f"{base}/api/v1/tracks/{track.id}/master.m3u8",
-            "player_url": f"{base}/play/{track.id}",
+            "master_url": f"{base}/api/v1/tracks/{track.id}/master.m3u8{grant}",
+            "player_url": f"{base}/play/{track.id}{grant}",
             "renditions": [
                 {"name": r.name, "codec": r.codec, "bitrate": r.bitrate,
                  "bandwidth": r.bandwidth, "average_bandwidth": r.average_bandwidth,
@@ -246,11 +251,13 @@ def original(path: TrackPath) -> Response:
     return Response(status=302, headers={"Location": url, "Cache-Control": "no-store"})
 
 
-@bp.get("/<uuid:track_id>/master.m3u8", responses={200: PLAYLIST, **problems(401, 404)})
-def master(path: TrackPath) -> Response:
-    """The master playlist of a playable track."""
-    seen = catalogue.view(services(), path.track_id, optional_principal())
-    body = streaming.master_playlist(services(), seen.track, seen.renditions)
+@bp.get("/<uuid:track_id>/master.m3u8",
+        responses={200: PLAYLIST, **problems(401, 403, 404, 422)})
+def master(path: TrackPath, query: StreamQuery) -> Response:
+    """The master playlist of a playable track (a private one with a stream grant, ``access``)."""
+    seen = catalogue.view(services(), path.track_id, optional_principal(), grant=query.access)
+    body = streaming.master_playlist(services(), seen.track, seen.renditions,
+                                     access=query.access)
     plays.count_play(seen.track.id)
     # A private track's playlist must not sit in a shared cache.
     cache = "no-cache" if seen.track.visibility == "public" else "private, no-cache"
@@ -258,10 +265,10 @@ def master(path: TrackPath) -> Response:
 
 
 @bp.get("/<uuid:track_id>/hls/<name>/index.m3u8",
-        responses={200: PLAYLIST, **problems(401, 404, 422)})
-def media(path: RenditionPath) -> Response:
+        responses={200: PLAYLIST, **problems(401, 403, 404, 422)})
+def media(path: RenditionPath, query: StreamQuery) -> Response:
     """A rendition's media playlist, its segment URLs signed and expiring."""
-    seen = catalogue.view(services(), path.track_id, optional_principal())
+    seen = catalogue.view(services(), path.track_id, optional_principal(), grant=query.access)
     track = seen.track
     rendition = next((r for r in seen.renditions if r.name == path.name), None)
     if rendition is None:

@@ -18,7 +18,7 @@ from uuid import UUID
 from storage.accounts import Accounts
 from storage.objects import ObjectStore
 from storage.repositories import single_reads, unit_of_work
-from veza import access
+from veza import access, streaming
 from veza.accounts import Principal
 from veza.errors import ConflictError, InputError, NotFoundError, ValidationError
 from veza.layout import analysis_prefix, hls_prefix, track_prefixes
@@ -73,19 +73,25 @@ def _owned(uow: Any, track_id: UUID, who: Principal | None) -> Track:
     return track
 
 
-def view(services: Services, track_id: UUID, who: Principal | None) -> TrackView:
-    """Return the track with its latest job and renditions if ``who`` may see it.
+def view(services: Services, track_id: UUID, who: Principal | None, *,
+         grant: str | None = None) -> TrackView:
+    """Return the track with its latest job and renditions if ``who`` may see it, or to anyone
+    with a stream ``grant`` for it (``streaming.grant``).
 
     Raises:
+        SignatureError: ``grant`` is given and is not an unexpired grant for this track.
         NotFoundError: no such track, or a private one ``who`` may not see.
     """
+    if grant is not None:
+        streaming.check_grant(services, track_id, grant)
     # One statement for what everybody sees; the job only for those who may see it.
     with single_reads(services.db) as uow:
         found = uow.tracks.with_stream(track_id)
         if found is None:
             raise NotFoundError(f"no track with id {track_id}")
         track, handle, renditions = found
-        access.check_visible("track", track.id, track.owner_id, track.visibility, who)
+        if grant is None:
+            access.check_visible("track", track.id, track.owner_id, track.visibility, who)
         mine = access.can_change(track.owner_id, who)
         job = uow.jobs.latest_for_track(track_id) if mine else None
     return TrackView(track=track, job=job, renditions=renditions, mine=mine,

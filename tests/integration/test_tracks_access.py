@@ -70,7 +70,7 @@ def settings_changes() -> dict[str, Any]:
 
 def make_track(services: Services, owner_id: uuid.UUID, *, visibility: str = "public",
                status: str = "ready", title: str = "Song", genre: str | None = None,
-               tags: tuple[str, ...] = ()) -> uuid.UUID:
+               tags: tuple[str, ...] = (), duration_s: float = 6.0) -> uuid.UUID:
     """Record a track with its original, a finished job and a one-segment stream in the store."""
     track_id = uuid.uuid4()
     store = services.store
@@ -86,7 +86,8 @@ def make_track(services: Services, owner_id: uuid.UUID, *, visibility: str = "pu
         uow.tracks.insert(track_id=track_id, owner_id=owner_id, title=title,
                           original_filename="secret-demo-v3.wav", original_key=key,
                           size_bytes=len(ORIGINAL), source_format="wav", source_codec="pcm_s16le",
-                          sample_rate=44100, channels=2, duration_s=6.0, visibility=visibility)
+                          sample_rate=44100, channels=2, duration_s=duration_s,
+                          visibility=visibility)
         uow.tracks.update(track_id, {"genre": genre, "tags": list(tags)})
         job = uow.jobs.insert(job_id=uuid.uuid4(), track_id=track_id, kind="ingest")
         if status == "failed":
@@ -389,13 +390,119 @@ def test_segment_urls_are_signed_for_one_object_and_refused_when_tampered(
 def test_segment_urls_expire(services: Services, people: People) -> None:
     settings = services.settings.replace(signed_url_ttl_s=1)
     client = create_app(settings, Services(settings, services.db, services.store)).test_client()
-    track_id = make_track(services, people.ids["owner"])
+    track_id = make_track(services, people.ids["owner"], duration_s=0.5)
     media = client.get(f"/api/v1/tracks/{track_id}/hls/aac_128k/index.m3u8").get_data(
         as_text=True)
     path, query = _path(next(line for line in media.splitlines() if line.startswith("http")))
     assert int(query["expires"]) <= time.time() + 1
     time.sleep(2.1)
     assert "expired" in assert_problem(client.get(path, query_string=query), 403,
+                                       "bad_signature")["detail"]
+
+
+def test_segment_urls_last_long_enough_to_play_the_track_to_its_end(
+    client: FlaskClient, services: Services, people: People
+) -> None:
+    # A player reads a finished (VOD) playlist once: its segment URLs must outlive the track.
+    hour = make_track(services, people.ids["owner"], duration_s=3600.0)
+    media = client.get(f"/api/v1/tracks/{hour}/hls/aac_128k/index.m3u8").get_data(as_text=True)
+    _, query = _path(next(line for line in media.splitlines() if line.startswith("http")))
+    ttl = services.settings.signed_url_ttl_s
+    assert time.time() + 3600 + ttl - 5 <= int(query["expires"]) <= time.time() + 3600 + ttl + 1
+
+
+# ------------------------------------------------------- private tracks, granted
+
+
+def _variant(playlist: str) -> str:
+    return next(line for line in playlist.splitlines() if line.startswith("http"))
+
+
+def test_a_private_track_streams_to_anyone_holding_the_urls_its_owner_is_given(
+    client: FlaskClient, services: Services, people: People
+) -> None:
+    track_id = make_track(services, people.ids["owner"], visibility="private")
+    stream = client.get(f"/api/v1/tracks/{track_id}",
+                        headers=people.headers["owner"]).get_json()["stream"]
+    master_path, grant = _path(stream["master_url"])
+    assert set(grant) == {"access"}
+    # No Authorization header from here on: what an audio element or HLS player does.
+    assert_problem(client.get(master_path), 404, "not_found")
+    master = client.get(master_path, query_string=grant)
+    assert master.status_code == 200, master.get_data(as_text=True)
+    assert master.headers["Cache-Control"] == "private, no-cache"
+    media_path, media_query = _path(_variant(master.get_data(as_text=True)))
+    assert media_query == grant
+    assert_problem(client.get(media_path), 404, "not_found")
+    media = client.get(media_path, query_string=media_query)
+    assert media.status_code == 200, media.get_data(as_text=True)
+    segment_path, signed = _path(_variant(media.get_data(as_text=True)))
+    assert client.get(segment_path, query_string=signed).get_data() == SEGMENT
+    # The player page plays the same stream.
+    player_path, player_query = _path(stream["player_url"])
+    page = client.get(player_path, query_string=player_query).get_data(as_text=True)
+    assert f'src="{master_path}?access={grant["access"]}"' in page
+    # An admin who sees the track is given a grant too; others do not see it at all.
+    seen = client.get(f"/api/v1/tracks/{track_id}", headers=people.headers["admin"])
+    assert "access" in _path(seen.get_json()["stream"]["master_url"])[1]
+    assert_problem(client.get(f"/api/v1/tracks/{track_id}", headers=people.headers["other"]),
+                   404, "not_found")
+
+
+def test_public_and_unlisted_stream_urls_carry_no_grant(
+    client: FlaskClient, services: Services, people: People
+) -> None:
+    for visibility in ("public", "unlisted"):
+        track_id = make_track(services, people.ids["owner"], visibility=visibility)
+        stream = client.get(f"/api/v1/tracks/{track_id}",
+                            headers=people.headers["owner"]).get_json()["stream"]
+        assert "?" not in stream["master_url"] and "?" not in stream["player_url"]
+        master = client.get(f"/api/v1/tracks/{track_id}/master.m3u8").get_data(as_text=True)
+        assert "?" not in _variant(master)
+
+
+def test_a_stream_grant_opens_one_track_only_and_refuses_forgeries(
+    client: FlaskClient, services: Services, people: People
+) -> None:
+    mine = make_track(services, people.ids["owner"], visibility="private")
+    theirs = make_track(services, people.ids["other"], visibility="private")
+    grant = _path(client.get(f"/api/v1/tracks/{mine}", headers=people.headers["owner"])
+                  .get_json()["stream"]["master_url"])[1]["access"]
+    for url in (f"/api/v1/tracks/{theirs}/master.m3u8",
+                f"/api/v1/tracks/{theirs}/hls/aac_128k/index.m3u8"):
+        detail = assert_problem(client.get(url, query_string={"access": grant}), 403,
+                                "bad_signature")["detail"]
+        assert f"not for track {theirs}" in detail
+    # An access token is not a grant; a grant with its payload altered is not one either.
+    token = people.headers["owner"]["Authorization"].split()[1]
+    header, payload, signature = grant.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    forged = base64.urlsafe_b64encode(json.dumps({**claims, "sub": str(theirs)}).encode())
+    for bad in (token, f"{header}.{forged.decode().rstrip('=')}.{signature}", "x"):
+        detail = assert_problem(client.get(f"/api/v1/tracks/{theirs}/master.m3u8",
+                                           query_string={"access": bad}), 403,
+                                "bad_signature")["detail"]
+        assert "stream grant (access) is not valid" in detail
+    too_long = assert_problem(client.get(f"/api/v1/tracks/{mine}/master.m3u8",
+                                         query_string={"access": "x" * 1001}), 422, "invalid")
+    assert [e["field"] for e in too_long["errors"]] == ["access"]
+    # A deleted track stays gone whatever grant is shown.
+    assert client.delete(f"/api/v1/tracks/{mine}",
+                         headers=people.headers["owner"]).status_code == 204
+    assert_problem(client.get(f"/api/v1/tracks/{mine}/master.m3u8",
+                              query_string={"access": grant}), 404, "not_found")
+
+
+def test_a_stream_grant_expires(services: Services, people: People) -> None:
+    settings = services.settings.replace(signed_url_ttl_s=1)
+    client = create_app(settings, Services(settings, services.db, services.store)).test_client()
+    track_id = make_track(services, people.ids["owner"], visibility="private", duration_s=0.5)
+    url = client.get(f"/api/v1/tracks/{track_id}",
+                     headers=people.headers["owner"]).get_json()["stream"]["master_url"]
+    path, grant = _path(url)
+    assert client.get(path, query_string=grant).status_code == 200
+    time.sleep(2.1)
+    assert "expired" in assert_problem(client.get(path, query_string=grant), 403,
                                        "bad_signature")["detail"]
 
 
