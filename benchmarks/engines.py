@@ -21,13 +21,14 @@ import urllib.parse
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import psutil
 import psycopg2
 
-from benchmarks.harness import Target, bench_env
+from benchmarks.harness import Target, bench_artist, bench_env
 from benchmarks.inputs import music_wav
 
 ENGINES = ("dramatiq", "celery")
@@ -35,6 +36,19 @@ ADMIN_DSN = os.environ.get("VEZA_BENCH_ADMIN_DSN",
                            "host=127.0.0.1 port=5432 user=postgres dbname=postgres")
 RABBIT = os.environ.get("VEZA_BENCH_RABBITMQ", "amqp://guest:guest@127.0.0.1:5672")
 VEZA = str(Path(sys.executable).with_name("veza"))
+
+
+@dataclass(frozen=True)
+class Sizes:
+    tracks: int  # queued at once, per engine and round
+    track_s: float
+    rounds: int
+    enqueues: int
+    posts: int
+
+
+FULL = Sizes(tracks=6, track_s=20.0, rounds=3, enqueues=100, posts=20)
+QUICK = Sizes(tracks=2, track_s=20.0, rounds=1, enqueues=20, posts=5)
 
 
 def _admin(sql: str) -> None:
@@ -144,7 +158,7 @@ def _round(kind: str, dsn: str, broker_url: str, data_dir: Path, *, tracks: int,
                 connection.close()
 
         queue_depth(broker_url, engine.queue(INGEST_TASK))
-        owner = services.local_user_id()
+        owner = bench_artist(services)[0]
         warm = accept(services, music_wav(5.0), owner_id=owner, filename="warm.wav")
         _relay_all(relay)
         _wait(consuming, "the worker to consume", 300, worker)
@@ -169,11 +183,12 @@ def _round(kind: str, dsn: str, broker_url: str, data_dir: Path, *, tracks: int,
 
         client = create_app(settings, services).test_client()
         body = music_wav(1.0).read_bytes()
+        headers = {"Content-Type": "audio/wav",
+                   "Authorization": f"Bearer {bench_artist(services)[1]}"}
         post = []
         for _ in range(posts):
             t0 = time.perf_counter()
-            response = client.post("/api/v1/tracks?filename=b.wav", data=body,
-                                   headers={"Content-Type": "audio/wav"})
+            response = client.post("/api/v1/tracks?filename=b.wav", data=body, headers=headers)
             post.append(time.perf_counter() - t0)
             if response.status_code != 202:
                 raise RuntimeError(f"POST /api/v1/tracks answered {response.status_code}")
@@ -195,16 +210,15 @@ def _round(kind: str, dsn: str, broker_url: str, data_dir: Path, *, tracks: int,
 
 def run(*, quick: bool = False) -> dict[str, Any]:
     """Alternate the engines over the rounds; report medians and Celery/Dramatiq ratios."""
-    tracks, duration, rounds = (2, 20.0, 1) if quick else (6, 20.0, 3)
-    enqueues, posts = (20, 5) if quick else (100, 20)
+    sizes = QUICK if quick else FULL
     samples: dict[str, list[dict[str, float]]] = {kind: [] for kind in ENGINES}
     with _private_services() as (dsn, broker_url), \
             tempfile.TemporaryDirectory(prefix="vzb-engines-", dir="/tmp") as tmp:
-        for _ in range(rounds):
+        for _ in range(sizes.rounds):
             for kind in ENGINES:
-                samples[kind].append(_round(kind, dsn, broker_url, Path(tmp), tracks=tracks,
-                                            duration_s=duration, enqueues=enqueues,
-                                            posts=posts))
+                samples[kind].append(_round(kind, dsn, broker_url, Path(tmp),
+                                            tracks=sizes.tracks, duration_s=sizes.track_s,
+                                            enqueues=sizes.enqueues, posts=sizes.posts))
     results: dict[str, Any] = {}
     for kind in ENGINES:
         results[kind] = {metric: round(statistics.median(s[metric] for s in samples[kind]), 3)
@@ -213,8 +227,7 @@ def run(*, quick: bool = False) -> dict[str, Any]:
               for metric in ("tracks_per_hour", "cpu_s_per_track", "enqueue_ms", "post_ms")}
     results["celery_vs_dramatiq"] = ratios
     return {
-        "parameters": {"tracks": tracks, "track_s": duration, "rounds": rounds,
-                       "enqueues": enqueues, "posts": posts, "worker": "1 thread / 1 child"},
+        "parameters": {**asdict(sizes), "worker": "1 thread / 1 child"},
         "results": results,
         "targets": [
             Target("celery_vs_dramatiq.tracks_per_hour", ratios["tracks_per_hour"], ">= 0.9"),

@@ -39,6 +39,25 @@ T = TypeVar("T")
 # ---------------------------------------------------------------- the machine
 
 
+def bench_artist(services: Any) -> tuple[Any, str]:
+    """The artist account that benchmark uploads belong to (made on first use): its id, and an
+    access token of a new session of it (no password: made by the platform's account code).
+    For a benchmark's private database only: an account named ``bench`` becomes an artist."""
+    from storage.accounts import Account, Accounts
+    from storage.repositories import unit_of_work
+    from veza.accounts import AccountService
+
+    with unit_of_work(services.db) as uow:
+        uow.cur.execute(
+            "INSERT INTO users (handle, email, role) VALUES ('bench', 'bench@bench.invalid', "
+            "'artist') ON CONFLICT (handle) DO UPDATE SET role = 'artist' "
+            "RETURNING id, handle, display_name, email, role, password_hash, created_at")
+        account = Account(**uow.cur.fetchone())
+        tokens = AccountService(services).open_session(Accounts(uow.cur), account,
+                                                       user_agent="veza bench", ip=None)
+    return account.id, tokens.access_token
+
+
 def machine_info() -> dict[str, Any]:
     """Describe the machine and the versions of what is measured, for the result file."""
     info: dict[str, Any] = {

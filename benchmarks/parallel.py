@@ -25,15 +25,28 @@ import urllib.parse
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.harness import Target, bench_env, machine_info
+from benchmarks.harness import Target, bench_artist, bench_env, machine_info
 from benchmarks.inputs import music_wav
 
 ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 RABBIT = "amqp://guest:guest@127.0.0.1:5672"
 READY_LINE = "worker running with"
+
+
+@dataclass(frozen=True)
+class Sizes:
+    input_s: float  # the track's length
+    chunk_s: float
+    parallel_min_s: float  # tracks at least this long are chunked (VEZA_PARALLEL_MIN_S)
+    pair_runs: int  # runs of the pinned pair the target is about
+
+
+FULL = Sizes(input_s=3600.0, chunk_s=120.0, parallel_min_s=120.0, pair_runs=2)
+QUICK = Sizes(input_s=480.0, chunk_s=60.0, parallel_min_s=120.0, pair_runs=1)
 
 
 def _rabbitmqctl(*args: str) -> None:
@@ -125,10 +138,12 @@ def _workers(env: dict[str, str], cores: Sequence[int | None], logs: Path) -> It
 def _ingest(services: Any, wav: Path, timeout_s: float) -> dict[str, Any]:
     """Upload ``wav``, wait for the running workers to make it ready; return the job's figures."""
     from storage.repositories import unit_of_work
+    from veza.accounts import AccountService
     from veza.catalogue import delete_track
     from veza.uploads import accept
 
-    accepted = accept(services, wav, owner_id=services.local_user_id(), filename=wav.name)
+    owner, token = bench_artist(services)
+    accepted = accept(services, wav, owner_id=owner, filename=wav.name)
     deadline = time.monotonic() + timeout_s
     while True:
         with unit_of_work(services.db) as uow:
@@ -147,7 +162,9 @@ def _ingest(services: Any, wav: Path, timeout_s: float) -> dict[str, Any]:
         if time.monotonic() > deadline:
             raise RuntimeError(f"benchmark track still {row['status']} after {timeout_s:.0f} s")
         time.sleep(0.5)
-    delete_track(services, accepted.track.id)  # keeps the disk from filling with copies
+    # Deleted as its owner would: keeps the disk from filling with copies.
+    who = AccountService(services).authenticate(f"Bearer {token}")
+    delete_track(services, accepted.track.id, who)
     if row["status"] != "ready":
         raise RuntimeError(f"benchmark track failed: {row['error_message']}")
     return {"ready_s": float(row["ready_s"]), "parts": row["part_count"] or 0,
@@ -160,9 +177,8 @@ def run(*, quick: bool = False) -> dict[str, Any]:
     from veza.runtime import Services, build_store
     from veza.settings import Settings
 
-    duration = 480.0 if quick else 3600.0
-    chunk_s = 60.0 if quick else 120.0
-    pair_runs = 1 if quick else 2  # the pinned pair the target is about
+    sizes = QUICK if quick else FULL
+    duration, chunk_s, pair_runs = sizes.input_s, sizes.chunk_s, sizes.pair_runs
     wav = music_wav(duration)
     cores = sorted(os.sched_getaffinity(0))[:2]
     if len(cores) < 2:
@@ -181,7 +197,7 @@ def run(*, quick: bool = False) -> dict[str, Any]:
         data = Path(tmp) / "data"
         base = Settings(database_url=dsn, broker_url=broker, data_dir=data,
                         public_url="http://127.0.0.1:1", chunk_seconds=chunk_s,
-                        parallel_min_s=max(chunk_s, 120.0)).with_signing_key()
+                        parallel_min_s=sizes.parallel_min_s).with_signing_key()
         services = Services(settings=base, db=Database(dsn), store=build_store(base))
         services.store.ensure_bucket()
         try:
@@ -236,7 +252,8 @@ def run(*, quick: bool = False) -> dict[str, Any]:
         "load_avg_1m_after": machine_info()["load_avg_1m"],
     }
     return {
-        "parameters": {"input_s": duration, "chunk_s": chunk_s, "workers": 2,
+        "parameters": {"input_s": duration, "chunk_s": chunk_s,
+                       "parallel_min_s": sizes.parallel_min_s, "workers": 2,
                        "pinned_cores": cores, "runs_pinned_pair": pair_runs,
                        "ladder_kbps": [b // 1000 for b in Settings().ladder]},
         "results": results,

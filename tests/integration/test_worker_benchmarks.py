@@ -1,0 +1,55 @@
+"""`veza bench engines` and `veza bench parallel` run end to end on tiny sizes, with real
+workers, RabbitMQ and PostgreSQL, and record what they measured (no timing is asserted:
+benchmarks are not tests)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from benchmarks import engines, parallel
+from benchmarks.harness import run_benchmark
+
+pytestmark = pytest.mark.integration
+
+
+def test_engines_benchmark_runs_both_engines_on_tiny_sizes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(engines, "QUICK", engines.Sizes(tracks=2, track_s=3.0, rounds=1,
+                                                        enqueues=3, posts=2))
+    doc = json.loads(run_benchmark("engines", quick=True, out_dir=tmp_path, echo=False)
+                     .read_text())
+    assert doc["parameters"]["tracks"] == 2 and doc["parameters"]["quick"] is True
+    results = doc["results"]
+    for kind in ("dramatiq", "celery"):
+        r = results[kind]
+        # Every track was made ready by that engine's worker (or the round would have raised).
+        assert r["tracks_per_hour"] > 0 and r["cpu_s_per_track"] > 0, (kind, r)
+        assert r["enqueue_ms"] > 0 and r["post_ms"] > 0, (kind, r)
+    ratios = results["celery_vs_dramatiq"]
+    assert ratios["tracks_per_hour"] == pytest.approx(
+        results["celery"]["tracks_per_hour"] / results["dramatiq"]["tracks_per_hour"], rel=0.01)
+    assert {t["metric"] for t in doc["targets"]} == {
+        "celery_vs_dramatiq.tracks_per_hour", "celery_vs_dramatiq.cpu_s_per_track",
+        "celery_vs_dramatiq.enqueue_ms"}
+
+
+def test_parallel_benchmark_chunks_a_short_track_on_tiny_sizes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(parallel, "QUICK", parallel.Sizes(input_s=30.0, chunk_s=12.0,
+                                                          parallel_min_s=24.0, pair_runs=1))
+    doc = json.loads(run_benchmark("parallel", quick=True, out_dir=tmp_path, echo=False)
+                     .read_text())
+    results = doc["results"]
+    # 30 s (six 6 s segments with the encoder's priming) in chunks of two segments: three
+    # parts, each encoded once.
+    assert results["parts"] == 3 and results["part_attempts"] == 3, results
+    assert set(results["ready_s_median"]) == {
+        "single_pass_1_pinned", "chunked_1_pinned", "chunked_2_pinned",
+        "single_pass_1_unpinned", "chunked_2_unpinned"}
+    assert all(v > 0 for v in results["ready_s_median"].values())
+    assert [t["metric"] for t in doc["targets"]] == ["speedup_2_pinned_vs_1_pinned"]
