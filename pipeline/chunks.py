@@ -155,7 +155,11 @@ def plan_chunks(
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             raise ParameterError(f"{name} must be a positive integer, got {value!r}")
     segments = math.ceil(total_samples / segment_samples)
-    count = max(1, round(segments / chunk_segments))
+    # Whole chunks, plus one for a remainder of at least half a chunk, counted in samples: a
+    # tail of a few milliseconds (the encoder's priming past a whole number of chunks) is never
+    # a chunk, and therefore a job, of its own.
+    chunk_samples = chunk_segments * segment_samples
+    count = max(1, (2 * total_samples + chunk_samples) // (2 * chunk_samples))
     chunks = []
     for index in range(count):
         first = index * chunk_segments + 1

@@ -70,6 +70,17 @@ def test_plan_cuts_whole_segments_and_folds_a_short_remainder_into_the_last_chun
         Chunk(index=0, first_segment=1, segment_count=1, last=True),)
 
 
+def test_plan_never_makes_a_chunk_of_a_tail_and_treats_every_half_alike() -> None:
+    # Three whole chunks and 21 ms of encoder priming: three chunks, not a fourth of 21 ms.
+    chunks = plan_chunks(3 * 2 * 288_000 + 1024, segment_samples=288_000, chunk_segments=2)
+    assert [(c.first_segment, c.segment_count) for c in chunks] == [(1, 2), (3, 2), (5, 3)]
+    # A remainder of exactly half a chunk is a chunk of its own, whether the count is odd or
+    # even (no rounding half to even).
+    for whole in (2, 3):
+        chunks = plan_chunks((whole * 4 + 2) * 1000, segment_samples=1000, chunk_segments=4)
+        assert len(chunks) == whole + 1 and chunks[-1].segment_count == 2, chunks
+
+
 @pytest.mark.parametrize("bad", [0, -5, 1.5, True])
 def test_plan_rejects_a_bad_count(bad: object) -> None:
     with pytest.raises(ParameterError, match="chunk_segments must be a positive integer"):
