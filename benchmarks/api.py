@@ -30,6 +30,7 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -306,16 +307,28 @@ def fixed_rate(port: int, paths_file: Path, rate: float, seconds: float,
 # ---------------------------------------------------------------- the benchmark
 
 
+@dataclass(frozen=True)
+class Sizes:
+    users: int
+    tracks: int
+    seconds: float  # each run: saturation, the fixed rate, half saturation
+
+
+FULL = Sizes(users=1000, tracks=10000, seconds=15.0)
+QUICK = Sizes(users=1000, tracks=10000, seconds=4.0)
+
+
 def run(*, quick: bool = False) -> dict[str, Any]:
     """Seed, serve, load each endpoint; return parameters, results and targets."""
     wrk = ensure_wrk()
-    seconds = 4.0 if quick else 15.0
+    sizes = QUICK if quick else FULL
+    seconds = sizes.seconds
     rng = np.random.default_rng(5)
     results: dict[str, Any] = {}
     targets: list[Target] = []
     with private_database() as dsn, tempfile.TemporaryDirectory(prefix="veza-bench-api-") as tmp:
         started = time.monotonic()
-        ids = seed(dsn, users=1000, tracks=10000)
+        ids = seed(dsn, users=sizes.users, tracks=sizes.tracks)
         results["seed_s"] = round(time.monotonic() - started, 2)
         results["public_ready_tracks"] = len(ids)
         with api_server(dsn, Path(tmp)) as (port, proc):
@@ -345,7 +358,7 @@ def run(*, quick: bool = False) -> dict[str, Any]:
                 targets.append(Target(f"{name} rps at saturation", sat["rps"],
                                       f">= {RATE:g}", "req/s"))
     return {
-        "parameters": {"tracks": 10000, "users": 1000, "seconds_per_run": seconds,
+        "parameters": {"tracks": sizes.tracks, "users": sizes.users, "seconds_per_run": seconds,
                        "gunicorn": f"{WORKERS} workers x {THREADS} threads (gthread)",
                        "saturation": f"wrk -t{WRK_THREADS} -c{WRK_CONNECTIONS}",
                        "fixed_rate": f"benchmarks.loadgen open loop, {RATE:g} req/s, "

@@ -5,10 +5,23 @@ from __future__ import annotations
 
 import statistics
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from benchmarks.api import private_database
+from benchmarks.harness import bench_artist
 from benchmarks.inputs import music_wav
+
+
+@dataclass(frozen=True)
+class Sizes:
+    input_s: float
+    runs: int
+
+
+FULL = Sizes(input_s=240.0, runs=3)
+QUICK = Sizes(input_s=20.0, runs=1)
 
 
 def _ingest_once(services: Any, wav: Path) -> dict[str, float]:
@@ -16,9 +29,7 @@ def _ingest_once(services: Any, wav: Path) -> dict[str, float]:
     from veza.ingest import run_ingest
     from veza.uploads import accept
 
-    with unit_of_work(services.db) as uow:
-        owner = uow.users.ensure("bench").id
-    accepted = accept(services, wav, owner_id=owner, filename=wav.name)
+    accepted = accept(services, wav, owner_id=bench_artist(services)[0], filename=wav.name)
     run_ingest(services, job_id=str(accepted.job.id), track_id=str(accepted.track.id))
     with unit_of_work(services.db) as uow:
         uow.cur.execute(
@@ -36,16 +47,18 @@ def _ingest_once(services: Any, wav: Path) -> dict[str, float]:
 
 
 def run(*, quick: bool = False) -> dict[str, Any]:
-    """Ingest a track through the worker's stage on embedded services, several times."""
+    """Ingest a track through the worker's stage, several times, on a database of its own and
+    objects on disk."""
     from veza.runtime import build_services
     from veza.settings import Settings
 
-    duration = 20.0 if quick else 240.0
-    runs = 1 if quick else 3
+    sizes = QUICK if quick else FULL
+    duration, runs = sizes.input_s, sizes.runs
     wav = music_wav(duration)
     warm = music_wav(5.0)
-    with tempfile.TemporaryDirectory(prefix="vzb-", dir="/tmp") as tmp:
-        settings = Settings(data_dir=Path(tmp) / "data", public_url="http://127.0.0.1:1")
+    with private_database() as dsn, tempfile.TemporaryDirectory(prefix="vzb-", dir="/tmp") as tmp:
+        settings = Settings(database_url=dsn, data_dir=Path(tmp) / "data",
+                            public_url="http://127.0.0.1:1")
         services = build_services(settings, migrate=True)
         try:
             # A long-lived worker has compiled and loaded everything before its first job.

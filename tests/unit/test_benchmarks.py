@@ -155,3 +155,17 @@ def test_quick_memory_benchmark_reports_its_target():
     out = memory.run(quick=True)
     assert [t.metric for t in out["targets"]] == ["rss_60min_vs_3min"]
     assert out["results"]["long"]["max_rss_mib"] > 0
+
+
+def test_quick_kernels_benchmark_compares_the_meter_with_its_references(tmp_path):
+    doc = json.loads(run_benchmark("kernels", quick=True, out_dir=tmp_path, echo=False)
+                     .read_text())
+    targets = {t["metric"]: t for t in doc["targets"]}
+    assert set(targets) == {"loudness_speedup_vs_pyloudnorm", "integrated_vs_pyloudnorm_lu",
+                            "integrated_vs_ffmpeg_lu", "true_peak_vs_ffmpeg_db"}
+    # The agreement with pyloudnorm and ffmpeg is a correctness figure, not a timing: it holds
+    # on any machine.
+    for metric in ("integrated_vs_pyloudnorm_lu", "integrated_vs_ffmpeg_lu",
+                   "true_peak_vs_ffmpeg_db"):
+        assert targets[metric]["met"], targets[metric]
+    assert targets["loudness_speedup_vs_pyloudnorm"]["value"] > 0

@@ -1,6 +1,6 @@
-"""`veza bench engines` and `veza bench parallel` run end to end on tiny sizes, with real
-workers, RabbitMQ and PostgreSQL, and record what they measured (no timing is asserted:
-benchmarks are not tests)."""
+"""`veza bench engines`, `parallel`, `first-segment` and `api` run end to end on tiny sizes,
+with real workers, API processes, RabbitMQ and PostgreSQL, and record what they measured (no
+timing is asserted: benchmarks are not tests)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import engines, parallel
+from benchmarks import api, engines, first_segment, parallel
 from benchmarks.harness import run_benchmark
 
 pytestmark = pytest.mark.integration
@@ -53,3 +53,33 @@ def test_parallel_benchmark_chunks_a_short_track_on_tiny_sizes(
         "single_pass_1_unpinned", "chunked_2_unpinned"}
     assert all(v > 0 for v in results["ready_s_median"].values())
     assert [t["metric"] for t in doc["targets"]] == ["speedup_2_pinned_vs_1_pinned"]
+
+
+def test_first_segment_benchmark_runs_on_a_database_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(first_segment, "QUICK", first_segment.Sizes(input_s=8.0, runs=1))
+    doc = json.loads(run_benchmark("first-segment", quick=True, out_dir=tmp_path, echo=False)
+                     .read_text())
+    assert doc["parameters"]["input_s"] == 8.0
+    [sample] = doc["results"]["samples"]
+    assert 0 < sample["first_playable_s"] <= sample["ready_s"], sample
+    assert [t["metric"] for t in doc["targets"]] == ["first_playable_s"]
+
+
+def test_api_benchmark_loads_every_endpoint_on_a_tiny_catalogue(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(api, "QUICK", api.Sizes(users=30, tracks=300, seconds=1.0))
+    doc = json.loads(run_benchmark("api", quick=True, out_dir=tmp_path, echo=False)
+                     .read_text())
+    assert doc["parameters"]["tracks"] == 300 and doc["parameters"]["users"] == 30
+    results = doc["results"]
+    assert results["public_ready_tracks"] > 0
+    for name in ("list", "get", "search"):
+        saturation = results[name]["saturation"]
+        # Every request answered 200: a benchmark of error pages would measure nothing.
+        assert saturation["rps"] > 0 and saturation["non_2xx"] == 0, (name, saturation)
+        fixed = results[name]["at_2000_rps"]
+        assert fixed["completed"] > 0 and set(fixed["statuses"]) == {"200"}, (name, fixed)
+    assert len(doc["targets"]) == 6
