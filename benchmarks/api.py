@@ -27,7 +27,6 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -35,15 +34,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import psycopg2
 
 from benchmarks.catalogue_data import GENRES, KEYS, TAGS, WORDS, seed
 from benchmarks.harness import Target, bench_env, measure
+from benchmarks.servers import private_database
 from veza.errors import VezaError
 
-ADMIN_DSN = os.environ.get("VEZA_BENCH_ADMIN_DSN",
-                           "host=127.0.0.1 port=5432 user=postgres dbname=postgres")
-PG_URL = os.environ.get("VEZA_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432")
 # Endpoints as name -> path template; {id} is replaced by random public track ids.
 ENDPOINTS = {
     "list": "/api/v1/tracks?limit=20",
@@ -89,26 +85,6 @@ def ensure_wrk() -> str:
         raise VezaError("wrk is not installed and apt-get could not install it "
                         "(apt-get install wrk)", code="benchmark_failed")
     return exe
-
-
-@contextmanager
-def private_database() -> Iterator[str]:
-    """Create a migrated database of this run's own; drop it afterwards."""
-    from storage.migrate import upgrade
-
-    name = f"veza_bench_api_{uuid.uuid4().hex[:10]}"
-    admin = psycopg2.connect(ADMIN_DSN)
-    admin.autocommit = True
-    try:
-        with admin.cursor() as cur:
-            cur.execute(f'CREATE DATABASE "{name}"')
-        dsn = f"{PG_URL}/{name}"
-        upgrade(dsn)
-        yield dsn
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
 
 
 def _free_port() -> int:
@@ -326,7 +302,8 @@ def run(*, quick: bool = False) -> dict[str, Any]:
     rng = np.random.default_rng(5)
     results: dict[str, Any] = {}
     targets: list[Target] = []
-    with private_database() as dsn, tempfile.TemporaryDirectory(prefix="veza-bench-api-") as tmp:
+    with private_database("veza_bench_api") as dsn, \
+            tempfile.TemporaryDirectory(prefix="veza-bench-api-") as tmp:
         started = time.monotonic()
         ids = seed(dsn, users=sizes.users, tracks=sizes.tracks)
         results["seed_s"] = round(time.monotonic() - started, 2)

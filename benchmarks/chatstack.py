@@ -22,11 +22,11 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmarks.api import _free_port, private_database
+from benchmarks.api import _free_port
 from benchmarks.harness import bench_env
+from benchmarks.servers import private_database, private_vhost
 from veza.errors import VezaError
 
-RABBIT = os.environ.get("VEZA_BENCH_RABBITMQ", "amqp://guest:guest@127.0.0.1:5672")
 REDIS = os.environ.get("VEZA_BENCH_REDIS", "redis://127.0.0.1:6379/0")
 VEZA = str(Path(sys.executable).with_name("veza"))
 
@@ -123,21 +123,6 @@ def raise_file_limit() -> int:
 
 
 @contextmanager
-def private_vhost() -> Iterator[str]:
-    """A RabbitMQ vhost of this run's own."""
-    vhost = f"veza-bench-chat-{uuid.uuid4().hex[:10]}"
-    for args in (["add_vhost", vhost], ["set_permissions", "-p", vhost, "guest", ".*", ".*",
-                                        ".*"]):
-        subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True,
-                       timeout=60)
-    try:
-        yield f"{RABBIT}/{urllib.parse.quote(vhost, safe='')}"
-    finally:
-        subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], check=False,
-                       capture_output=True, timeout=60)
-
-
-@contextmanager
 def private_prefix() -> Iterator[str]:
     """A Redis key prefix of this run's own, its keys deleted afterwards."""
     import redis
@@ -159,8 +144,8 @@ def private_prefix() -> Iterator[str]:
 def chat_stack() -> Iterator[ChatStack]:
     """Servers of this run's own and a place for logs; every process started is stopped."""
     with ExitStack() as stack:
-        dsn = stack.enter_context(private_database())
-        broker = stack.enter_context(private_vhost())
+        dsn = stack.enter_context(private_database("veza_bench_chat"))
+        broker = stack.enter_context(private_vhost("veza-bench-chat"))
         prefix = stack.enter_context(private_prefix())
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="vz-chat-")))
         env = {**bench_env(), "VEZA_DATABASE_URL": dsn, "VEZA_BROKER_URL": broker,

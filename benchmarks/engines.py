@@ -17,24 +17,18 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.parse
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import psutil
-import psycopg2
 
 from benchmarks.harness import Target, bench_artist, bench_env
 from benchmarks.inputs import music_wav
+from benchmarks.servers import private_database, private_vhost
 
 ENGINES = ("dramatiq", "celery")
-ADMIN_DSN = os.environ.get("VEZA_BENCH_ADMIN_DSN",
-                           "host=127.0.0.1 port=5432 user=postgres dbname=postgres")
-RABBIT = os.environ.get("VEZA_BENCH_RABBITMQ", "amqp://guest:guest@127.0.0.1:5672")
 VEZA = str(Path(sys.executable).with_name("veza"))
 
 
@@ -49,39 +43,6 @@ class Sizes:
 
 FULL = Sizes(tracks=6, track_s=20.0, rounds=3, enqueues=100, posts=20)
 QUICK = Sizes(tracks=2, track_s=20.0, rounds=1, enqueues=20, posts=5)
-
-
-def _admin(sql: str) -> None:
-    conn = psycopg2.connect(ADMIN_DSN)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql)
-    finally:
-        conn.close()
-
-
-def _rabbitmqctl(*args: str) -> None:
-    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
-
-
-@contextmanager
-def _private_services() -> Iterator[tuple[str, str]]:
-    """Yield a migrated database and a RabbitMQ vhost of this run's own; drop both after."""
-    from storage.migrate import upgrade
-
-    name = f"veza_bench_{uuid.uuid4().hex[:10]}"
-    vhost = f"veza-bench-{uuid.uuid4().hex[:10]}"
-    _admin(f'CREATE DATABASE "{name}"')
-    _rabbitmqctl("add_vhost", vhost)
-    try:
-        _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
-        dsn = f"postgresql://postgres@127.0.0.1:5432/{name}"
-        upgrade(dsn)
-        yield dsn, f"{RABBIT}/{urllib.parse.quote(vhost, safe='')}"
-    finally:
-        _rabbitmqctl("delete_vhost", vhost)
-        _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _tree_cpu(proc: psutil.Process) -> float:
@@ -212,7 +173,7 @@ def run(*, quick: bool = False) -> dict[str, Any]:
     """Alternate the engines over the rounds; report medians and Celery/Dramatiq ratios."""
     sizes = QUICK if quick else FULL
     samples: dict[str, list[dict[str, float]]] = {kind: [] for kind in ENGINES}
-    with _private_services() as (dsn, broker_url), \
+    with private_database() as dsn, private_vhost() as broker_url, \
             tempfile.TemporaryDirectory(prefix="vzb-engines-", dir="/tmp") as tmp:
         for _ in range(sizes.rounds):
             for kind in ENGINES:

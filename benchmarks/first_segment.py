@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.api import private_database
 from benchmarks.harness import bench_artist
 from benchmarks.inputs import music_wav
+from benchmarks.servers import private_database
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.parse
-import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,9 +29,8 @@ from typing import Any
 
 from benchmarks.harness import Target, bench_artist, bench_env, machine_info
 from benchmarks.inputs import music_wav
+from benchmarks.servers import private_database, private_vhost
 
-ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
-RABBIT = "amqp://guest:guest@127.0.0.1:5672"
 READY_LINE = "worker running with"
 
 
@@ -47,36 +44,6 @@ class Sizes:
 
 FULL = Sizes(input_s=3600.0, chunk_s=120.0, parallel_min_s=120.0, pair_runs=2)
 QUICK = Sizes(input_s=480.0, chunk_s=60.0, parallel_min_s=120.0, pair_runs=1)
-
-
-def _rabbitmqctl(*args: str) -> None:
-    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
-
-
-@contextmanager
-def _private_services() -> Iterator[tuple[str, str]]:
-    """Yield a migrated database of its own and a RabbitMQ vhost of its own; drop both after."""
-    import psycopg2
-
-    from storage.migrate import upgrade
-
-    name = f"veza_bench_{uuid.uuid4().hex[:10]}"
-    admin = psycopg2.connect(ADMIN_DSN)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f"CREATE DATABASE {name}")
-    dsn = f"postgresql://postgres@127.0.0.1:5432/{name}"
-    vhost = f"veza-bench-{uuid.uuid4().hex[:10]}"
-    _rabbitmqctl("add_vhost", vhost)
-    try:
-        _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
-        upgrade(dsn)
-        yield dsn, f"{RABBIT}/{urllib.parse.quote(vhost, safe='')}"
-    finally:
-        _rabbitmqctl("delete_vhost", vhost)
-        with admin.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.close()
 
 
 def _cpu_s(pid: int) -> float:
@@ -192,7 +159,7 @@ def run(*, quick: bool = False) -> dict[str, Any]:
         "chunked_2_unpinned": (True, [None, None], 1),
     }
     samples: dict[str, list[dict[str, Any]]] = {name: [] for name in configs}
-    with _private_services() as (dsn, broker), \
+    with private_database() as dsn, private_vhost() as broker, \
             tempfile.TemporaryDirectory(prefix="vzb-par-", dir="/tmp") as tmp:
         data = Path(tmp) / "data"
         base = Settings(database_url=dsn, broker_url=broker, data_dir=data,
