@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any, cast
 
 import pytest
@@ -53,6 +54,22 @@ def run(test: Callable[[], Awaitable[None]]) -> None:
     asyncio.run(asyncio.wait_for(test(), 60))
 
 
+@asynccontextmanager
+async def sender_and_receiver(settings: Settings
+                              ) -> AsyncIterator[tuple[RedisFanout, RedisFanout, Inbox]]:
+    """Two fan-outs, as two gateway processes: one that only sends, one whose deliveries land
+    in an inbox; both closed afterwards (closing twice is harmless)."""
+    sender, receiver = RedisFanout(settings), RedisFanout(settings)
+    inbox = Inbox()
+    await sender.start(lambda channel, payload: None)
+    await receiver.start(inbox)
+    try:
+        yield sender, receiver, inbox
+    finally:
+        await sender.close()
+        await receiver.close()
+
+
 def test_frames_reach_every_subscribed_process_in_publish_order(settings: Settings) -> None:
     async def scenario() -> None:
         one, two = RedisFanout(settings), RedisFanout(settings)
@@ -80,11 +97,7 @@ def test_frames_reach_every_subscribed_process_in_publish_order(settings: Settin
 
 def test_frames_queued_together_go_out_in_one_round_trip(settings: Settings) -> None:
     async def scenario() -> None:
-        sender, receiver = RedisFanout(settings), RedisFanout(settings)
-        inbox = Inbox()
-        await sender.start(lambda channel, payload: None)
-        await receiver.start(inbox)
-        try:
+        async with sender_and_receiver(settings) as (sender, receiver, inbox):
             await receiver.subscribe("room:busy")
             for i in range(800):  # no await in between: one burst from one event-loop turn
                 sender.publish("room:busy", f"{i}".encode())
@@ -92,38 +105,25 @@ def test_frames_queued_together_go_out_in_one_round_trip(settings: Settings) -> 
             assert sender.stats.frames == 800
             assert sender.stats.batches == 1
             assert inbox.on("room:busy") == [f"{i}".encode() for i in range(800)]
-        finally:
-            await sender.close()
-            await receiver.close()
 
     run(scenario)
 
 
 def test_close_flushes_what_is_queued(settings: Settings) -> None:
     async def scenario() -> None:
-        sender, receiver = RedisFanout(settings), RedisFanout(settings)
-        inbox = Inbox()
-        await sender.start(lambda channel, payload: None)
-        await receiver.start(inbox)
-        try:
+        async with sender_and_receiver(settings) as (sender, receiver, inbox):
             await receiver.subscribe("user:u")
             for i in range(100):
                 sender.publish("user:u", f"{i}".encode())
             await sender.close()
             await inbox.wait(lambda: len(inbox.on("user:u")) == 100, "frames sent before close")
-        finally:
-            await receiver.close()
 
     run(scenario)
 
 
 def test_unsubscribe_stops_delivery(settings: Settings) -> None:
     async def scenario() -> None:
-        sender, receiver = RedisFanout(settings), RedisFanout(settings)
-        inbox = Inbox()
-        await sender.start(lambda channel, payload: None)
-        await receiver.start(inbox)
-        try:
+        async with sender_and_receiver(settings) as (sender, receiver, inbox):
             await receiver.subscribe("room:a")
             await receiver.subscribe("room:b")
             sender.publish("room:a", b"first")
@@ -134,9 +134,6 @@ def test_unsubscribe_stops_delivery(settings: Settings) -> None:
             await inbox.wait(lambda: inbox.on("room:b") == [b"marker"], "the marker")
             await asyncio.sleep(0.2)
             assert inbox.on("room:a") == [b"first"]
-        finally:
-            await sender.close()
-            await receiver.close()
 
     run(scenario)
 
@@ -144,11 +141,7 @@ def test_unsubscribe_stops_delivery(settings: Settings) -> None:
 def test_the_subscriber_reconnects_and_resubscribes(settings: Settings, redis_url: str,
                                                     key_prefix: str) -> None:
     async def scenario() -> None:
-        sender, receiver = RedisFanout(settings), RedisFanout(settings)
-        inbox = Inbox()
-        await sender.start(lambda channel, payload: None)
-        await receiver.start(inbox)
-        try:
+        async with sender_and_receiver(settings) as (sender, receiver, inbox):
             await receiver.subscribe("room:r")
             sender.publish("room:r", b"before")
             await inbox.wait(lambda: inbox.on("room:r") == [b"before"], "the first frame")
@@ -166,9 +159,6 @@ def test_the_subscriber_reconnects_and_resubscribes(settings: Settings, redis_ur
                 assert time.monotonic() < deadline, f"no delivery after reconnect: {inbox.frames}"
                 sender.publish("room:r", b"after")
                 await asyncio.sleep(0.2)
-        finally:
-            await sender.close()
-            await receiver.close()
 
     run(scenario)
 
