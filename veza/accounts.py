@@ -11,7 +11,6 @@ Presenting a spent token again means it leaked, so the whole session is revoked.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import logging
 import re
 import secrets
@@ -79,8 +78,7 @@ def public_user(account: Account) -> dict[str, Any]:
 
 def signing_key(services: Services) -> bytes:
     """The JWT key, derived from the platform's signing key (kept apart from URL signatures)."""
-    secret = services.settings.with_signing_key().signing_key
-    return hmac.new(secret.encode(), b"veza access tokens", hashlib.sha256).digest()
+    return services.settings.derived_key("veza access tokens")
 
 
 def _hash_token(token: str) -> bytes:

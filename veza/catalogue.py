@@ -230,8 +230,7 @@ def original_url(services: Services, track_id: UUID, who: Principal | None) -> s
 
 
 def _cursor_key(services: Services) -> bytes:
-    secret = services.settings.with_signing_key().signing_key
-    return hmac.new(secret.encode(), b"veza list cursors", hashlib.sha256).digest()
+    return services.settings.derived_key("veza list cursors")
 
 
 def encode_cursor(services: Services, track: Track) -> str:

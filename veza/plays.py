@@ -42,8 +42,7 @@ class Listener:
 
 def listener_secret(services: Services) -> bytes:
     """Return the key of anonymous listeners' hashes, derived from the platform's signing key."""
-    secret = services.settings.with_signing_key().signing_key
-    return hmac.new(secret.encode(), b"veza anonymous listeners", hashlib.sha256).digest()
+    return services.settings.derived_key("veza anonymous listeners")
 
 
 def listener_for(who: Principal | None, *, address: str | None, user_agent: str | None,

@@ -231,12 +231,7 @@ def search(services: Services, query: Query, *, limit: int = 20,
 
 
 def _cursor_key(services: Services) -> bytes:
-    return _derive(services.settings.with_signing_key().signing_key)
-
-
-@functools.lru_cache(maxsize=8)
-def _derive(secret: str) -> bytes:
-    return hmac.new(secret.encode(), b"veza search cursors", hashlib.sha256).digest()
+    return services.settings.derived_key("veza search cursors")
 
 
 def _digest(wanted: Criteria) -> bytes:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import hmac
 import os
 import re
 import secrets
@@ -284,6 +287,11 @@ class Settings:
                 draft.unlink()
         return replace(self, signing_key=path.read_text().strip())
 
+    def derived_key(self, purpose: str) -> bytes:
+        """Return a key for one purpose, derived from the signing key: what is signed for one
+        purpose (access tokens, cursors, stream grants...) is never accepted for another."""
+        return _derive_key(self.with_signing_key().signing_key or "", purpose)
+
     def replace(self, **changes: object) -> Settings:
         """Return a copy with some fields changed."""
         names = {f.name for f in fields(self)}
@@ -291,3 +299,8 @@ class Settings:
         if unknown:
             raise ConfigError(f"unknown settings: {sorted(unknown)}")
         return replace(self, **changes)  # type: ignore[arg-type]
+
+
+@functools.lru_cache(maxsize=32)
+def _derive_key(secret: str, purpose: str) -> bytes:
+    return hmac.new(secret.encode(), purpose.encode(), hashlib.sha256).digest()

@@ -8,8 +8,6 @@ the playlist URLs as ``?access=``; segment URLs are signed by the object store a
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import posixpath
 import time
 from urllib.parse import urlencode
@@ -49,8 +47,7 @@ def url_lifetime_s(services: Services, track: Track) -> int:
 
 def _grant_key(services: Services) -> bytes:
     # A key of its own: an access token is never a grant, nor a grant an access token.
-    secret = services.settings.with_signing_key().signing_key
-    return hmac.new(secret.encode(), b"veza stream grants", hashlib.sha256).digest()
+    return services.settings.derived_key("veza stream grants")
 
 
 def grant(services: Services, track: Track) -> str:
