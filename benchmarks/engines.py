@@ -119,7 +119,7 @@ def _round(kind: str, dsn: str, broker_url: str, data_dir: Path, *, tracks: int,
                 connection.close()
 
         queue_depth(broker_url, engine.queue(INGEST_TASK))
-        owner = bench_artist(services)[0]
+        owner, token = bench_artist(services)
         warm = accept(services, music_wav(5.0), owner_id=owner, filename="warm.wav")
         _relay_all(relay)
         _wait(consuming, "the worker to consume", 300, worker)
@@ -145,7 +145,7 @@ def _round(kind: str, dsn: str, broker_url: str, data_dir: Path, *, tracks: int,
         client = create_app(settings, services).test_client()
         body = music_wav(1.0).read_bytes()
         headers = {"Content-Type": "audio/wav",
-                   "Authorization": f"Bearer {bench_artist(services)[1]}"}
+                   "Authorization": f"Bearer {token}"}
         post = []
         for _ in range(posts):
             t0 = time.perf_counter()

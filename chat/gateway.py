@@ -14,6 +14,7 @@ import logging
 import time
 import urllib.parse
 import uuid
+import weakref
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -87,7 +88,10 @@ class Gateway:
         self._ticker: asyncio.Task[None] | None = None
         self._events: asyncio.Task[None] | None = None
         self._events_stop = asyncio.Event()
-        self._pending: dict[ServerConnection, dict[str, Any]] = {}
+        # What the handshake learnt, until the socket's handler takes it; weak, so that a
+        # request that never becomes a WebSocket (no upgrade, shutdown) leaves nothing behind.
+        self._pending: weakref.WeakKeyDictionary[ServerConnection, dict[str, Any]] = (
+            weakref.WeakKeyDictionary())
         self._presence_warned = -1e9
 
     # -------------------------------------------------------------- lifecycle

@@ -121,7 +121,7 @@ class LocalJournal:
     def _store(self, records: list[Record]) -> list[tuple[Record, str]]:
         with self.db.transaction() as cur:
             applied = apply_records(cur, records)
-        return [(r, why) for r, why in applied.rejected]
+        return applied.rejected
 
     async def _run(self) -> None:
         assert self._queue is not None

@@ -54,7 +54,6 @@ _FIELDS: dict[str, dict[str, tuple[str, bool]]] = {
     "listen.control": {"cid": ("cid", True), "room_id": ("id", True), "action": ("action", True),
                        "position_ms": ("int", True), "track_id": ("id", False)},
 }
-TYPES = frozenset(_FIELDS)
 WRITES = frozenset(("message.send", "message.edit", "message.delete", "reaction.add",
                     "reaction.remove"))
 _CHOICES = {"state": ("online", "away"), "kind": ("public", "private"),

@@ -141,7 +141,7 @@ class ChatService:
         return (await self.ports.presence.states([user_id])).get(user_id, "offline")
 
     async def announce(self, conn: Conn, rooms: set[str], state: str) -> None:
-        """Tell the user's rooms their state, when it changed."""
+        """Tell the user's rooms their state (callers decide whether it changed)."""
         for room_id in rooms:
             self.to_room(room_id, {"type": "presence", "user_id": conn.user_id,
                                    "state": state})

@@ -56,12 +56,6 @@ class ChatStore:
         return {r["client_id"]: (str(r["id"]), r["created_at"].isoformat())
                 for r in self.cur.fetchall()}
 
-    def message_by_client_id(self, author_id: str, client_id: str) -> tuple[str, str] | None:
-        self.cur.execute("SELECT id, created_at FROM chat_messages WHERE author_id = %s "
-                         "AND client_id = %s", (author_id, client_id))
-        row = self.cur.fetchone()
-        return None if row is None else (str(row["id"]), row["created_at"].isoformat())
-
     # ------------------------------------------------------------------- rooms
 
     def create_room(self, *, kind: str, name: str | None, topic: str | None,

@@ -494,7 +494,8 @@ def test_a_stream_grant_opens_one_track_only_and_refuses_forgeries(
 
 
 def test_a_stream_grant_expires(services: Services, people: People) -> None:
-    settings = services.settings.replace(signed_url_ttl_s=1)
+    # Expiry is in whole seconds: 2 s (+0.5 s of track) is good for 1-2 s from now.
+    settings = services.settings.replace(signed_url_ttl_s=2)
     client = create_app(settings, Services(settings, services.db, services.store)).test_client()
     track_id = make_track(services, people.ids["owner"], visibility="private", duration_s=0.5)
     url = client.get(f"/api/v1/tracks/{track_id}",
