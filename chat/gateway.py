@@ -158,7 +158,7 @@ class Gateway:
         with self.services.db.transaction() as cur:
             store = ChatStore(cur)
             handle = store.handle(user_id) or ""
-            rooms = store.memberships(user_id)
+            rooms = store.memberships(user_id, admin=principal.role == "admin")
             sent = store.recent_client_ids(user_id)
         return {"principal": principal, "handle": handle, "rooms": rooms, "sent": sent}
 
@@ -190,9 +190,13 @@ class Gateway:
         conn = Conn(ws, user_id=str(principal.user_id), handle=info["handle"],
                     conn_id=uuid.uuid4().hex, session_id=str(principal.session_id),
                     role=principal.role)
-        for cid, first in info["sent"].items():
-            self.service.sent.remember((conn.user_id, cid), first)
         svc = self.service
+        cap = self.settings.chat_max_sockets
+        if len(self.hub.users.get(conn.user_id, ())) >= cap:
+            await ws.close(1008, f"too many sockets for one user (at most {cap})")
+            return
+        for cid, first in info["sent"].items():
+            svc.sent.remember((conn.user_id, cid), first)
         try:
             await self.hub.add(conn)
             # The welcome goes first: frames of the rooms entered below come after it.

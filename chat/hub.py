@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 SLOW_BYTES = 4 * 1024 * 1024
 # Frames the hub acts on as they pass (membership changes reach every process this way).
 CONTROL_PREFIXES = (b'{"type":"member"', b'{"type":"room.added"', b'{"type":"room.banned"',
-                    b'{"type":"listen"')
+                    b'{"type":"room.removed"', b'{"type":"listen"')
 
 
 class Conn:

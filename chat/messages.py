@@ -43,6 +43,8 @@ async def send(svc: ChatService, conn: Conn, frame: dict[str, Any]) -> dict[str,
     room = await svc.room(room_id)
     who = svc.principal(conn)
     check_send(room, who)
+    if frame.get("reply_to"):
+        await _in_room(svc, frame["reply_to"], room_id, "reply_to")
     await svc.hit_limit(conn)
     body = frame["body"]
     mentions = await _mentions(svc, room.kind, set(room.members), conn.user_id, body)
@@ -78,6 +80,16 @@ async def _target(svc: ChatService, message_id: str) -> tuple[str, str | None]:
     author = None if meta["author_id"] is None else str(meta["author_id"])
     svc.messages.remember(message_id, (str(meta["room_id"]), author))
     return str(meta["room_id"]), author
+
+
+async def _in_room(svc: ChatService, message_id: str, room_id: str, field: str) -> None:
+    """Raise NotFoundError unless the message (a deleted one too) is one of the room's."""
+    known = svc.messages.get(message_id)
+    if known is not None and known[0] == room_id:
+        return
+    meta = await svc.db_call(lambda store: store.message_meta(message_id))
+    if meta is None or str(meta["room_id"]) != room_id:
+        raise NotFoundError(f"{field}: no such message in this room")
 
 
 async def edit(svc: ChatService, conn: Conn, frame: dict[str, Any]) -> dict[str, Any]:
@@ -154,6 +166,7 @@ async def read(svc: ChatService, conn: Conn, frame: dict[str, Any]) -> dict[str,
     check_read(room, svc.principal(conn))
     if room.role(conn.user_id) is None:
         raise ForbiddenError("join the room first")
+    await _in_room(svc, frame["up_to"], room_id, "up_to")
 
     def mark(store: ChatStore) -> None:
         store.mark_read(room_id, conn.user_id, frame["up_to"])
@@ -162,4 +175,5 @@ async def read(svc: ChatService, conn: Conn, frame: dict[str, Any]) -> dict[str,
 
 
 async def unread(svc: ChatService, conn: Conn, frame: dict[str, Any]) -> dict[str, Any]:
-    return {"rooms": await svc.db_call(lambda store: store.unread(conn.user_id))}
+    admin = conn.role == "admin"
+    return {"rooms": await svc.db_call(lambda store: store.unread(conn.user_id, admin=admin))}

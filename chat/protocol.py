@@ -20,6 +20,12 @@ from veza.errors import (
 
 MAX_BODY = 4000
 MAX_FRAME_BYTES = 32 * 1024
+# Frames are flat objects; this leaves room for what a client adds without letting a deeply
+# nested one reach the JSON parser's recursion limit.
+MAX_DEPTH = 8
+# Text a frame may not carry: PostgreSQL cannot store NUL, and a lone surrogate cannot be
+# written as UTF-8 (every answer echoing it would fail).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 CID = re.compile(r"^.{1,64}$", re.S)
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$")
 
@@ -71,8 +77,11 @@ class FrameError(Exception):
 
 def encode(frame: dict[str, Any]) -> bytes:
     """Serialise a frame once, as compact UTF-8 JSON."""
-    return json.dumps(frame, separators=(",", ":"), ensure_ascii=False,
-                      default=str).encode()
+    text = json.dumps(frame, separators=(",", ":"), ensure_ascii=False, default=str)
+    try:
+        return text.encode()
+    except UnicodeEncodeError:  # parse() keeps lone surrogates out; never fail an answer
+        return text.encode(errors="replace")
 
 
 def error_frame(exc: FrameError) -> bytes:
@@ -134,18 +143,52 @@ def _check(kind: str, value: Any) -> str | None:
     return None
 
 
+def _unusable_text(frame: dict[str, Any]) -> dict[str, str] | None:
+    """Name the top-level fields holding text that cannot be stored or sent back (NUL, lone
+    surrogates, in keys or values at any depth); None when the frame nests too deep."""
+    problems: dict[str, str] = {}
+    stack: list[tuple[Any, str, int]] = [(key, key, 1) for key in frame]
+    stack += [(value, key, 1) for key, value in frame.items()]
+    while stack:
+        value, field, depth = stack.pop()
+        if isinstance(value, str):
+            if _UNSTORABLE.search(value):
+                name = field if isinstance(field, str) and not _UNSTORABLE.search(field) \
+                    else "frame"
+                problems[name] = "must not contain NUL characters or unpaired surrogates"
+        elif isinstance(value, dict | list):
+            if depth >= MAX_DEPTH:
+                return None
+            items = list(value.items()) if isinstance(value, dict) else [(None, v) for v in value]
+            for key, item in items:
+                if key is not None:
+                    stack.append((key, field, depth + 1))
+                stack.append((item, field, depth + 1))
+    return problems
+
+
 def parse(data: str | bytes) -> dict[str, Any]:
     """Return a checked client frame, or raise ``FrameError`` saying what is wrong with it."""
     if isinstance(data, bytes):
         raise FrameError("bad_json", "frames are JSON objects in text messages, not binary")
+    deep = FrameError("bad_json", f"a frame nests at most {MAX_DEPTH} levels deep")
     try:
         frame = json.loads(data)
+    except RecursionError:
+        raise deep from None
     except ValueError:
         raise FrameError("bad_json", "the frame is not valid JSON") from None
     if not isinstance(frame, dict):
         raise FrameError("bad_json", "a frame must be a JSON object")
+    text_problems = _unusable_text(frame)
+    if text_problems is None:
+        raise deep
     cid = frame.get("cid")
-    cid = cid if isinstance(cid, str) and CID.match(cid) else None
+    cid = cid if isinstance(cid, str) and CID.match(cid) and "cid" not in text_problems \
+        else None
+    if text_problems:
+        raise FrameError("invalid", "; ".join(f"{k}: {v}" for k, v in text_problems.items()),
+                         cid=cid, fields=text_problems)
     kind = frame.get("type")
     if not isinstance(kind, str) or kind not in _FIELDS:
         raise FrameError("unknown_type", f"unknown frame type {kind!r}"[:200], cid=cid)

@@ -5,27 +5,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from uuid import UUID
 
 import psycopg2
 
 from chat.hub import Conn
-from chat.rooms import Member, Room, check_moderator, check_read
+from chat.rooms import Member, Room, check_moderator, check_read, member_frame
 from chat.service import ChatService
 from storage.chat import ChatStore
 from veza.access import can_see
 from veza.errors import ForbiddenError, NotFoundError, ValidationError
 
 _RANK = {"owner": 3, "moderator": 2, "member": 1}
-
-
-def _member_frame(room: Room, user_id: str, *, left: bool = False) -> dict[str, Any]:
-    member = room.members.get(user_id)
-    return {"type": "member", "room_id": room.id,
-            "user": {"id": user_id, "handle": None if member is None else member.handle},
-            "role": None if member is None else member.role,
-            "muted_until": member.muted_until.isoformat() if member and member.muted_until
-            else None, "banned": bool(member and member.banned), "left": left}
 
 
 async def _enter_everywhere(svc: ChatService, conn: Conn, room: Room, user_id: str) -> None:
@@ -38,6 +28,7 @@ async def _enter_everywhere(svc: ChatService, conn: Conn, room: Room, user_id: s
 
 async def create(svc: ChatService, conn: Conn, frame: dict[str, Any]) -> dict[str, Any]:
     name, topic = frame["name"].strip(), frame.get("topic")
+    await svc.hit_limit(conn, rooms=True)
     row = await svc.db_call(lambda store: store.create_room(
         kind=frame["kind"], name=name, topic=topic, owner_id=conn.user_id))
     svc.rooms.drop(str(row["id"]))
@@ -46,11 +37,16 @@ async def create(svc: ChatService, conn: Conn, frame: dict[str, Any]) -> dict[st
     return {"room": room.public()}
 
 
-async def _track_room(svc: ChatService, conn: Conn, track_id: str) -> Room:
+async def _check_track(svc: ChatService, conn: Conn, track_id: str) -> None:
+    """Raise NotFoundError unless the user may see the track."""
     track = await svc.db_call(lambda store: store.track(track_id))
     if track is None or not can_see(track["owner_id"], track["visibility"],
                                     svc.principal(conn)):
         raise NotFoundError("no such track")
+
+
+async def _track_room(svc: ChatService, conn: Conn, track_id: str) -> Room:
+    await _check_track(svc, conn, track_id)
     row = await svc.db_call(lambda store: store.track_room(track_id))
     return await svc.room(str(row["id"]))
 
@@ -64,7 +60,7 @@ async def join(svc: ChatService, conn: Conn, frame: dict[str, Any]) -> dict[str,
     if conn.user_id not in room.members:
         await svc.db_call(lambda store: store.add_member(room.id, conn.user_id))
         room.members[conn.user_id] = Member(role="member", handle=conn.handle)
-        svc.to_room(room.id, _member_frame(room, conn.user_id))
+        svc.to_room(room.id, member_frame(room, conn.user_id))
     await _enter_everywhere(svc, conn, room, conn.user_id)
     online = await svc.ports.presence.in_room(room.id)
     return {"room": room.public(), "online": online, "listening": room.listening}
@@ -76,7 +72,7 @@ async def leave(svc: ChatService, conn: Conn, frame: dict[str, Any]) -> dict[str
         await svc.hub.leave(mine, room.id)
     if room.role(conn.user_id) is not None:
         await svc.db_call(lambda store: store.remove_member(room.id, conn.user_id))
-        svc.to_room(room.id, _member_frame(room, conn.user_id, left=True))
+        svc.to_room(room.id, member_frame(room, conn.user_id, left=True))
         room.members.pop(conn.user_id, None)
     await svc.heartbeat(conn)
     return {"room_id": room.id}
@@ -102,13 +98,14 @@ async def invite(svc: ChatService, conn: Conn, frame: dict[str, Any]) -> dict[st
     await _add(svc, lambda store: store.add_member(room.id, user_id))
     handle = await svc.db_call(lambda store: store.handle(user_id))
     room.members.setdefault(user_id, Member(role="member", handle=handle or ""))
-    svc.to_room(room.id, _member_frame(room, user_id))
+    svc.to_room(room.id, member_frame(room, user_id))
     await _enter_everywhere(svc, conn, room, user_id)
     return {"room_id": room.id, "user_id": user_id}
 
 
 async def set_role(svc: ChatService, conn: Conn, frame: dict[str, Any]) -> dict[str, Any]:
     room = await svc.room(frame["room_id"])
+    check_read(room, svc.principal(conn))
     if room.role(conn.user_id) != "owner":
         raise ForbiddenError("only the room's owner may change roles")
     user_id = frame["user_id"]
@@ -117,7 +114,7 @@ async def set_role(svc: ChatService, conn: Conn, frame: dict[str, Any]) -> dict[
         raise NotFoundError("no such member")
     await svc.db_call(lambda store: store.set_role(room.id, user_id, frame["role"]))
     member.role = frame["role"]
-    svc.to_room(room.id, _member_frame(room, user_id))
+    svc.to_room(room.id, member_frame(room, user_id))
     return {"room_id": room.id, "user_id": user_id, "role": frame["role"]}
 
 
@@ -153,6 +150,7 @@ def _outranks(room: Room, actor: str, target: str) -> None:
 
 async def mute(svc: ChatService, conn: Conn, frame: dict[str, Any]) -> dict[str, Any]:
     room = await svc.room(frame["room_id"])
+    check_read(room, svc.principal(conn))
     check_moderator(room, svc.principal(conn))
     user_id = frame["user_id"]
     _outranks(room, conn.user_id, user_id)
@@ -163,12 +161,13 @@ async def mute(svc: ChatService, conn: Conn, frame: dict[str, Any]) -> dict[str,
         handle = await svc.db_call(lambda store: store.handle(user_id))
         member = room.members.setdefault(user_id, Member(role="member", handle=handle or ""))
     member.muted_until = until
-    svc.to_room(room.id, _member_frame(room, user_id))
+    svc.to_room(room.id, member_frame(room, user_id))
     return {"room_id": room.id, "user_id": user_id, "muted_until": until.isoformat()}
 
 
 async def ban(svc: ChatService, conn: Conn, frame: dict[str, Any]) -> dict[str, Any]:
     room = await svc.room(frame["room_id"])
+    check_read(room, svc.principal(conn))
     check_moderator(room, svc.principal(conn))
     user_id = frame["user_id"]
     _outranks(room, conn.user_id, user_id)
@@ -178,18 +177,19 @@ async def ban(svc: ChatService, conn: Conn, frame: dict[str, Any]) -> dict[str, 
         handle = await svc.db_call(lambda store: store.handle(user_id))
         member = room.members.setdefault(user_id, Member(role="member", handle=handle or ""))
     member.banned, member.role = True, "member"
-    svc.to_room(room.id, _member_frame(room, user_id))
+    svc.to_room(room.id, member_frame(room, user_id))
     svc.to_user(user_id, {"type": "room.banned", "room_id": room.id})
     return {"room_id": room.id, "user_id": user_id}
 
 
 async def unban(svc: ChatService, conn: Conn, frame: dict[str, Any]) -> dict[str, Any]:
     room = await svc.room(frame["room_id"])
+    check_read(room, svc.principal(conn))
     check_moderator(room, svc.principal(conn))
     user_id = frame["user_id"]
     await svc.db_call(lambda store: store.unban(room.id, user_id))
     if room.members.get(user_id) is not None and room.members[user_id].banned:
-        svc.to_room(room.id, _member_frame(room, user_id, left=True))
+        svc.to_room(room.id, member_frame(room, user_id, left=True))
         room.members.pop(user_id, None)
     return {"room_id": room.id, "user_id": user_id}
 
@@ -204,8 +204,9 @@ async def listen(svc: ChatService, conn: Conn, frame: dict[str, Any]) -> dict[st
     if host not in (None, conn.user_id) and not room.is_moderator(conn.user_id):
         raise ForbiddenError("only the room's host controls what it plays")
     track_id = frame.get("track_id") or current.get("track_id") or room.track_id
-    if track_id is not None:
-        UUID(track_id)
+    if frame.get("track_id") and track_id != room.track_id:
+        # The room is told what plays: only a track its host may see.
+        await _check_track(svc, conn, frame["track_id"])
     state = {"type": "listen", "room_id": room.id, "host_id": host or conn.user_id,
              "track_id": track_id, "action": frame["action"],
              "position_ms": frame["position_ms"], "at": datetime.now(UTC).isoformat()}

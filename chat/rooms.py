@@ -3,6 +3,8 @@
 The send path checks permissions here, without a database round trip. An entry is loaded on
 first use, changed in place by this process's own writes, changed by the ``member`` frames
 other processes publish to the room, and reloaded after ``TTL_S`` in case a frame was missed.
+A track's room follows the track's access: its owner and visibility are read again when older
+than ``TRACK_TTL_S`` (and at once on a ``track.visibility`` event), before any read or write.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from veza.accounts import Principal
 from veza.errors import ForbiddenError, NotFoundError
 
 TTL_S = 60.0
+TRACK_TTL_S = 1.0
 MODERATORS = ("owner", "moderator")
 MENTION = re.compile(r"(?<![\w@])@([a-z0-9_][a-z0-9_.-]{0,63})")
 
@@ -43,6 +46,7 @@ class Room:
     track_owner: str | None = None
     track_visibility: str | None = None
     loaded_at: float = field(default_factory=time.monotonic)
+    track_checked_at: float = field(default_factory=time.monotonic)
 
     def public(self) -> dict[str, Any]:
         return {"id": self.id, "kind": self.kind, "name": self.name, "topic": self.topic,
@@ -69,6 +73,16 @@ def room_from_rows(room: dict[str, Any], members: list[dict[str, Any]],
     if track is not None:
         entry.track_owner, entry.track_visibility = str(track["owner_id"]), track["visibility"]
     return entry
+
+
+def member_frame(room: Room, user_id: str, *, left: bool = False) -> dict[str, Any]:
+    """The ``member`` frame telling a room of a member's change (or that they left)."""
+    member = room.members.get(user_id)
+    return {"type": "member", "room_id": room.id,
+            "user": {"id": user_id, "handle": None if member is None else member.handle},
+            "role": None if member is None else member.role,
+            "muted_until": member.muted_until.isoformat() if member and member.muted_until
+            else None, "banned": bool(member and member.banned), "left": left}
 
 
 def check_read(room: Room, who: Principal) -> None:

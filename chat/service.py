@@ -17,7 +17,7 @@ from uuid import UUID
 
 from chat.hub import Conn, Hub, room_channel, user_channel
 from chat.protocol import encode
-from chat.rooms import Room, RoomCache, room_from_rows
+from chat.rooms import TRACK_TTL_S, Room, RoomCache, member_frame, room_from_rows
 from chat.wiring import Ports
 from storage.chat import ChatStore
 from storage.db import Database
@@ -83,9 +83,16 @@ class ChatService:
                          session_id=UUID(conn.session_id))
 
     async def room(self, room_id: str) -> Room:
-        """The room from the cache, loaded on a miss; NotFoundError if there is none."""
+        """The room from the cache, loaded on a miss; NotFoundError if there is none.
+
+        A track's room comes with its track's current owner and visibility (at most
+        ``TRACK_TTL_S`` old); members who may no longer see the track are removed first.
+        """
         room = self.rooms.get(room_id)
         if room is not None:
+            if room.kind == "track" and \
+                    time.monotonic() - room.track_checked_at > TRACK_TTL_S:
+                await self._check_track(room)
             return room
 
         def load(store: ChatStore) -> Room | None:
@@ -99,7 +106,54 @@ class ChatService:
             raise NotFoundError("no such room")
         for user_id, member in loaded.members.items():
             self.handles.remember(member.handle, user_id)
-        return self.rooms.put(loaded)
+        self.rooms.put(loaded)
+        if loaded.kind == "track" and loaded.track_visibility == "private":
+            await self._remove_unseeing(loaded)
+        return loaded
+
+    async def _check_track(self, room: Room) -> None:
+        """Read the owner and visibility of a track's room again; act on a change."""
+        assert room.track_id is not None
+        track_id = room.track_id
+        # Marked first, so the frames arriving meanwhile do not each ask again.
+        room.track_checked_at = time.monotonic()
+        track = await self.db_call(lambda store: store.track(track_id))
+        if track is None:  # the track, and its room with it, is gone
+            self.rooms.drop(room.id)
+            raise NotFoundError("no such room")
+        before = room.track_visibility
+        room.track_owner, room.track_visibility = str(track["owner_id"]), track["visibility"]
+        if room.track_visibility == "private" and before != "private":
+            await self._remove_unseeing(room)
+
+    async def _remove_unseeing(self, room: Room) -> None:
+        """Remove from a private track's room those who may not see the track, and tell them
+        (``room.removed``) and the room (``member`` left)."""
+        owner = room.track_owner
+        if owner is None or all(u == owner or m.banned for u, m in room.members.items()):
+            return
+        # The database says who was removed, so with several gateways acting on the same
+        # change each user is told once.
+        removed = await self.db_call(lambda store: store.remove_unseeing(room.id, owner))
+        for row in removed:
+            user_id = row["user_id"]
+            for conn in list(self.hub.users.get(user_id, ())):
+                await self.hub.leave(conn, room.id)
+            self.to_room(room.id, member_frame(room, user_id, left=True))
+            room.members.pop(user_id, None)
+            self.to_user(user_id, {"type": "room.removed", "room_id": room.id,
+                                   "reason": "the track is private now"})
+
+    async def track_visibility(self, track_id: str) -> None:
+        """Apply a change of a track's visibility to its room, if it has one."""
+        room_id = await self.db_call(lambda store: store.track_room_id(track_id))
+        if room_id is None:
+            return
+        room = self.rooms.get(room_id)
+        if room is None:
+            await self.room(room_id)  # loading removes those who may not see the track
+        else:
+            await self._check_track(room)
 
     def publish(self, channel: str, frame: dict[str, Any]) -> None:
         self.hub.publish(channel, encode(frame))
@@ -110,16 +164,17 @@ class ChatService:
     def to_user(self, user_id: str, frame: dict[str, Any]) -> None:
         self.publish(user_channel(user_id), frame)
 
-    async def hit_limit(self, conn: Conn) -> None:
-        """Count one write against the user's rate limit (RateLimitedError over it)."""
-        limit = self.settings.chat_rate_limit
+    async def hit_limit(self, conn: Conn, *, rooms: bool = False) -> None:
+        """Count one write against the user's rate limit (RateLimitedError over it): of
+        messages, or with ``rooms`` of rooms made."""
+        scope, what = ("chat-rooms", "rooms made") if rooms else ("chat", "messages")
+        limit = self.settings.chat_room_limit if rooms else self.settings.chat_rate_limit
         if limit == "0":
             return
         if self.settings.redis_url:  # the counter is a network call then: keep it off the loop
-            await self.offload(lambda: self.limiter.hit("chat", conn.user_id, limit,
-                                                        what="messages"))
+            await self.offload(lambda: self.limiter.hit(scope, conn.user_id, limit, what=what))
         else:
-            self.limiter.hit("chat", conn.user_id, limit, what="messages")
+            self.limiter.hit(scope, conn.user_id, limit, what=what)
 
     def _control(self, channel: str, frame: dict[str, Any]) -> None:
         kind = frame.get("type")
@@ -127,7 +182,8 @@ class ChatService:
             self.rooms.apply_member(frame)
         elif kind == "listen":
             self.rooms.apply_listening(str(frame.get("room_id")), frame)
-        elif kind in ("room.added", "room.banned") and channel.startswith("user:"):
+        elif kind in ("room.added", "room.banned", "room.removed") and \
+                channel.startswith("user:"):
             user_id = channel.partition(":")[2]
             room = frame.get("room") or {}
             room_id = str(room.get("id") or frame.get("room_id"))
@@ -191,6 +247,9 @@ class ChatService:
             track_id = str(UUID(track_id))
         except ValueError:
             log.warning("event %s without a track id dropped", routing_key)
+            return
+        if routing_key == "track.visibility":  # for the track's room, not for its owner
+            await self.track_visibility(track_id)
             return
         owner = self.track_owners.get(track_id)
         if owner is None:

@@ -15,6 +15,11 @@ from psycopg2.extras import Json, RealDictCursor
 _ROOM = "id, kind, name, topic, track_id, direct_key, created_by, created_at, listening"
 _MEMBER = ("m.user_id, u.handle, m.role, m.muted_until, m.banned_at IS NOT NULL AS banned, "
            "m.last_read_id")
+# A membership ``m`` of room ``r`` that its user may still see: a track's room only while the
+# user may see the track (veza.access: public and unlisted to anyone, private to its owner
+# and admins). Takes the user's id and whether they are an admin.
+_SEES_ROOM = ("(r.kind <> 'track' OR EXISTS (SELECT 1 FROM tracks t WHERE t.id = r.track_id "
+              "AND (t.visibility IN ('public', 'unlisted') OR t.owner_id = %s OR %s)))")
 
 
 class ChatStore:
@@ -41,10 +46,11 @@ class ChatStore:
                          "AND revoked_at IS NULL", (session_ids,))
         return {str(r["id"]) for r in self.cur.fetchall()}
 
-    def memberships(self, user_id: str) -> list[str]:
-        """The rooms ``user_id`` is a member of and not banned from."""
-        self.cur.execute("SELECT room_id FROM chat_members WHERE user_id = %s "
-                         "AND banned_at IS NULL", (user_id,))
+    def memberships(self, user_id: str, *, admin: bool = False) -> list[str]:
+        """The rooms ``user_id`` is a member of, not banned from, and may still see."""
+        self.cur.execute("SELECT m.room_id FROM chat_members m JOIN chat_rooms r "
+                         "ON r.id = m.room_id WHERE m.user_id = %s AND m.banned_at IS NULL "
+                         f"AND {_SEES_ROOM}", (user_id, user_id, admin))
         return [str(r["room_id"]) for r in self.cur.fetchall()]
 
     def recent_client_ids(self, user_id: str, limit: int = 200) -> dict[str, tuple[str, str]]:
@@ -85,6 +91,22 @@ class ChatStore:
                          "ON CONFLICT (track_id) DO NOTHING", (track_id,))
         self.cur.execute(f"SELECT {_ROOM} FROM chat_rooms WHERE track_id = %s", (track_id,))
         return dict(self.cur.fetchone())
+
+    def track_room_id(self, track_id: str) -> str | None:
+        """The id of a track's room if it has one (never makes it)."""
+        self.cur.execute("SELECT id FROM chat_rooms WHERE track_id = %s", (track_id,))
+        row = self.cur.fetchone()
+        return None if row is None else str(row["id"])
+
+    def remove_unseeing(self, room_id: str, owner_id: str) -> list[dict[str, Any]]:
+        """Remove the members of a private track's room who may not see the track (all but
+        its owner and admins; bans are kept); return the ids and handles removed."""
+        self.cur.execute(
+            "DELETE FROM chat_members m USING users u WHERE m.room_id = %s "
+            "AND u.id = m.user_id AND m.user_id <> %s AND u.role <> 'admin' "
+            "AND m.banned_at IS NULL RETURNING m.user_id, u.handle", (room_id, owner_id))
+        return [{"user_id": str(r["user_id"]), "handle": r["handle"]}
+                for r in self.cur.fetchall()]
 
     def direct_room(self, a: str, b: str) -> dict[str, Any]:
         """Return the direct room of two users, made with both as members on first use."""
@@ -174,20 +196,22 @@ class ChatStore:
             "UPDATE chat_members SET last_read_id = %s WHERE room_id = %s AND user_id = %s "
             "AND (last_read_id IS NULL OR last_read_id < %s)", (up_to, room_id, user_id, up_to))
 
-    def unread(self, user_id: str) -> list[dict[str, Any]]:
-        """Per room of the user: messages of others after the read marker, and mentions."""
+    def unread(self, user_id: str, *, admin: bool = False) -> list[dict[str, Any]]:
+        """Per room of the user (that they may still see): messages of others after the read
+        marker, and mentions."""
         self.cur.execute(
-            """
+            f"""
             SELECT m.room_id,
                    count(c.id) AS unread,
                    count(c.id) FILTER (WHERE %s::uuid = ANY(c.mentions)) AS mentions
             FROM chat_members m
+            JOIN chat_rooms r ON r.id = m.room_id
             LEFT JOIN chat_messages c ON c.room_id = m.room_id AND c.deleted_at IS NULL
                  AND (c.author_id IS NULL OR c.author_id <> m.user_id)
                  AND (m.last_read_id IS NULL OR c.id > m.last_read_id)
-            WHERE m.user_id = %s AND m.banned_at IS NULL
+            WHERE m.user_id = %s AND m.banned_at IS NULL AND {_SEES_ROOM}
             GROUP BY m.room_id ORDER BY m.room_id
             """,
-            (user_id, user_id))
+            (user_id, user_id, user_id, admin))
         return [{"room_id": str(r["room_id"]), "unread": int(r["unread"]),
                  "mentions": int(r["mentions"])} for r in self.cur.fetchall()]

@@ -18,7 +18,7 @@ from uuid import UUID
 from storage.accounts import Accounts
 from storage.objects import ObjectStore
 from storage.repositories import single_reads, unit_of_work
-from veza import access, streaming
+from veza import access, events, streaming
 from veza.accounts import Principal
 from veza.errors import ConflictError, InputError, NotFoundError, ValidationError
 from veza.layout import analysis_prefix, hls_prefix, track_prefixes
@@ -164,9 +164,13 @@ def update(services: Services, track_id: UUID, who: Principal | None,
     """
     with unit_of_work(services.db) as uow:
         # Who may change the track is checked first: a stranger learns nothing from field errors.
-        _owned(uow, track_id, who)
+        before = _owned(uow, track_id, who)
         cleaned = _cleaned(changes)
         track = uow.tracks.update(track_id, cleaned)
+        if track is not None and track.visibility != before.visibility:
+            # The track's chat room follows its access: the gateways act on this event.
+            events.record(uow, "track.visibility", track_id=track_id,
+                          visibility=track.visibility)
     if track is None:  # cannot happen while _owned holds the row lock; kept for the type
         raise NotFoundError(f"no track with id {track_id}")
     log.info("track %s: updated %s", track_id, ", ".join(sorted(cleaned)) or "nothing")

@@ -139,6 +139,10 @@ class Settings:
     chat_port: int = 8001
     chat_rate_limit: str = "20/minute"
     chat_presence_ttl_s: float = 30.0
+    # Rooms (room.create) a chat user may make ("N/second|minute|hour"; "0" for no limit), and
+    # the sockets one user may hold open on one gateway process (more are closed with 1008).
+    chat_room_limit: str = "10/hour"
+    chat_max_sockets: int = 20
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -190,6 +194,8 @@ class Settings:
             chat_port=_int(env, "VEZA_CHAT_PORT", 8001),
             chat_rate_limit=env.get("VEZA_CHAT_RATE_LIMIT") or "20/minute",
             chat_presence_ttl_s=_float(env, "VEZA_CHAT_PRESENCE_TTL", 30.0),
+            chat_room_limit=env.get("VEZA_CHAT_ROOM_LIMIT") or "10/hour",
+            chat_max_sockets=_int(env, "VEZA_CHAT_MAX_SOCKETS", 20),
         )
         settings.validate()
         return settings
@@ -217,6 +223,8 @@ class Settings:
             raise ConfigError(f"VEZA_CHAT_PORT out of range: {self.chat_port}")
         if not 3 <= self.chat_presence_ttl_s <= 3600:
             raise ConfigError("VEZA_CHAT_PRESENCE_TTL must be 3-3600 seconds")
+        if not 1 <= self.chat_max_sockets <= 10_000:
+            raise ConfigError("VEZA_CHAT_MAX_SOCKETS must be 1-10000")
         if self.metrics_port is not None and not 1 <= self.metrics_port <= 65535:
             raise ConfigError(f"VEZA_METRICS_PORT out of range: {self.metrics_port}")
         if self.log_format not in ("text", "json"):
@@ -230,7 +238,8 @@ class Settings:
                             ("VEZA_RATE_LIMIT_AUTH", self.rate_limit_auth),
                             ("VEZA_RATE_LIMIT_UPLOAD", self.rate_limit_upload),
                             ("VEZA_RATE_LIMIT_READ", self.rate_limit_read),
-                            ("VEZA_CHAT_RATE_LIMIT", self.chat_rate_limit)):
+                            ("VEZA_CHAT_RATE_LIMIT", self.chat_rate_limit),
+                            ("VEZA_CHAT_ROOM_LIMIT", self.chat_room_limit)):
             if value != "0" and not re.fullmatch(r"[1-9]\d*/(second|minute|hour)", value):
                 raise ConfigError(f"{name} must look like '10/minute' (or 0 for none), "
                                   f"got {value!r}")

@@ -143,7 +143,8 @@ class Chat:
 
 def chat_settings(database_url: str, data_dir: Path, **changes: Any) -> Settings:
     return Settings(database_url=database_url, data_dir=data_dir, signing_key="s" * 64,
-                    chat_rate_limit="1000/minute", chat_presence_ttl_s=2.0).replace(**changes)
+                    chat_rate_limit="1000/minute", chat_room_limit="1000/minute",
+                    chat_presence_ttl_s=2.0).replace(**changes)
 
 
 @pytest.fixture(name="chat")

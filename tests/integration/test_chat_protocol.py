@@ -199,3 +199,93 @@ def _welcome_first(chat: Chat) -> None:
     finally:
         stop.set()
         thread.join(5)
+
+
+@pytest.mark.parametrize("frame", [
+    "[" * 1500 + "]" * 1500,
+    '{"type": "ping", "cid": "deep", "x": ' + "[" * 1500 + "]" * 1500 + "}",
+    '{"type": "ping", "cid": "deep", "x": ' + "[" * 8 + "]" * 8 + "}",
+])
+def test_a_deeply_nested_frame_is_bad_json_and_the_socket_stays_open(chat: Chat,
+                                                                     frame: str) -> None:
+    client = chat.connect(chat.user())
+    client.send(frame)
+    error = client.expect("error")
+    assert error["code"] == "bad_json"
+    assert error["message"] == "a frame nests at most 8 levels deep"
+    assert client.call("ping")["type"] == "ack"
+    client.send('{"type": "ping", "cid": "flat", "x": ' + "[" * 7 + "]" * 7 + "}")
+    assert client.expect("ack") == {"type": "ack", "cid": "flat"}
+
+
+@pytest.mark.parametrize(("frame", "field", "cid"), [
+    ('{"type": "ping", "cid": "\\udcff"}', "cid", None),
+    ('{"type": "ping", "cid": "s1", "x": {"\\ud800": [1]}}', "x", "s1"),
+    ('{"type": "\\udcff", "cid": "s2"}', "type", "s2"),
+])
+def test_text_that_cannot_be_encoded_is_invalid_and_the_socket_stays_open(
+    chat: Chat, frame: str, field: str, cid: str | None,
+) -> None:
+    client = chat.connect(chat.user())
+    client.send(frame)
+    error = client.expect("error")
+    assert error["code"] == "invalid" and error["cid"] == cid
+    assert error["fields"] == {field: "must not contain NUL characters or unpaired surrogates"}
+    assert client.call("ping")["type"] == "ack"
+
+
+@pytest.mark.parametrize("body", ["before\x00after", "lone \udcff surrogate"])
+def test_a_body_with_nul_or_a_lone_surrogate_is_invalid_naming_the_body(chat: Chat,
+                                                                        body: str) -> None:
+    client = chat.connect(chat.user())
+    room = client.ok("room.create", name="r", kind="public")["room"]["id"]
+    error = client.call("message.send", room_id=room, body=body)
+    assert error["code"] == "invalid"
+    assert error["fields"] == {"body": "must not contain NUL characters or unpaired surrogates"}
+    client.ok("message.send", room_id=room, body="still here")
+    error = client.call("room.create", name="a\x00b", kind="public")
+    assert error["code"] == "invalid" and set(error["fields"]) == {"name"}
+
+
+def test_room_create_is_rate_limited(database_url: str, tmp_path: Path) -> None:
+    running = Chat(chat_settings(database_url, tmp_path, chat_room_limit="3/minute"))
+    try:
+        client = running.connect(running.user())
+        for i in range(3):
+            client.ok("room.create", name=f"r{i}", kind="public")
+        error = client.call("room.create", name="one too many", kind="private")
+        assert error["code"] == "rate_limited" and error["retry_after"] >= 1
+        assert error["message"].startswith("too many rooms made")
+        other = running.connect(running.user())  # the limit is per user
+        other.ok("room.create", name="mine", kind="public")
+    finally:
+        running.close()
+
+
+def test_sockets_over_the_per_user_limit_are_closed_with_1008(database_url: str,
+                                                              tmp_path: Path) -> None:
+    running = Chat(chat_settings(database_url, tmp_path, chat_max_sockets=3))
+    try:
+        user, other = running.user(), running.user()
+        clients = [running.connect(user) for _ in range(3)]
+        with connect(running.url, additional_headers={"Authorization": f"Bearer {user.token}"},
+                     open_timeout=10, legacy=True) as ws:
+            with pytest.raises(ConnectionClosed) as closed:
+                ws.recv(timeout=5)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+        assert "at most 3" in closed.value.rcvd.reason
+        assert running.connect(other).call("ping")["type"] == "ack"  # others are not counted
+        clients[0].close()
+        deadline = time.monotonic() + 5
+        while True:  # the closed one's place is free once the gateway has seen it go
+            with connect(running.url,
+                         additional_headers={"Authorization": f"Bearer {user.token}"},
+                         open_timeout=10, legacy=True) as ws:
+                try:
+                    assert json.loads(ws.recv(timeout=5))["type"] == "welcome"
+                    break
+                except ConnectionClosed:
+                    assert time.monotonic() < deadline, "no socket after one closed"
+                    time.sleep(0.1)
+    finally:
+        running.close()
