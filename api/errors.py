@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, json
-from werkzeug.exceptions import HTTPException
+from flask import Flask, Response, json, request
+from werkzeug.exceptions import ClientDisconnected, HTTPException
 
 from veza.errors import (
     AuthError,
@@ -96,15 +96,36 @@ def init_app(app: Flask) -> None:
         code = {413: "too_large", 404: "not_found", 405: "method_not_allowed"}.get(
             status, (exc.name or "error").lower().replace(" ", "_"))
         detail = exc.description or exc.name
-        if status == 413:
-            detail = f"upload exceeds the limit of {app.config['VEZA_SETTINGS'].max_upload_bytes}" \
-                     " bytes"
+        if isinstance(exc, ClientDisconnected):
+            code, detail = "incomplete", _incomplete()
+        elif status == 413:
+            code, detail = _too_large()
         return problem(status, code, exc.name or _title(status), detail)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
         log.exception("unhandled error")
         return problem(500, "internal", "Internal error", "internal error")
+
+
+def _incomplete() -> str:
+    stream = request.__dict__.get("stream")  # made by then: it is what found the end
+    received = stream.tell() if stream is not None else 0
+    if request.content_length is not None:
+        return f"the request body ended after {received} of {request.content_length} bytes"
+    return f"the request body ended after {received} bytes, before its last chunk"
+
+
+def _too_large() -> tuple[str, str]:
+    """Name the limit Werkzeug's 413 stands for: the declared body's size, or a multipart
+    form's (a chunked body over the limit raises our own ``TooLargeError``)."""
+    limit = request.max_content_length
+    if limit is not None and request.content_length is not None \
+            and request.content_length > limit:
+        return "too_large", f"request body exceeds {limit} bytes"
+    return "form_too_large", (f"a multipart form may have at most {request.max_form_parts} "
+                              f"parts, and {request.max_form_memory_size} bytes in a field "
+                              "that is not a file")
 
 
 def _title(status: int) -> str:

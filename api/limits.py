@@ -12,6 +12,8 @@ from veza.settings import Settings
 
 # JSON bodies are small; only uploads may be large (bounded by VEZA_MAX_UPLOAD_BYTES).
 MAX_JSON_BYTES = 64 * 1024
+# An upload's multipart form carries one file; its other fields stay small and few.
+MAX_FORM_PARTS = 16
 _UNLIMITED = ("/metrics", "/healthz", "/readyz", "/api/docs")
 
 
@@ -39,9 +41,15 @@ def init_app(app: Flask, settings: Settings) -> None:
 
     @app.before_request
     def _limit() -> None:
-        if (request.endpoint != "tracks.upload" and request.content_length is not None
-                and request.content_length > MAX_JSON_BYTES):
-            raise TooLargeError(f"request body exceeds {MAX_JSON_BYTES} bytes")
+        if request.endpoint == "tracks.upload":
+            request.max_form_parts = MAX_FORM_PARTS
+            request.max_form_memory_size = MAX_JSON_BYTES
+        else:
+            # Bounds the body while it is read, whatever its framing (a chunked body has no
+            # Content-Length to check): Werkzeug stops at the limit with a 413.
+            request.max_content_length = MAX_JSON_BYTES
+            if request.content_length is not None and request.content_length > MAX_JSON_BYTES:
+                raise TooLargeError(f"request body exceeds {MAX_JSON_BYTES} bytes")
         scope = _scope(settings)
         if scope is None:
             return

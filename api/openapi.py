@@ -11,6 +11,7 @@ from flask_openapi3 import Info, OpenAPI
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
+from api.bodies import BodyJSONProvider, BoundedRequest
 from api.errors import PROBLEM_JSON, problem
 from api.schemas import Problem
 
@@ -56,7 +57,7 @@ def _validation_error(exc: PydanticValidationError) -> Response:
 
 def create_openapi_app(import_name: str, version: str) -> OpenAPI:
     """Return the Flask app that documents its own API."""
-    return OpenAPI(
+    app = OpenAPI(
         import_name,
         info=Info(title="Veza API", version=version,
                   description="Upload, process and stream audio. Errors are "
@@ -68,6 +69,10 @@ def create_openapi_app(import_name: str, version: str) -> OpenAPI:
         validation_error_model=Problem,
         validation_error_callback=_validation_error,
     )
+    # The one place JSON bodies are parsed (request.get_json, flask-openapi3's body models).
+    app.json = BodyJSONProvider(app)
+    app.request_class = BoundedRequest
+    return app
 
 
 def cache_request_schemas(app: OpenAPI) -> None:

@@ -1,19 +1,54 @@
-"""Serve the API: gunicorn for `veza serve api`, a threaded Werkzeug server inside `veza up`."""
+"""Serve the API: gunicorn for `veza serve api`, a pooled Werkzeug server inside `veza up`.
+
+`veza up` keeps Werkzeug's server (it streams an upload's body to the app, which refuses a
+declared length over the limit before a byte is sent) with what it lacks: a bounded pool of
+worker threads and a cap on waiting connections, an idle timeout (no first byte), a deadline
+for the request line and headers (a slow trickle is cut off), and a timeout per read of the
+body, never per request, so a large upload over a slow link still goes through. waitress
+buffers whole bodies before the app sees them and cheroot gives a trickle a thread for as long
+as it lasts; neither has a header deadline. Both servers answer what they refuse themselves
+(a malformed or over-long request line, too many headers) in the app's problem+json, and
+neither names itself in a ``Server`` header.
+"""
 
 from __future__ import annotations
 
 import gc
+import io
+import json
+import queue
 import socket
 import threading
+import time
+from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
-from werkzeug.serving import BaseWSGIServer, make_server
+from gunicorn.workers.gthread import ThreadWorker
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler
 
 from api import create_app
+from api.errors import PROBLEM_JSON
 from veza.errors import ConfigError
 from veza.runtime import Services, build_services
 from veza.settings import Settings
+
+# Our codes for what a server refuses before the app sees the request.
+SERVER_CODES = {400: "bad_request", 408: "timeout", 414: "uri_too_long",
+                431: "headers_too_large", 501: "not_implemented", 503: "busy",
+                505: "bad_http_version"}
+
+
+def problem_bytes(status: int, detail: str) -> bytes:
+    """Return a whole HTTP/1.1 response in the app's problem+json shape (it closes)."""
+    code = SERVER_CODES.get(status, "bad_request")
+    title = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    body = json.dumps({"type": f"urn:veza:problem:{code}", "title": title, "status": status,
+                       "detail": detail, "code": code}).encode()
+    head = (f"HTTP/1.1 {status} {title}\r\nConnection: close\r\n"
+            f"Content-Type: {PROBLEM_JSON}\r\nContent-Length: {len(body)}\r\n\r\n")
+    return head.encode("latin-1") + body
 
 
 class GunicornApp(BaseApplication):  # type: ignore[misc]
@@ -43,6 +78,33 @@ class GunicornApp(BaseApplication):  # type: ignore[misc]
         return app
 
 
+class ProblemWorker(ThreadWorker):  # type: ignore[misc]
+    """gunicorn's threaded worker, answering in problem+json and without a ``Server`` header."""
+
+    def init_process(self) -> None:
+        from gunicorn import util
+        from gunicorn.http import wsgi
+
+        # gunicorn has no setting for either: its error page and its banner are module
+        # functions of this worker process, so they are replaced here, before any request.
+        util.write_error = _write_problem
+        wsgi.Response.default_headers = _unnamed(wsgi.Response.default_headers)
+        super().init_process()
+
+
+def _write_problem(sock: socket.socket, status_int: int, reason: str, mesg: str) -> None:
+    from gunicorn import util
+
+    util.write_nonblock(sock, problem_bytes(status_int, mesg or reason))
+
+
+def _unnamed(default_headers: Any) -> Any:
+    def headers(self: Any) -> list[str]:
+        return [h for h in default_headers(self) if not h.startswith("Server:")]
+
+    return headers
+
+
 def serve_gunicorn(settings: Settings, *, workers: int, threads: int) -> None:
     """Run the API under gunicorn until it is told to stop."""
     GunicornApp(
@@ -51,7 +113,7 @@ def serve_gunicorn(settings: Settings, *, workers: int, threads: int) -> None:
             "bind": f"{settings.api_host}:{settings.api_port}",
             "workers": workers,
             "threads": threads,
-            "worker_class": "gthread",
+            "worker_class": ProblemWorker,
             # Uploads of large files over slow links take a while.
             "timeout": 300,
             "graceful_timeout": 30,
@@ -74,15 +136,131 @@ def _check_port(host: str, port: int) -> None:
                               "set VEZA_API_PORT to a free port") from exc
 
 
+@dataclass(frozen=True)
+class ServerLimits:
+    """How long `veza up`'s server waits, and for how many connections."""
+
+    idle_timeout_s: float = 15.0  # a new connection's first byte
+    header_timeout_s: float = 15.0  # from the first byte to the end of the headers
+    read_timeout_s: float = 60.0  # each read of a body; a slow upload that moves goes on
+    threads: int = 32
+    max_waiting: int = 256  # accepted connections waiting for a thread, beyond those
+
+
+class _TimedSocketReader(io.RawIOBase):
+    """The connection's reads, each given the time its phase of the request has left."""
+
+    def __init__(self, sock: socket.socket, handler: _Handler) -> None:
+        self._sock = sock
+        self._handler = handler
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        self._sock.settimeout(self._handler.read_timeout())
+        received = self._sock.recv_into(buffer)
+        self._handler.received_first_byte()
+        return received
+
+
+class _Handler(WSGIRequestHandler):
+    limits = ServerLimits()
+    _header_deadline: float | None = None
+    _in_headers = True
+
+    def setup(self) -> None:
+        super().setup()
+        self.rfile = io.BufferedReader(_TimedSocketReader(self.connection, self))
+
+    def read_timeout(self) -> float:
+        if not self._in_headers:
+            return self.limits.read_timeout_s
+        if self._header_deadline is None:
+            return self.limits.idle_timeout_s
+        left = self._header_deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the request line and headers took too long")
+        return left
+
+    def received_first_byte(self) -> None:
+        if self._in_headers and self._header_deadline is None:
+            self._header_deadline = time.monotonic() + self.limits.header_timeout_s
+
+    def parse_request(self) -> bool:
+        ok = super().parse_request()
+        self._in_headers = False
+        return ok
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        # http.server's, less the Server header naming Werkzeug and Python.
+        self.log_request(code)
+        self.send_response_only(code, message)
+        self.send_header("Date", self.date_time_string())
+
+    def send_error(self, code: int, message: str | None = None,
+                   explain: str | None = None) -> None:
+        self.log_error("code %d, message %s", code, message)
+        self.close_connection = True
+        self.wfile.write(problem_bytes(int(code), message or HTTPStatus(code).description))
+
+    def log_error(self, format: str, *args: Any) -> None:
+        # A client's malformed or slow request is not the server's error.
+        self.log("info", format, *args)
+
+
+class _PooledServer(BaseWSGIServer):
+    """Werkzeug's server with a bounded pool of threads instead of one per connection."""
+
+    multithread = True
+
+    def __init__(self, host: str, port: int, app: Any, limits: ServerLimits) -> None:
+        handler = type("Handler", (_Handler,), {"limits": limits})
+        super().__init__(host, port, app, handler=handler)
+        self.waiting: queue.Queue[tuple[Any, Any] | None] = queue.Queue()
+        self.slots = threading.BoundedSemaphore(limits.threads + limits.max_waiting)
+        # Daemon threads: a connection still open when `veza up` stops never holds it up.
+        self.workers = [threading.Thread(target=self._work, name=f"veza-api-{n}", daemon=True)
+                        for n in range(limits.threads)]
+        for worker in self.workers:
+            worker.start()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self.slots.acquire(blocking=False):
+            try:
+                request.sendall(problem_bytes(503, "the server is busy; try again"))
+            except OSError:
+                pass
+            self.shutdown_request(request)
+            return
+        self.waiting.put((request, client_address))
+
+    def _work(self) -> None:
+        while (item := self.waiting.get()) is not None:
+            request, client_address = item
+            try:
+                self.finish_request(request, client_address)
+            except Exception:
+                self.handle_error(request, client_address)
+            finally:
+                self.shutdown_request(request)
+                self.slots.release()
+
+    def server_close(self) -> None:
+        super().server_close()
+        for _ in self.workers:
+            self.waiting.put(None)
+
+
 class ThreadedServer:
     """The API on a background thread of this process (embedded mode)."""
 
-    def __init__(self, settings: Settings, services: Services) -> None:
+    def __init__(self, settings: Settings, services: Services, *,
+                 limits: ServerLimits | None = None) -> None:
         app = create_app(settings, services)
         _check_port(settings.api_host, settings.api_port)
-        self.server: BaseWSGIServer = make_server(
-            settings.api_host, settings.api_port, app, threaded=True
-        )
+        self.server: BaseWSGIServer = _PooledServer(settings.api_host, settings.api_port, app,
+                                                    limits or ServerLimits())
         self.thread = threading.Thread(target=self.server.serve_forever, name="veza-api",
                                        daemon=True)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 import secrets
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -92,3 +94,67 @@ def test_path_traversal_in_file_urls_is_refused(client: FlaskClient, key: str) -
                                                          "signature": "00"})
     assert response.status_code in (400, 403, 404)
     assert response.mimetype == "application/problem+json"
+
+
+def _chunked(client: FlaskClient, path: str, body: bytes, method: str = "POST"):  # type: ignore[no-untyped-def]
+    """Send ``body`` as a server that frames it itself would pass it: no Content-Length."""
+    return client.open(path, method=method, input_stream=io.BytesIO(body),
+                       content_type="application/json",
+                       headers={"Transfer-Encoding": "chunked"},
+                       environ_overrides={"wsgi.input_terminated": True})
+
+
+@pytest.mark.parametrize("path", ["/api/v1/auth/login", "/api/v1/auth/register",
+                                  "/api/v1/auth/refresh"])
+def test_deeply_nested_json_is_refused_naming_the_limit(client: FlaskClient, path: str) -> None:
+    deep = "[" * 1000 + "]" * 1000
+    body = _problem(client.post(path, data=deep, content_type="application/json"), 400)
+    assert body["code"] == "too_deep"
+    assert body["detail"] == "the body nests deeper than 32 levels"
+    nested_object = '{"a":' * 40 + "1" + "}" * 40
+    assert _problem(client.post(path, data=nested_object, content_type="application/json"),
+                    400)["code"] == "too_deep"
+    # Brackets inside strings are text, not nesting.
+    text = json.dumps({"login": "[" * 1000, "password": "{" * 100})
+    assert client.post(path, data=text, content_type="application/json").status_code != 400
+
+
+@pytest.mark.parametrize("raw", [b'{"login": "\\udcff", "password": "x"}',
+                                 b'{"\\ud800": 1, "login": "a", "password": "x"}',
+                                 b'{"login": "\xed\xb3\xbf", "password": "x"}',
+                                 b'{"login": "\xff", "password": "x"}'],
+                         ids=["escaped lone surrogate", "in a key", "encoded surrogate",
+                              "invalid utf-8"])
+def test_text_that_is_not_unicode_is_400(client: FlaskClient, raw: bytes) -> None:
+    body = _problem(client.post("/api/v1/auth/login", data=raw,
+                                content_type="application/json"), 400)
+    assert body["code"] == "bad_encoding"
+    # A surrogate pair is a character like any other: the request goes on (to the database).
+    paired = b'{"login": "\\ud83c\\udfb5", "password": "x"}'
+    assert client.post("/api/v1/auth/login", data=paired,
+                       content_type="application/json").status_code == 503
+
+
+def test_chunked_json_past_the_limit_is_413_and_within_it_is_read(client: FlaskClient) -> None:
+    big = json.dumps({"login": "x" * (1024 * 1024), "password": "y"}).encode()
+    body = _problem(_chunked(client, "/api/v1/auth/register", big), 413)
+    assert (body["code"], body["detail"]) == ("too_large", "request body exceeds 65536 bytes")
+    assert _problem(_chunked(client, "/api/v1/auth/refresh", big), 413)["code"] == "too_large"
+    # Exactly at the limit is still a body, read whole: its too long password is the answer.
+    head = b'{"login": "a", "password": "'
+    exact = head + b"y" * (65536 - len(head) - 2) + b'"}'
+    assert len(exact) == 65536
+    response = _chunked(client, "/api/v1/auth/login", exact)
+    assert response.status_code == 422
+    assert response.get_json()["errors"][0]["field"] == "password"
+
+
+def test_a_body_shorter_than_its_content_length_is_incomplete(client: FlaskClient) -> None:
+    for terminated in (False, True):  # Werkzeug's server, then gunicorn
+        response = client.post("/api/v1/auth/login", input_stream=io.BytesIO(b'{"login": '),
+                               content_type="application/json",
+                               environ_overrides={"CONTENT_LENGTH": "100",
+                                                  "wsgi.input_terminated": terminated})
+        body = _problem(response, 400)
+        assert (body["code"], body["detail"]) == (
+            "incomplete", "the request body ended after 10 of 100 bytes")

@@ -1,0 +1,260 @@
+"""Requests as a hostile client sends them, over raw sockets, to both servers the API runs
+under: `veza up`'s pooled Werkzeug server and gunicorn behind `veza serve api`. Bodies that lie
+about their length, chunked bodies past the limit, nesting and text no parser should take,
+request lines no app sees: each answer is problem+json with our code, and the servers
+give out neither their names nor a thread to a client that never finishes."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+from api.server import ServerLimits, ThreadedServer
+from storage.db import Database
+from storage.local import LocalStore
+from tests.e2e.conftest import start, stop, wait_http
+from tests.helpers import artist_token
+from tests.plugins.s3 import free_port
+from veza.runtime import Services
+from veza.settings import Settings
+
+pytestmark = pytest.mark.e2e
+
+LIMITS = ServerLimits(idle_timeout_s=1.0, header_timeout_s=2.0, read_timeout_s=2.0, threads=4,
+                      max_waiting=8)
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def problem(self) -> dict[str, object]:
+        assert self.headers.get("content-type") == "application/problem+json", self
+        body = json.loads(self.body)
+        assert body["status"] == self.status and body["type"] == f"urn:veza:problem:{body['code']}"
+        return dict(body)
+
+
+def exchange(port: int, head: bytes, body: bytes = b"", *, half_close: bool = True,
+             timeout: float = 20) -> Reply:
+    """Send ``head`` (request line and headers, without the blank line) and ``body`` as they
+    are, then read the answer until the server closes."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        try:
+            sock.sendall(head + b"\r\nConnection: close\r\n\r\n" + body)
+            if half_close:
+                sock.shutdown(socket.SHUT_WR)
+        except OSError:  # the server answered and closed before taking all of it
+            pass
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    return parse(data)
+
+
+def parse(data: bytes) -> Reply:
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    if "content-length" in headers:
+        body = body[:int(headers["content-length"])]
+    return Reply(int(lines[0].split()[1]), headers, body)
+
+
+def chunked(body: bytes, size: int = 65536) -> bytes:
+    parts = [body[i:i + size] for i in range(0, len(body), size)]
+    return b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in parts) + b"0\r\n\r\n"
+
+
+def post_json(path: str, *, method: str = "POST", token: str | None = None,
+              chunks: bool = False, length: int | None = None) -> bytes:
+    head = f"{method} {path} HTTP/1.1\r\nHost: api\r\nContent-Type: application/json"
+    if token:
+        head += f"\r\nAuthorization: {token}"
+    if chunks:
+        head += "\r\nTransfer-Encoding: chunked"
+    if length is not None:
+        head += f"\r\nContent-Length: {length}"
+    return head.encode()
+
+
+@pytest.fixture
+def embedded(database_url: str, local_store: LocalStore, tmp_path: Path) -> Iterator[int]:
+    """`veza up`'s server on this test's database, with short timeouts; yield its port."""
+    port = free_port()
+    settings = Settings(database_url=database_url, data_dir=tmp_path, signing_key="k" * 64,
+                        api_host="127.0.0.1", api_port=port, rate_limit_auth="0",
+                        rate_limit_read="0", rate_limit_upload="0")
+    services = Services(settings=settings, db=Database(database_url), store=local_store)
+    server = ThreadedServer(settings, services, limits=LIMITS)
+    server.start()
+    try:
+        yield port
+    finally:
+        server.stop()
+        services.close()
+
+
+@pytest.fixture
+def gunicorn(database_url: str, tmp_path: Path) -> Iterator[int]:
+    """`veza serve api` (gunicorn) on this test's database; yield its port."""
+    port = free_port()
+    env = {"VEZA_DATABASE_URL": database_url, "VEZA_DATA_DIR": str(tmp_path / "data"),
+           "VEZA_API_PORT": str(port), "VEZA_RATE_LIMIT_AUTH": "0"}
+    proc = start(["serve", "api", "--workers", "1"], env, tmp_path / "api.log")
+    try:
+        wait_http(f"http://127.0.0.1:{port}/healthz", proc, timeout=60)
+        yield port
+    finally:
+        assert stop(proc) == 0, proc.output()[-3000:]
+        assert "Traceback" not in proc.output(), proc.output()[-5000:]
+
+
+@pytest.fixture(params=["veza up", "veza serve api"])
+def port(request: pytest.FixtureRequest) -> int:
+    return int(request.getfixturevalue("embedded" if request.param == "veza up"
+                                       else "gunicorn"))
+
+
+def test_every_refusal_is_problem_json_and_no_server_names_itself(port: int) -> None:
+    base = f"http://127.0.0.1:{port}"
+    health = exchange(port, b"GET /healthz HTTP/1.1\r\nHost: api")
+    assert health.status == 200 and "server" not in health.headers, health.headers
+    artist = artist_token(base)["Authorization"]
+    login = b'{"login": "' + b"x" * (1024 * 1024) + b'", "password": "y"}'
+
+    # Chunked bodies past 64 KiB are refused while they are read, on every JSON endpoint.
+    for path, method in [("/api/v1/auth/register", "POST"), ("/api/v1/auth/refresh", "POST"),
+                         ("/api/v1/me", "PATCH")]:
+        reply = exchange(port, post_json(path, method=method, token=artist, chunks=True),
+                         chunked(login))
+        assert reply.status == 413, (path, reply)
+        assert reply.problem() == {**reply.problem(), "code": "too_large",
+                                   "detail": "request body exceeds 65536 bytes"}
+    # A chunked body within the limit is read whole.
+    small = exchange(port, post_json("/api/v1/auth/login", chunks=True),
+                     chunked(b'{"login": "nobody", "password": "wrong password"}', size=7))
+    assert small.status == 401 and small.problem()["code"] == "bad_credentials"
+
+    # Nesting and text that cannot be stored: 400 naming what is wrong, framed either way.
+    deep = b"[" * 1000 + b"]" * 1000
+    for head, body in [(post_json("/api/v1/auth/login", length=len(deep)), deep),
+                       (post_json("/api/v1/auth/login", chunks=True), chunked(deep, size=100))]:
+        reply = exchange(port, head, body)
+        assert reply.status == 400 and reply.problem()["code"] == "too_deep", reply
+        assert "32 levels" in str(reply.problem()["detail"])
+    for text in [b'{"login": "\\udcff", "password": "x"}', b'{"login": "\xff", "password": "x"}']:
+        reply = exchange(port, post_json("/api/v1/auth/login", length=len(text)), text)
+        assert reply.status == 400 and reply.problem()["code"] == "bad_encoding", reply
+
+    # A body shorter than its Content-Length.
+    short = exchange(port, post_json("/api/v1/auth/login", length=100), b'{"login": ')
+    assert short.status == 400 and short.problem() == {
+        **short.problem(), "code": "incomplete",
+        "detail": "the request body ended after 10 of 100 bytes"}
+
+    # 2,000 small form fields in an upload: the form's limits, not the upload's size.
+    boundary = "b0undary"
+    form = "".join(f'--{boundary}\r\nContent-Disposition: form-data; name="f{i}"\r\n\r\nx\r\n'
+                   for i in range(2000)) + f"--{boundary}--\r\n"
+    head = (f"POST /api/v1/tracks HTTP/1.1\r\nHost: api\r\nAuthorization: {artist}\r\n"
+            f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
+            f"Content-Length: {len(form)}").encode()
+    parts = exchange(port, head, form.encode())
+    assert parts.status == 413 and parts.problem()["code"] == "form_too_large", parts
+    assert "at most 16 parts" in str(parts.problem()["detail"])
+
+    # What the server refuses before the app sees it still speaks problem+json.
+    long_query = exchange(port, b"GET /api/v1/tracks?q=" + b"a" * 100_000
+                          + b" HTTP/1.1\r\nHost: api")
+    assert long_query.status == 414 and long_query.problem()["code"] == "uri_too_long"
+    assert "server" not in long_query.headers
+    garbage = exchange(port, b"NOT A REQUEST LINE AT ALL")
+    assert garbage.status == 400 and garbage.problem()["code"] == "bad_request", garbage
+
+
+def _closed_within(sock: socket.socket, seconds: float) -> float:
+    """Return how long the server took to close ``sock`` (failing past ``seconds``)."""
+    began = time.monotonic()
+    sock.settimeout(seconds)
+    try:
+        while sock.recv(65536):
+            pass
+    except (ConnectionResetError, BrokenPipeError):
+        pass
+    return time.monotonic() - began
+
+
+def test_veza_up_closes_idle_and_trickling_connections_with_bounded_threads(
+    embedded: int,
+) -> None:
+    port = embedded
+    # A connection that never sends a byte is closed after the idle timeout.
+    with socket.create_connection(("127.0.0.1", port)) as idle:
+        assert _closed_within(idle, 10) < LIMITS.idle_timeout_s + 1.5
+
+    # Headers trickled a byte at a time are cut off at the header deadline, though each
+    # byte comes well within the idle and read timeouts.
+    with socket.create_connection(("127.0.0.1", port)) as slow:
+        began = time.monotonic()
+        with pytest.raises(OSError):
+            for byte in b"GET /healthz HTTP/1.1\r\nHost: api\r\nX-Slow: " + b"x" * 100:
+                slow.sendall(bytes([byte]))
+                time.sleep(0.2)
+        assert time.monotonic() - began < LIMITS.header_timeout_s + 1.5
+
+    # Many idle connections hold at most the pool's threads, and none is kept.
+    before = threading.active_count()
+    crowd = [socket.create_connection(("127.0.0.1", port)) for _ in range(60)]
+    try:
+        time.sleep(0.3)
+        assert threading.active_count() <= before
+        # Past the pool and its queue a connection is told the server is busy.
+        busy = exchange(port, b"GET /healthz HTTP/1.1\r\nHost: api")
+        assert busy.status == 503 and busy.problem()["code"] == "busy"
+    finally:
+        for sock in crowd:
+            sock.close()
+    # Once they are closed (or timed out), the server answers again.
+    deadline = time.monotonic() + 10
+    while exchange(port, b"GET /healthz HTTP/1.1\r\nHost: api").status != 200:
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+
+
+def test_veza_up_takes_a_slow_body_that_keeps_moving(embedded: int) -> None:
+    """The timeout is per read: a body sent over four times the read timeout still counts."""
+    port = embedded
+    artist = artist_token(f"http://127.0.0.1:{port}")["Authorization"]
+    body = json.dumps({"display_name": "Slow but steady", "bio": "b" * 1500}).encode()
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(post_json("/api/v1/me", method="PATCH", token=artist, length=len(body))
+                     + b"\r\nConnection: close\r\n\r\n")
+        began = time.monotonic()
+        step = len(body) // 16 + 1
+        for i in range(0, len(body), step):
+            sock.sendall(body[i:i + step])
+            time.sleep(LIMITS.read_timeout_s / 4)
+        assert time.monotonic() - began > 2 * LIMITS.read_timeout_s
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    reply = parse(data)
+    assert reply.status == 200, reply
+    assert json.loads(reply.body)["display_name"] == "Slow but steady"
+    me = requests.get(f"http://127.0.0.1:{port}/api/v1/me", headers={"Authorization": artist},
+                      timeout=10)
+    assert me.json()["display_name"] == "Slow but steady"
