@@ -192,7 +192,13 @@ class Gateway:
                     role=principal.role)
         svc = self.service
         cap = self.settings.chat_max_sockets
-        if len(self.hub.users.get(conn.user_id, ())) >= cap:
+        try:  # over every gateway (as presence knows them: a socket counts once it is welcome)
+            elsewhere = await self.ports.presence.connections(conn.user_id)
+        except ServiceError as exc:  # this process's own count still holds
+            self._presence_down(exc)
+            elsewhere = 0
+        # No await between this count and hub.add: this process's sockets are counted exactly.
+        if max(elsewhere, len(self.hub.users.get(conn.user_id, ()))) >= cap:
             await ws.close(1008, f"too many sockets for one user (at most {cap})")
             return
         for cid, first in info["sent"].items():

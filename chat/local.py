@@ -86,6 +86,11 @@ class LocalPresence:
             result[user] = {2: "online", 1: "away"}.get(best, "offline")
         return result
 
+    async def connections(self, user_id: str) -> int:
+        now = time.monotonic()
+        return sum(1 for conn_id in list(self._by_user.get(user_id, ()))
+                   if self._live(conn_id, now) is not None)
+
     async def in_room(self, room_id: str) -> list[str]:
         now = time.monotonic()
         users = {entry[0] for conn_id in list(self._conns)

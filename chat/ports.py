@@ -72,6 +72,9 @@ class Presence(Protocol):
     async def in_room(self, room_id: str) -> list[str]:
         """The users with a live connection in ``room_id``."""
 
+    async def connections(self, user_id: str) -> int:
+        """How many live connections ``user_id`` has, over every process."""
+
     async def close(self) -> None:
         """Disconnect."""
 

@@ -104,6 +104,11 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 return redis.call('ZRANGEBYSCORE', KEYS[1], now, '+inf')
 """
 
+# KEYS: user zset. Returns how many of the user's connections are live.
+_CONNECTIONS = _COMMON + """
+return redis.call('ZCOUNT', KEYS[1], now, '+inf')
+"""
+
 STATES = ("online", "away")
 # Users per script call in ``states``: a bounded script run, many calls in one pipeline.
 _STATES_CHUNK = 500
@@ -129,6 +134,7 @@ class RedisPresence:
         self._gone = self._redis.register_script(_GONE)
         self._states = self._redis.register_script(_STATES)
         self._in_room = self._redis.register_script(_IN_ROOM)
+        self._connections = self._redis.register_script(_CONNECTIONS)
         self._calls: list[_Call] = []
         self._queued: asyncio.Event | None = None
         self._worker: asyncio.Task[None] | None = None
@@ -221,6 +227,10 @@ class RedisPresence:
         members = await self._call(self._in_room, [f"{self._keys}room:{room_id}"], [])
         users = (m.decode().split(" ", 1)[0] for m in members)
         return list(dict.fromkeys(users))
+
+    async def connections(self, user_id: str) -> int:
+        """How many live connections ``user_id`` has, over every process."""
+        return int(await self._call(self._connections, self._user_keys(user_id)[:1], []))
 
     async def close(self) -> None:
         """Send the calls already queued and disconnect."""

@@ -140,7 +140,7 @@ class Settings:
     chat_rate_limit: str = "20/minute"
     chat_presence_ttl_s: float = 30.0
     # Rooms (room.create) a chat user may make ("N/second|minute|hour"; "0" for no limit), and
-    # the sockets one user may hold open on one gateway process (more are closed with 1008).
+    # the sockets one user may hold open over every gateway (more are closed with 1008).
     chat_room_limit: str = "10/hour"
     chat_max_sockets: int = 20
 

@@ -289,3 +289,25 @@ def test_sockets_over_the_per_user_limit_are_closed_with_1008(database_url: str,
                     time.sleep(0.1)
     finally:
         running.close()
+
+
+def test_the_socket_limit_counts_a_users_sockets_on_every_gateway(
+    database_url: str, redis_url: str, key_prefix: str, tmp_path: Path,
+) -> None:
+    settings = chat_settings(database_url, tmp_path, redis_url=redis_url,
+                             queue_prefix=key_prefix, chat_max_sockets=2)
+    one = Chat(settings)
+    two = Chat(settings)
+    try:
+        user = one.user()
+        # A ping's ack means the gateway has recorded the socket's presence.
+        assert one.connect(user).call("ping")["type"] == "ack"
+        assert two.connect(user).call("ping")["type"] == "ack"
+        with connect(one.url, additional_headers={"Authorization": f"Bearer {user.token}"},
+                     open_timeout=10, legacy=True) as ws:
+            with pytest.raises(ConnectionClosed) as closed:
+                ws.recv(timeout=5)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+    finally:
+        one.close()
+        two.close()

@@ -174,9 +174,11 @@ def test_presence_combines_connections_across_processes(settings: Settings) -> N
                 "ada": "online", "bob": "away", "eve": "offline"}
             assert sorted(await one.in_room("r2")) == ["ada", "bob"]
             assert await two.in_room("r1") == ["ada"]
+            assert [await one.connections(u) for u in ("ada", "bob", "eve")] == [2, 1, 0]
             # The laptop closes: the phone is still there, away.
             await two.gone("ada", "ada-laptop")
             assert await one.states(["ada"]) == {"ada": "away"}
+            assert await two.connections("ada") == 1
             assert await one.in_room("r2") == ["bob"]
             assert await one.in_room("r1") == ["ada"]
             # A heartbeat with fewer rooms leaves the others at once.
