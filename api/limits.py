@@ -12,7 +12,8 @@ from veza.settings import Settings
 
 # JSON bodies are small; only uploads may be large (bounded by VEZA_MAX_UPLOAD_BYTES).
 MAX_JSON_BYTES = 64 * 1024
-# An upload's multipart form carries one file; its other fields stay small and few.
+# An upload's multipart form carries one file; its other fields are few (each at most Flask's
+# MAX_FORM_MEMORY_SIZE, which also bounds how much of a file the parser holds at once).
 MAX_FORM_PARTS = 16
 _UNLIMITED = ("/metrics", "/healthz", "/readyz", "/api/docs")
 
@@ -43,7 +44,6 @@ def init_app(app: Flask, settings: Settings) -> None:
     def _limit() -> None:
         if request.endpoint == "tracks.upload":
             request.max_form_parts = MAX_FORM_PARTS
-            request.max_form_memory_size = MAX_JSON_BYTES
         else:
             # Bounds the body while it is read, whatever its framing (a chunked body has no
             # Content-Length to check): Werkzeug stops at the limit with a 413.

@@ -24,6 +24,8 @@ def test_veza_up_ingests_an_upload_and_streams_it(
     try:
         wait_http(f"{base}/healthz", proc)
         assert f"Veza is up at {base}" in proc.output()
+        # The server does not name itself (Werkzeug, Python and their versions).
+        assert "Server" not in requests.get(f"{base}/healthz", timeout=10).headers
 
         anonymous = requests.post(f"{base}/api/v1/tracks?filename=demo.wav",
                                   data=demo_wav.read_bytes(), timeout=60)

@@ -1,7 +1,11 @@
-"""schemathesis against our own OpenAPI document: no 5xx, and no response outside the schema."""
+"""schemathesis against our own OpenAPI document: no 5xx, and no response outside the schema;
+and every JSON operation fed bodies nested too deep, and chunked ones within and past the
+limit."""
 
 from __future__ import annotations
 
+import io
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -69,6 +73,59 @@ def test_api_answers_within_its_schema(api_schema: Any, artist: dict[str, str]) 
             # Valid input may still be refused for what it means (a wrong password, an id that
             # does not exist): that is not a schema failure, so positive acceptance is off.
             case.call_and_validate(headers=artist, excluded_checks=[positive_data_acceptance])
+
+        try:
+            fuzz()
+        except Exception as exc:  # collect every operation's failure, then report them all
+            failures.append(f"{operation.label}: {exc}")
+    assert not failures, "\n\n".join(failures)
+
+
+def _json_operations(api: Any) -> list[Any]:
+    return [operation for operation in _operations(api)
+            if "application/json" in operation.get_request_payload_content_types()]
+
+
+def test_nested_and_chunked_bodies_get_a_clear_answer(
+    fuzzed: Any, api_schema: Any, artist: dict[str, str]
+) -> None:
+    """Every operation that takes JSON, on generated paths and bodies: nested past the limit
+    (alone or as a field), sent chunked, and chunked past the size limit."""
+    app, _ = fuzzed
+    client = app.test_client()
+    operations = _json_operations(api_schema)
+    assert len(operations) >= 8
+    deep = "[" * 1000 + "]" * 1000
+    failures: list[str] = []
+    for operation in operations:
+
+        @given(case=operation.as_strategy())
+        @settings(max_examples=3, deadline=None, derandomize=True, database=None,
+                  suppress_health_check=list(HealthCheck))
+        def fuzz(case: Any) -> None:
+            def send(raw: bytes, *, chunked: bool) -> Any:
+                framing: dict[str, Any] = {"data": raw}
+                if chunked:  # as a server passes a chunked body: no length, its own end
+                    framing = {"input_stream": io.BytesIO(raw),
+                               "environ_overrides": {"wsgi.input_terminated": True},
+                               "headers": {**artist, "Transfer-Encoding": "chunked"}}
+                return client.open(case.formatted_path, method=case.method,
+                                   query_string=case.query, content_type="application/json",
+                                   **{"headers": artist, **framing})
+
+            body = json.dumps(case.body).encode() if isinstance(case.body, dict) else b"{}"
+            for raw, chunked in [(deep.encode(), False), (deep.encode(), True),
+                                 (body[:-1] + b', "x": ' + deep.encode() + b"}", False)]:
+                refused = send(raw, chunked=chunked)
+                assert refused.status_code == 400, (raw[:40], refused.get_data(as_text=True))
+                assert refused.get_json()["code"] == "too_deep"
+            padded = body + b" " * (70 * 1024)
+            too_large = send(padded, chunked=True)
+            assert too_large.status_code == 413 and too_large.get_json()["code"] == "too_large"
+            answered = send(body, chunked=True)
+            assert answered.status_code < 500, answered.get_data(as_text=True)
+            if answered.status_code >= 400:
+                assert answered.mimetype == "application/problem+json"
 
         try:
             fuzz()

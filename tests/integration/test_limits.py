@@ -86,3 +86,18 @@ def test_cors_answers_only_the_configured_origins(
         closed = client.get(f"/api/v1/tracks/{uuid.uuid4()}",
                             headers={"Origin": "https://app.example.org"})
         assert "Access-Control-Allow-Origin" not in closed.headers
+
+
+def test_an_upload_form_of_many_fields_is_refused_for_its_form(limited: FlaskClient) -> None:
+    artist = artist_token(limited)
+    fields = {f"f{i}": "x" for i in range(2000)}
+    refused = limited.post("/api/v1/tracks", data=fields, content_type="multipart/form-data",
+                           headers=artist)
+    assert refused.status_code == 413 and refused.get_json()["code"] == "form_too_large"
+    assert refused.get_json()["detail"] == (
+        "a multipart form may have at most 16 parts, and 500000 bytes in a field that is not a "
+        "file")
+    # One field too large is the form's limit too, not the upload's.
+    big = limited.post("/api/v1/tracks", data={"title": "t" * 600_000},
+                       content_type="multipart/form-data", headers=artist)
+    assert big.status_code == 413 and big.get_json()["code"] == "form_too_large"
