@@ -22,7 +22,17 @@ import av
 import numpy as np
 
 from pipeline.errors import NotAudioError, ParameterError
-from pipeline.probe import _declared_duration, _decoded_frames, _open_audio, clock
+from pipeline.probe import (
+    _declared_duration,
+    _decoded_frames,
+    _open_audio,
+    check_length,
+    check_supported,
+    clock,
+    counted,
+    length_slack,
+    too_long,
+)
 
 __all__ = ["Source", "SourceInfo", "StereoResampler", "downmix_to_stereo", "open_source"]
 
@@ -89,6 +99,9 @@ class SourceInfo:
         Duration declared by the file's header, in seconds; ``None`` when it does not say.
     bit_rate : int or None
         Declared bit rate in bits/s, ``None`` when unknown.
+    duration_counted : bool
+        Whether ``duration_s`` counts the samples (FLAC, WAV, MP4, ...) rather than estimates
+        them from the bit rate (MP3, ADTS AAC): decoding then holds the data to it.
     """
 
     format_name: str
@@ -98,6 +111,7 @@ class SourceInfo:
     channel_names: tuple[str, ...]
     duration_s: float | None
     bit_rate: int | None
+    duration_counted: bool = False
 
 
 class Source:
@@ -127,13 +141,20 @@ class Source:
         """Close the file; blocks() cannot be read afterwards."""
         self._container.close()
 
-    def blocks(self, *, block_frames: int = 65536) -> Iterator[np.ndarray]:
+    def blocks(self, *, block_frames: int = 65536, max_duration_s: float | None = None
+               ) -> Iterator[np.ndarray]:
         """Decode the whole audio stream, in blocks.
+
+        Whatever the header says, decoding stops as soon as the data passes ``max_duration_s``;
+        where the header counts the samples (``info.duration_counted``), data that goes on well
+        past the declared length, or ends well before it, is refused as damaged.
 
         Parameters
         ----------
         block_frames : int > 0
             Samples per channel in each block; only the last block may be shorter.
+        max_duration_s : float > 0, optional
+            Longest audio decoded, in seconds.
 
         Yields
         ------
@@ -147,21 +168,31 @@ class Source:
         ParameterError
             If ``block_frames`` is not a positive integer.
         NotAudioError
-            If the stream cannot be decoded, holds no sound at all, or holds NaN or infinite
-            samples (a broken float export); the message says where.
+            If the stream cannot be decoded, holds no sound at all, holds NaN or infinite
+            samples (a broken float export), or breaks its header's count; the message says
+            where.
+        UnsupportedAudioError
+            If the audio goes on past ``max_duration_s`` (code ``too_long``).
         RuntimeError
             If called a second time: a source is decoded once.
         """
         if isinstance(block_frames, bool) or not isinstance(block_frames, int) or block_frames <= 0:
             raise ParameterError(f"block_frames must be a positive integer, got {block_frames!r}")
+        if max_duration_s is not None and not max_duration_s > 0:
+            raise ParameterError(f"max_duration_s must be positive, got {max_duration_s!r}")
         if self._started:
             raise RuntimeError("a Source is decoded once: blocks() was already called")
         self._started = True
-        return self._blocks(block_frames)
+        return self._blocks(block_frames, max_duration_s)
 
-    def _blocks(self, block_frames: int) -> Iterator[np.ndarray]:
+    def _blocks(self, block_frames: int, max_duration_s: float | None) -> Iterator[np.ndarray]:
         info = self.info
         layout = self._layout
+        rate = info.sample_rate
+        declared = info.duration_s if info.duration_counted else None
+        # Samples past which decoding stops: the limit, and a counted header's promise.
+        limit = np.inf if max_duration_s is None else max_duration_s * rate
+        promised = np.inf if declared is None else (declared + length_slack(declared)) * rate
         block = np.empty((info.channels, block_frames), np.float32)
         filled = 0
         total = 0
@@ -174,6 +205,12 @@ class Source:
                 raise NotAudioError(f"the audio holds NaN or infinite samples at "
                                     f"{clock((total + bad) / info.sample_rate)}")
             total += n
+            if total > promised:
+                assert declared is not None
+                check_length(declared, total / rate, ended=False)
+            if total > limit:
+                assert max_duration_s is not None
+                raise too_long(max_duration_s)
             start = 0
             while start < n:
                 take = min(block_frames - filled, n - start)
@@ -186,6 +223,8 @@ class Source:
                     filled = 0
         if total == 0:
             raise NotAudioError("truncated or corrupt audio: the audio stream holds no sound")
+        if declared is not None:
+            check_length(declared, total / rate, ended=True)
         if filled:
             yield np.ascontiguousarray(block[:, :filled])
 
@@ -349,6 +388,7 @@ def _describe(
     rate = int(ctx.sample_rate or 0)
     if channels <= 0 or rate <= 0:
         raise NotAudioError("audio stream cannot be decoded: no sample rate or channel count")
+    check_supported(sample_rate=rate, channels=channels)
     if ctx.layout.nb_channels == channels:
         layout_name = _named_layout(ctx.layout)
     elif channels in _DEFAULT_LAYOUTS:
@@ -365,6 +405,7 @@ def _describe(
         channel_names=names,
         duration_s=_declared_duration(container, stream),
         bit_rate=int(bit_rate) if bit_rate else None,
+        duration_counted=counted(container.format.name),
     )
     return info, layout_name
 

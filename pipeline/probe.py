@@ -12,9 +12,22 @@ from pathlib import Path
 import av
 import av.error
 
-from pipeline.errors import EmptyAudioError, NotAudioError
+from pipeline.errors import EmptyAudioError, NotAudioError, ParameterError, UnsupportedAudioError
 
-__all__ = ["AudioInfo", "EmbeddedTags", "probe", "read_tags"]
+__all__ = ["MAX_CHANNELS", "SAMPLE_RATES", "AudioInfo", "EmbeddedTags", "check_supported",
+           "probe", "read_tags"]
+
+# Sample rates (Hz, inclusive) and channel counts the pipeline processes. Below 8 kHz the
+# loudness meter's K-weighting (a 1.68 kHz shelf) has no room under Nyquist; above 192 kHz a
+# second of audio costs the decoder and analysers four times a 48 kHz one, so a duration
+# limit would no longer bound the work. More than 8 channels have no default layout to downmix.
+SAMPLE_RATES = (8_000, 192_000)
+MAX_CHANNELS = 8
+# Containers whose header counts the stream's samples (or bytes): what they declare is a
+# promise, so data that ends early or runs on past it means a damaged file. Raw streams (MP3,
+# ADTS AAC, AC-3, ...) only estimate their duration from the bit rate.
+_COUNTED = frozenset({"wav", "w64", "aiff", "flac", "wv", "ogg", "matroska,webm",
+                      "mov,mp4,m4a,3gp,3g2,mj2"})
 
 # How much audio probe() decodes to prove the stream is usable.
 _PROBE_SECONDS = 1.0
@@ -91,16 +104,22 @@ class AudioInfo:
     extension: str
 
 
-def probe(path: str | os.PathLike[str]) -> AudioInfo:
+def probe(path: str | os.PathLike[str], *, max_duration_s: float | None = None) -> AudioInfo:
     """Check that a file holds decodable audio and describe its audio stream.
 
     The container is opened, an audio stream with a real codec is required, and up to about
-    one second of it is decoded, so a file that merely looks like audio is rejected.
+    one second of it is decoded, so a file that merely looks like audio is rejected. Where
+    the header counts the samples, the end of the stream is read too: data that stops well
+    before the declared length (a cut file), or goes on well past it (a header that lies),
+    is rejected.
 
     Parameters
     ----------
     path : str or os.PathLike
         File to probe.
+    max_duration_s : float > 0, optional
+        Longest audio accepted, in seconds. A file that declares no duration passes here;
+        :meth:`pipeline.decode.Source.blocks` enforces the same limit while decoding.
 
     Returns
     -------
@@ -113,10 +132,16 @@ def probe(path: str | os.PathLike[str]) -> AudioInfo:
     EmptyAudioError
         The file has 0 bytes.
     NotAudioError
-        The file has no audio stream, an unrecognised format, or audio that cannot be decoded.
+        The file has no audio stream, an unrecognised format, audio that cannot be decoded,
+        or a header that promises a length the data does not hold.
+    UnsupportedAudioError
+        The audio is longer than ``max_duration_s`` (code ``too_long``), or its sample rate
+        or channel count is outside ``SAMPLE_RATES`` / ``MAX_CHANNELS``.
     FileNotFoundError
         The file does not exist.
     """
+    if max_duration_s is not None and not max_duration_s > 0:
+        raise ParameterError(f"max_duration_s must be positive, got {max_duration_s!r}")
     path = Path(path)
     container, stream = _open_audio(path)
     with container:
@@ -139,11 +164,14 @@ def probe(path: str | os.PathLike[str]) -> AudioInfo:
                 at_eof = False
                 break
         frames.close()
-
-    if decoded_samples == 0:
-        raise NotAudioError("truncated or corrupt audio: the audio stream holds no decodable sound")
-    if sample_rate <= 0 or channels <= 0:
-        raise NotAudioError("audio stream cannot be decoded: no sample rate or channel count")
+        if decoded_samples == 0:
+            raise NotAudioError(
+                "truncated or corrupt audio: the audio stream holds no decodable sound")
+        if sample_rate <= 0 or channels <= 0:
+            raise NotAudioError("audio stream cannot be decoded: no sample rate or channel count")
+        check_supported(sample_rate=sample_rate, channels=channels)
+        if not at_eof and declared is not None and format_name in _COUNTED:
+            _check_tail(container, stream, declared)
 
     if format_name == "wav":
         _check_wav_length(path)
@@ -152,12 +180,11 @@ def probe(path: str | os.PathLike[str]) -> AudioInfo:
         # The whole stream was decoded: its real length is known, and a header that promises
         # much more than the data holds means the file was cut short.
         actual = decoded_samples / frame_rate
-        if declared is not None and declared - actual > max(0.5, 0.05 * declared):
-            raise NotAudioError(
-                f"truncated or corrupt audio: the header says {declared:.1f} s "
-                f"but the data ends after {actual:.1f} s"
-            )
+        if declared is not None:
+            check_length(declared, actual, ended=True)
         duration = actual
+    if max_duration_s is not None and duration is not None and duration > max_duration_s:
+        raise too_long(max_duration_s, duration)
 
     return AudioInfo(
         format_name=format_name,
@@ -168,6 +195,83 @@ def probe(path: str | os.PathLike[str]) -> AudioInfo:
         bit_rate=int(bit_rate) if bit_rate else None,
         extension=_extension(format_name, codec),
     )
+
+
+def check_supported(*, sample_rate: int, channels: int) -> None:
+    """Raise UnsupportedAudioError naming the value when the pipeline does not process a
+    stream of this sample rate (Hz) or channel count."""
+    low, high = SAMPLE_RATES
+    if not low <= sample_rate <= high:
+        raise UnsupportedAudioError(
+            f"unsupported sample rate: {sample_rate} Hz (supported: {low}-{high} Hz)",
+            code="unsupported_sample_rate")
+    if not 1 <= channels <= MAX_CHANNELS:
+        raise UnsupportedAudioError(
+            f"unsupported channel count: {channels} channels (supported: 1-{MAX_CHANNELS})",
+            code="unsupported_channels")
+
+
+def too_long(limit_s: float, duration_s: float | None = None) -> UnsupportedAudioError:
+    """Return the error for audio longer than ``limit_s`` (``duration_s`` when known)."""
+    limit = f"the limit of {clock(limit_s)} ({limit_s:g} s)"
+    if duration_s is None:
+        return UnsupportedAudioError(f"the audio is longer than {limit}: decoding stopped there",
+                                     code="too_long")
+    return UnsupportedAudioError(
+        f"the audio lasts {clock(duration_s)} ({duration_s:.0f} s), longer than {limit}",
+        code="too_long")
+
+
+def counted(format_name: str) -> bool:
+    """Whether the duration a container of this format declares counts its samples."""
+    return format_name in _COUNTED
+
+
+def length_slack(declared_s: float) -> float:
+    """How far (s) the data may end from a declared length before the file counts as damaged."""
+    return max(0.5, 0.05 * declared_s)
+
+
+def check_length(declared_s: float, actual_s: float, *, ended: bool) -> None:
+    """Raise NotAudioError when data of ``actual_s`` seconds (all of it if ``ended``) breaks
+    the header's promise of ``declared_s``."""
+    if actual_s - declared_s > length_slack(declared_s):
+        raise NotAudioError(
+            f"truncated or corrupt audio: the header says {declared_s:.1f} s "
+            f"but the data goes on past {actual_s:.1f} s"
+        )
+    if ended and declared_s - actual_s > length_slack(declared_s):
+        raise NotAudioError(
+            f"truncated or corrupt audio: the header says {declared_s:.1f} s "
+            f"but the data ends after {actual_s:.1f} s"
+        )
+
+
+def _check_tail(container: av.container.InputContainer, stream: av.audio.stream.AudioStream,
+                declared: float) -> None:
+    """Read the packets around the declared end: they must end there, give or take the slack.
+
+    A seek is cheap whatever the length, so a FLAC cut in half, or one whose header claims
+    10 s over ten hours of frames, is refused at once. A container that cannot seek, or gives
+    packets no times, proves nothing here; decoding checks the length again.
+    """
+    if stream.time_base is None:
+        return
+    try:
+        container.seek(int(max(0.0, declared - 1.0) / stream.time_base), stream=stream,
+                       backward=True)
+        end = None
+        for packet in container.demux(stream):
+            if packet.pts is None or packet.time_base is None:
+                continue
+            end = max(end or 0.0, float((packet.pts + (packet.duration or 0))
+                                        * packet.time_base))
+            if end - declared > length_slack(declared):
+                break
+    except av.error.FFmpegError:
+        return
+    if end is not None:
+        check_length(declared, end, ended=True)
 
 
 def _open_audio(

@@ -9,6 +9,7 @@ import json
 import math
 import os
 import shutil
+import threading
 import time
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
@@ -136,6 +137,8 @@ def process(
     ceiling_dbtp: float = -1.0,
     on_file: Callable[[str, Path], None] | None = None,
     progress: Callable[[float], None] | None = None,
+    max_duration_s: float | None = None,
+    stop: threading.Event | None = None,
 ) -> Processed:
     """Analyse ``src`` and package it as HLS under ``out_dir`` in one decoding pass.
 
@@ -155,6 +158,12 @@ def process(
         Called as each output file is complete (segments, init, playlists, analysis).
     progress : callable(fraction), optional
         Called with 0..1 as decoding advances.
+    max_duration_s : float > 0, optional
+        Longest audio processed, in seconds: decoding stops there, whatever the header says
+        (UnsupportedAudioError, code ``too_long``).
+    stop : threading.Event, optional
+        Checked before every block: once it is set, the pass stops within one block, removes
+        what it wrote and raises InterruptedError.
 
     Returns
     -------
@@ -165,7 +174,8 @@ def process(
     if not rungs:
         raise ParameterError("the ladder needs at least one rung")
     result = _guarded(src, out_dir, rungs=rungs, segment_s=segment_s, target_lufs=target_lufs,
-                      ceiling_dbtp=ceiling_dbtp, on_file=on_file, progress=progress)
+                      ceiling_dbtp=ceiling_dbtp, on_file=on_file, progress=progress,
+                      max_duration_s=max_duration_s, stop=stop)
     assert isinstance(result, Processed)
     return result
 
@@ -178,6 +188,8 @@ def analyse(
     ceiling_dbtp: float = -1.0,
     on_file: Callable[[str, Path], None] | None = None,
     progress: Callable[[float], None] | None = None,
+    max_duration_s: float | None = None,
+    stop: threading.Event | None = None,
 ) -> Analysed:
     """Analyse ``src`` in one decoding pass, without encoding: :func:`process` without the
     ladder, for a track whose chunks are encoded elsewhere (:mod:`pipeline.chunks`).
@@ -190,7 +202,8 @@ def analyse(
     Analysed
     """
     return _guarded(src, out_dir, rungs=(), segment_s=0.0, target_lufs=target_lufs,
-                    ceiling_dbtp=ceiling_dbtp, on_file=on_file, progress=progress)
+                    ceiling_dbtp=ceiling_dbtp, on_file=on_file, progress=progress,
+                    max_duration_s=max_duration_s, stop=stop)
 
 
 def _guarded(
@@ -219,6 +232,8 @@ def _process(
     ceiling_dbtp: float,
     on_file: Callable[[str, Path], None] | None,
     progress: Callable[[float], None] | None,
+    max_duration_s: float | None,
+    stop: threading.Event | None,
 ) -> Analysed:
     timings: dict[str, float] = {}
     t_start = time.perf_counter()
@@ -242,8 +257,10 @@ def _process(
                            on_file=on_file) if rungs else nullcontext()) as ladder:
             frames = 0
             expected = (info.duration_s or 0.0) * rate
-            blocks = source.blocks(block_frames=BLOCK_FRAMES)
+            blocks = source.blocks(block_frames=BLOCK_FRAMES, max_duration_s=max_duration_s)
             while True:
+                if stop is not None and stop.is_set():
+                    raise InterruptedError("processing stopped")
                 t0 = time.perf_counter()
                 block = next(blocks, None)
                 spent["decode"] += time.perf_counter() - t0

@@ -141,6 +141,11 @@ class Tracks:
             (Json(analysis), track_id),
         )
 
+    def set_duration(self, track_id: UUID, duration_s: float) -> None:
+        """Record the track's length as decoded (the upload's probe only read the header)."""
+        self.cur.execute("UPDATE tracks SET duration_s = %s, updated_at = now() WHERE id = %s",
+                         (duration_s, track_id))
+
     def delete(self, track_id: UUID) -> Track | None:
         """Delete the track with its jobs and renditions; return what was deleted."""
         self.cur.execute(f"DELETE FROM tracks WHERE id = %s RETURNING {self._COLUMNS}",

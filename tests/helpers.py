@@ -145,3 +145,26 @@ def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
     body = response.get_json()
     assert body["code"] == code, body
     return body  # type: ignore[no-any-return]
+
+
+def silent_flac(path: Path, seconds: float, *, sample_rate: int = 8000,
+                claim_s: float | None = None) -> Path:
+    """Write ``seconds`` of mono silence as FLAC: a few KB a minute, a decompression bomb.
+
+    ``claim_s`` rewrites STREAMINFO's sample count, so the header lies about the length
+    (0 says nothing at all, as a FLAC written to a pipe).
+    """
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
+                    f"anullsrc=r={sample_rate}:cl=mono", "-t", str(seconds), "-c:a", "flac",
+                    str(path)], check=True, timeout=120)
+    if claim_s is not None:
+        data = bytearray(path.read_bytes())
+        # "fLaC", a 4-byte block header, then STREAMINFO: the 36-bit sample count ends the
+        # 8 bytes at offset 10 (after sample rate, channels and bits per sample).
+        assert data[:4] == b"fLaC" and data[4] & 0x7F == 0
+        at = 8 + 10
+        fields = int.from_bytes(data[at:at + 8], "big")
+        fields = (fields >> 36 << 36) | round(claim_s * sample_rate)
+        data[at:at + 8] = fields.to_bytes(8, "big")
+        path.write_bytes(bytes(data))
+    return path

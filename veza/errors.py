@@ -5,6 +5,8 @@
      │    ├── EmptyInputError        no bytes at all
      │    ├── TooLargeError          over the configured size limit
      │    ├── NotAudioError          no decodable audio stream in the file
+     │    │    └── UnsupportedAudioError  audio too long, or a sample rate or channel count
+     │    │                               the pipeline does not process
      │    ├── ValidationError        fields of a request are missing or invalid (names each)
      │    └── ConflictError          a unique value (handle, email) is already taken
      ├── AuthError                  no credentials, or credentials that are not valid (401)
@@ -59,6 +61,14 @@ class NotAudioError(InputError):
     """Raised when a file has no audio stream that can be decoded."""
 
     code = "not_audio"
+
+
+class UnsupportedAudioError(NotAudioError):
+    """Raised when audio is longer than VEZA_MAX_DURATION_S or has a sample rate or channel
+    count the pipeline does not process (``code``: too_long, unsupported_sample_rate,
+    unsupported_channels)."""
+
+    code = "unsupported_audio"
 
 
 class ValidationError(InputError):

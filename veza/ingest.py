@@ -22,7 +22,7 @@ from veza import events, logs, metrics, parts
 from veza.catalogue import remove_objects
 from veza.errors import CancelledError, InputError, NotFoundError, ServiceError, VezaError
 from veza.jobs import wait_for_services
-from veza.layout import hls_prefix
+from veza.layout import analysis_prefix, hls_prefix
 from veza.media import process
 from veza.publish import Publisher
 from veza.records import Rendition
@@ -74,14 +74,14 @@ def _run(services: Services, *, job_id: str, track_id: str) -> str:
     log.info("job %s attempt %d: ingesting track %s", jid, job.attempts, tid)
 
     try:
-        with Lease(services, jid):
+        with Lease(services, jid) as lease:
             try:
                 if job.plan is not None:  # cut into parts by an earlier attempt
                     parts.resume(services, jid, tid)
                 elif parts.wanted(settings, track.duration_s):
-                    _ingest_in_parts(services, jid, tid, track.original_key or "")
+                    _ingest_in_parts(services, jid, tid, track.original_key or "", lease.stop)
                 else:
-                    _ingest(services, jid, tid, track.original_key or "")
+                    _ingest(services, jid, tid, track.original_key or "", lease.stop)
             except ServiceError:
                 # An outage is not the track's fault: end the attempt once the services
                 # answer again, holding the job, so the next attempt does not meet it too.
@@ -94,8 +94,25 @@ def _run(services: Services, *, job_id: str, track_id: str) -> str:
         log.info("job %s cancelled: track %s deleted (%d late objects removed)", jid, tid,
                  removed)
         return SKIPPED
+    except InterruptedError:
+        # The lease saw the job go: deleted with its track, or taken over by another worker,
+        # which now owns the job and its objects.
+        if _deleted(services, tid):
+            removed = remove_objects(services.store, tid)
+            log.info("job %s cancelled: track %s deleted (%d late objects removed)", jid, tid,
+                     removed)
+        else:
+            log.warning("job %s: lease lost; stopped, another worker has the job", jid)
+        return SKIPPED
     except InputError as exc:
         _fail(services, jid, tid, exc.code, exc.message)
+        # What was published before the audio proved bad (segments of a file that ran past
+        # the limit) is of no use: only the original stays, for a retry.
+        try:
+            for prefix in (hls_prefix(tid), analysis_prefix(tid)):
+                services.store.delete_prefix(prefix)
+        except VezaError as cleanup:
+            log.warning("job %s: could not remove its late objects: %s", jid, cleanup)
         log.info("job %s failed: %s", jid, exc.message)
         return FAILED
     except Exception as exc:
@@ -133,28 +150,38 @@ def worker_id() -> str:
     return f"{socket.gethostname()}/{os.getpid()}/{threading.get_ident()}"
 
 
+# How often a running job's lease is renewed, which also tells its worker that the job was
+# deleted or taken over: the pass stops within a block of that (``stop``).
+LEASE_CHECK_S = 1.0
+
+
 class Lease:
-    """Renew a running job's lease on a background thread while the block runs."""
+    """Renew a running job's lease on a background thread while the block runs; set ``stop``
+    once the job is gone (its track deleted) or held by another worker."""
 
     def __init__(self, services: Services, job_id: UUID) -> None:
         self.services = services
         self.job_id = job_id
         self.worker = ""  # set by the thread that enters the block
-        self._stop = threading.Event()
+        self.stop = threading.Event()
+        self._done = threading.Event()
         self._thread = logs.thread(self._run, name=f"lease-{str(job_id)[:8]}")
 
     def _run(self) -> None:
         lease_s = self.services.settings.job_lease_s
-        while not self._stop.wait(lease_s / 3):
+        while not self._done.wait(min(LEASE_CHECK_S, lease_s / 3)):
             try:
                 with unit_of_work(self.services.db) as uow:
                     held = uow.jobs.extend_lease(self.job_id, worker=self.worker,
                                                  lease_s=lease_s)
-                if not held:
-                    log.warning("job %s: lease lost; another worker may take it over",
-                                self.job_id)
             except VezaError as exc:
                 log.warning("job %s: lease not renewed: %s", self.job_id, exc)
+                continue
+            if not held:
+                log.warning("job %s: lease lost (deleted, or taken over); stopping",
+                            self.job_id)
+                self.stop.set()
+                return
 
     def __enter__(self) -> Lease:
         self.worker = worker_id()
@@ -162,7 +189,7 @@ class Lease:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
+        self._done.set()
         self._thread.join(timeout=10)
 
 
@@ -218,7 +245,8 @@ def _progress_reporter(services: Services, jid: UUID, tid: UUID, *,
     return progress
 
 
-def _ingest_in_parts(services: Services, jid: UUID, tid: UUID, original_key: str) -> None:
+def _ingest_in_parts(services: Services, jid: UUID, tid: UUID, original_key: str,
+                     stop: threading.Event) -> None:
     """Analyse a long track and queue its parts, which any worker encodes (veza.parts)."""
     if not original_key:
         raise NotFoundError(f"track {tid} has no original")
@@ -228,10 +256,11 @@ def _ingest_in_parts(services: Services, jid: UUID, tid: UUID, original_key: str
         src = work / ("source" + Path(original_key).suffix)
         services.store.download(original_key, src)
         parts.plan(services, jid, tid, src, work, rungs=ladder(services.settings),
-                   progress=progress)
+                   progress=progress, stop=stop)
 
 
-def _ingest(services: Services, jid: UUID, tid: UUID, original_key: str) -> None:
+def _ingest(services: Services, jid: UUID, tid: UUID, original_key: str,
+            stop: threading.Event) -> None:
     settings = services.settings
     store = services.store
     if not original_key:
@@ -266,7 +295,8 @@ def _ingest(services: Services, jid: UUID, tid: UUID, original_key: str) -> None
         try:
             result = process(src, work / "out", rungs=rungs, segment_s=settings.segment_seconds,
                              target_lufs=settings.target_lufs, on_file=publisher.submit,
-                             progress=progress)
+                             progress=progress, max_duration_s=settings.max_duration_s,
+                             stop=stop)
         except BaseException:
             publisher.abandon()
             raise
@@ -285,6 +315,9 @@ def _ingest(services: Services, jid: UUID, tid: UUID, original_key: str) -> None
                 playlist_key=hls_prefix(tid) + r.playlist, segment_count=len(r.segments),
             ))
         uow.tracks.set_analysis(tid, analysis)
+        # The length is what was decoded, as in the analysis and the playlists: the upload's
+        # probe only read what the header says.
+        uow.tracks.set_duration(tid, round(result.duration_s, 6))
         uow.tracks.set_status(tid, "ready")
         uow.tracks.set_playable(tid)
         uow.jobs.finish(jid)

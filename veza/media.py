@@ -11,9 +11,11 @@ from pipeline import errors as audio_errors
 from pipeline.ladder import Rung
 from pipeline.probe import AudioInfo
 from pipeline.probe import probe as _probe
-from veza.errors import EmptyInputError, NotAudioError, PipelineError
+from veza.errors import EmptyInputError, NotAudioError, PipelineError, UnsupportedAudioError
 
 if TYPE_CHECKING:
+    import threading
+
     from pipeline.process import Processed
 
 CONTENT_TYPES = {
@@ -46,16 +48,18 @@ def audio_errors_translated() -> Iterator[None]:
         raise EmptyInputError(str(exc)) from exc
     except audio_errors.NotAudioError as exc:
         raise NotAudioError(str(exc)) from exc
+    except audio_errors.UnsupportedAudioError as exc:
+        raise UnsupportedAudioError(str(exc), code=exc.code) from exc
     except audio_errors.ParameterError as exc:
         raise PipelineError(f"bad pipeline parameter: {exc}") from exc
     except audio_errors.AudioError as exc:
         raise NotAudioError(str(exc)) from exc
 
 
-def probe(path: Path) -> AudioInfo:
-    """Check that ``path`` holds decodable audio and describe it."""
+def probe(path: Path, *, max_duration_s: float | None = None) -> AudioInfo:
+    """Check that ``path`` holds decodable audio the pipeline processes and describe it."""
     with audio_errors_translated():
-        return _probe(path)
+        return _probe(path, max_duration_s=max_duration_s)
 
 
 def process(
@@ -67,6 +71,8 @@ def process(
     target_lufs: float,
     on_file: Callable[[str, Path], None] | None = None,
     progress: Callable[[float], None] | None = None,
+    max_duration_s: float | None = None,
+    stop: threading.Event | None = None,
 ) -> Processed:
     """Analyse ``src`` and package its ABR ladder under ``out_dir`` in one decoding pass."""
     # Imported here: the analysis stack (Numba, librosa) costs seconds to load, and the API
@@ -75,4 +81,5 @@ def process(
 
     with audio_errors_translated():
         return _process(src, out_dir, rungs=rungs, segment_s=segment_s, target_lufs=target_lufs,
-                        on_file=on_file, progress=progress)
+                        on_file=on_file, progress=progress, max_duration_s=max_duration_s,
+                        stop=stop)

@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 
 PART_TASK = "veza.encode_chunk"
 DONE, FAILED, SKIPPED = "done", "failed", "skipped"
+# How often a running part's lease is renewed (and its loss noticed), in seconds.
+LEASE_CHECK_S = 1.0
 PLANNED_PROGRESS = 5  # the analysis pass is done and the parts are queued
 PARTS_SHARE = 94  # progress the parts add between them; finalisation makes it 100
 
@@ -74,11 +76,13 @@ def plan(
     *,
     rungs: Sequence[Rung],
     progress: Callable[[float], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> int:
     """Analyse ``src``, publish the analysis, record the parts and queue them; return how many.
 
     Raises:
         CancelledError: the track was deleted meanwhile.
+        InterruptedError: ``stop`` was set (the analysis stops within a block of it).
     """
     from pipeline.chunks import plan_chunks, timeline_samples
     from pipeline.ladder import check_ladder
@@ -89,7 +93,8 @@ def plan(
     try:
         with audio_errors_translated():
             analysed = analyse(src, work / "analysis", target_lufs=settings.target_lufs,
-                               on_file=publisher.submit, progress=progress)
+                               on_file=publisher.submit, progress=progress,
+                               max_duration_s=settings.max_duration_s, stop=stop)
             segment_samples = check_ladder(rungs, settings.segment_seconds)
     except BaseException:
         publisher.abandon()
@@ -112,6 +117,7 @@ def plan(
         if uow.tracks.get(tid, for_update=True) is None:
             raise CancelledError(f"track {tid} was deleted")
         uow.tracks.set_analysis(tid, analysis)
+        uow.tracks.set_duration(tid, round(analysed.duration_s, 6))  # decoded, not declared
         uow.jobs.set_plan(jid, layout, part_count=len(chunks), progress=PLANNED_PROGRESS)
         for chunk in chunks:
             start = chunk.start(segment_samples)
@@ -418,7 +424,8 @@ class PartLease:
 
     def _run(self) -> None:
         lease_s = self.services.settings.job_lease_s
-        while not self._done.wait(lease_s / 3):
+        # Renewed often, so a part whose track was deleted stops within a block or so.
+        while not self._done.wait(min(LEASE_CHECK_S, lease_s / 3)):
             try:
                 with unit_of_work(self.services.db) as uow:
                     held = uow.parts.extend_lease(self.job_id, self.index, worker=self.worker,

@@ -87,6 +87,9 @@ class Settings:
     public_url: str | None = None
     max_upload_bytes: int = 500 * 1024 * 1024
     signed_url_ttl_s: int = 600
+    # Longest audio accepted, in seconds of decoded sound: refused at upload when the file
+    # declares more, and decoding stops there whatever the header says.
+    max_duration_s: float = 4 * 3600.0
     # Key for URLs signed by the API itself (the local-directory store).
     signing_key: str = field(default="", repr=False)
     segment_seconds: float = 6.0
@@ -167,6 +170,7 @@ class Settings:
             signed_url_ttl_s=_int(env, "VEZA_SIGNED_URL_TTL", 600),
             signing_key=env.get("VEZA_SIGNING_KEY", ""),
             ladder=_ladder(env),
+            max_duration_s=_float(env, "VEZA_MAX_DURATION_S", 4 * 3600.0),
             flac_rung=_bool(env, "VEZA_FLAC_RUNG", False),
             target_lufs=_float(env, "VEZA_TARGET_LUFS", -14.0),
             worker_threads=_int(env, "VEZA_WORKER_THREADS", 2),
@@ -212,6 +216,8 @@ class Settings:
             raise ConfigError("VEZA_JOB_MAX_ATTEMPTS must be at least 1")
         if not 1 <= self.api_port <= 65535:
             raise ConfigError(f"VEZA_API_PORT out of range: {self.api_port}")
+        if not self.max_duration_s > 0:
+            raise ConfigError("VEZA_MAX_DURATION_S must be positive")
         if self.task_engine not in ("dramatiq", "celery"):
             raise ConfigError(f"VEZA_TASK_ENGINE must be dramatiq or celery, "
                               f"got {self.task_engine!r}")

@@ -101,13 +101,15 @@ def accept(
     """Store the audio at ``path`` and record its track, job and outbox task in one transaction.
 
     Raises:
-        InputError: the file is empty or not audio; nothing is stored.
+        InputError: the file is empty, not audio, or audio the pipeline does not process
+            (longer than VEZA_MAX_DURATION_S, an unsupported sample rate or channel count);
+            nothing is stored.
     """
     filename = clean_filename(filename)
     size = path.stat().st_size
     if size == 0:
         raise EmptyInputError("the upload is empty")
-    info = probe(path)
+    info = probe(path, max_duration_s=services.settings.max_duration_s)
     tags = embedded.read(path)
     track_id = uuid.uuid4()
     job_id = uuid.uuid4()

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 import requests
 from flask.testing import FlaskClient
@@ -289,3 +290,94 @@ def test_deleting_a_track_while_it_processes_stops_the_job_and_leaves_nothing(
     with unit_of_work(services.db) as uow:
         uow.cur.execute("SELECT count(*) AS n FROM jobs")
         assert uow.cur.fetchone()["n"] == 0
+
+
+def _cut_mp3(tmp_path: Path) -> Path:
+    """Ten seconds of music as MP3, cut after its first half."""
+    import subprocess
+
+    from pipeline.synth import music, write_wav
+
+    wav = tmp_path / "ten.wav"
+    write_wav(wav, music(duration_s=10.0, sample_rate=44100, channels=2, seed=4),
+              sample_rate=44100)
+    mp3 = tmp_path / "ten.mp3"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(wav), "-b:a", "128k", str(mp3)],
+                   check=True, timeout=60)
+    cut = tmp_path / "cut.mp3"
+    cut.write_bytes(mp3.read_bytes()[: mp3.stat().st_size // 2])
+    return cut
+
+
+def _refused_file(case: str, tmp_path: Path) -> Path:
+    import subprocess
+
+    from tests.helpers import silent_flac, write_float_wav
+
+    if case == "three minutes over a one-minute limit":
+        return silent_flac(tmp_path / "long.flac", 180)
+    if case == "a header that hides three minutes":
+        return silent_flac(tmp_path / "lying.flac", 180, claim_s=10)
+    if case == "a FLAC cut in half":
+        whole = tmp_path / "whole.flac"
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
+                        "sine=f=440:r=44100:d=5", "-ac", "2", str(whole)], check=True,
+                       timeout=60)
+        cut = tmp_path / "cut.flac"
+        cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+        return cut
+    rate, channels = {"4 kHz": (4000, 1), "9 channels": (44100, 9)}[case]
+    y = (0.1 * np.sin(np.arange(rate) * 0.05)).astype(np.float32)
+    path = tmp_path / "tone.wav"
+    write_float_wav(path, np.tile(y, (channels, 1)), sample_rate=rate)
+    return path
+
+
+REFUSED = {
+    "three minutes over a one-minute limit": (
+        "too_long", "the audio lasts 03:00 (180 s), longer than the limit of 01:00 (60 s)"),
+    "a header that hides three minutes": (
+        "not_audio", "the header says 10.0 s but the data goes on past 10.5 s"),
+    "a FLAC cut in half": ("not_audio", "the header says 5.0 s but the data ends after 2."),
+    "4 kHz": ("unsupported_sample_rate", "unsupported sample rate: 4000 Hz"),
+    "9 channels": ("unsupported_channels", "unsupported channel count: 9 channels"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED))
+def test_audio_the_pipeline_would_not_take_is_refused_at_upload_naming_why(
+    case: str, services: Services, tmp_path: Path
+) -> None:
+    settings = services.settings.replace(max_duration_s=60.0)
+    client = sign_in(create_app(settings, Services(settings, services.db,
+                                                   services.store)).test_client())
+    code, words = REFUSED[case]
+    response = client.post("/api/v1/tracks?filename=x.flac",
+                           data=_refused_file(case, tmp_path).read_bytes(),
+                           content_type="application/octet-stream")
+    assert words in _problem(response, 415, code)["detail"]
+    assert _counts(services) == (0, 0, 0)
+    assert list(services.store.list("originals/")) == []
+
+
+def test_a_cut_stream_is_ready_with_the_length_it_decodes_to_everywhere(
+    client: FlaskClient, services: Services, tmp_path: Path
+) -> None:
+    """An MP3's header only estimates: a cut one plays to its cut, and says so everywhere."""
+    cut = _cut_mp3(tmp_path)
+    with running_worker(services):
+        response = client.post("/api/v1/tracks?filename=cut.mp3", data=cut.read_bytes(),
+                               content_type="audio/mpeg")
+        assert response.status_code == 202, response.get_json()
+        track_id = response.get_json()["id"]
+        assert client.get(f"/api/v1/tracks/{track_id}").get_json()["duration_s"] == \
+            pytest.approx(10.0, abs=0.1)  # the header's word, for now
+        track = _wait_ready(client, track_id)
+    assert track["status"] == "ready", track
+    decoded = track["analysis"]["duration_s"]
+    assert 4.5 < decoded < 5.5
+    assert track["duration_s"] == pytest.approx(decoded, abs=1e-3)
+    media = client.get(f"/api/v1/tracks/{track_id}/hls/aac_128k/index.m3u8")
+    extinf = sum(float(line.split(":", 1)[1].rstrip(",")) for line in
+                 media.get_data(as_text=True).splitlines() if line.startswith("#EXTINF:"))
+    assert extinf == pytest.approx(decoded, abs=0.1)

@@ -9,7 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.errors import AudioError, EmptyAudioError, NotAudioError, ParameterError
+from pipeline.errors import (
+    AudioError,
+    EmptyAudioError,
+    NotAudioError,
+    ParameterError,
+    UnsupportedAudioError,
+)
 from pipeline.hls import package_hls
 from pipeline.probe import probe
 from pipeline.synth import music, write_wav
@@ -248,3 +254,149 @@ def test_finite_float_samples_decode_unchanged(tmp_path: Path) -> None:
     with open_source(path) as source:
         decoded = np.concatenate(list(source.blocks(block_frames=1000)), axis=1)
     np.testing.assert_array_equal(decoded, y.astype(np.float32))
+
+
+# -- decompression bombs, lying headers, cut files, unsupported streams ---------------------
+
+
+@pytest.fixture(scope="module")
+def bombs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Three minutes of silence (about 40 KB of FLAC), told in three ways, and a cut file."""
+    from tests.helpers import silent_flac
+
+    folder = tmp_path_factory.mktemp("bombs")
+    full = silent_flac(folder / "full.flac", 180)
+    cut = folder / "cut.flac"
+    tone = folder / "tone.flac"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
+                    "sine=f=440:r=44100:d=5", "-ac", "2", str(tone)], check=True, timeout=60)
+    cut.write_bytes(tone.read_bytes()[: tone.stat().st_size // 2])
+    return {
+        "full": full,
+        "lying": silent_flac(folder / "lying.flac", 180, claim_s=10),
+        "silent header": silent_flac(folder / "nothing.flac", 180, claim_s=0),
+        "cut": cut,
+    }
+
+
+def test_probe_refuses_audio_longer_than_the_limit(bombs: dict[str, Path]) -> None:
+    with pytest.raises(UnsupportedAudioError) as caught:
+        probe(bombs["full"], max_duration_s=60)
+    assert caught.value.code == "too_long"
+    assert str(caught.value) == ("the audio lasts 03:00 (180 s), longer than the limit of "
+                                 "01:00 (60 s)")
+    assert probe(bombs["full"], max_duration_s=200).duration_s == pytest.approx(180)
+
+
+def test_probe_refuses_a_header_that_hides_hours_of_frames(bombs: dict[str, Path]) -> None:
+    # STREAMINFO says 10 s over 180 s of frames: the probe reads the declared end.
+    with pytest.raises(NotAudioError) as caught:
+        probe(bombs["lying"], max_duration_s=60)
+    assert "the header says 10.0 s but the data goes on past 10.5 s" in str(caught.value)
+
+
+def test_probe_refuses_a_flac_cut_in_half(bombs: dict[str, Path]) -> None:
+    with pytest.raises(NotAudioError) as caught:
+        probe(bombs["cut"])
+    message = str(caught.value)
+    assert message.startswith("truncated or corrupt audio: the header says 5.0 s but the data "
+                              "ends after 2."), message
+
+
+def test_a_header_that_says_nothing_passes_the_probe_but_not_the_decoder(
+    bombs: dict[str, Path], tmp_path: Path
+) -> None:
+    """No duration to check at upload: decoding stops at the limit, within a block."""
+    from pipeline.decode import open_source
+    from pipeline.process import process
+
+    assert probe(bombs["silent header"], max_duration_s=60).duration_s is None
+    decoded = 0
+    with open_source(bombs["silent header"]) as source, \
+            pytest.raises(UnsupportedAudioError) as caught:
+        for block in source.blocks(block_frames=4096, max_duration_s=60):
+            decoded += block.shape[1]
+    assert caught.value.code == "too_long"
+    assert str(caught.value) == ("the audio is longer than the limit of 01:00 (60 s): "
+                                 "decoding stopped there")
+    assert 60 * 8000 - 4096 <= decoded <= 60 * 8000
+    out = tmp_path / "out"
+    with pytest.raises(UnsupportedAudioError):
+        process(bombs["silent header"], out, max_duration_s=60)
+    assert not out.exists()
+
+
+def test_decoding_holds_a_counted_header_to_its_word(
+    bombs: dict[str, Path], tmp_path: Path
+) -> None:
+    """Past the probe (an original replaced in the store), the decoder refuses the same."""
+    from pipeline.decode import open_source
+    from pipeline.process import process
+
+    decoded = 0
+    with open_source(bombs["lying"]) as source, pytest.raises(NotAudioError) as caught:
+        for block in source.blocks(block_frames=4096):
+            decoded += block.shape[1]
+    assert "the header says 10.0 s but the data goes on past" in str(caught.value)
+    assert decoded < 11 * 8000  # stopped at the promise, not at three minutes
+    with pytest.raises(NotAudioError, match="the data ends after 2."):
+        process(bombs["cut"], tmp_path / "cut")
+    assert not (tmp_path / "cut").exists()
+
+
+def test_processing_stops_within_one_block_of_being_told(
+    bombs: dict[str, Path], tmp_path: Path
+) -> None:
+    import threading
+
+    from pipeline.process import BLOCK_FRAMES, process
+
+    stop = threading.Event()
+    seen: list[float] = []
+
+    def progress(fraction: float) -> None:
+        seen.append(fraction)
+        stop.set()  # after the first block
+
+    with pytest.raises(InterruptedError):
+        process(bombs["full"], tmp_path / "out", progress=progress, stop=stop)
+    assert seen == [pytest.approx(BLOCK_FRAMES / (180 * 8000))]
+    assert not (tmp_path / "out").exists()
+
+
+def _tone_wav(path: Path, *, rate: int, channels: int) -> Path:
+    from tests.helpers import write_float_wav
+
+    t = np.arange(rate // 2) / rate
+    y = np.tile(0.1 * np.sin(2 * np.pi * 440 * t), (channels, 1)).astype(np.float32)
+    write_float_wav(path, y, sample_rate=rate)
+    return path
+
+
+@pytest.mark.parametrize(("rate", "channels", "code", "message"), [
+    (4000, 1, "unsupported_sample_rate",
+     "unsupported sample rate: 4000 Hz (supported: 8000-192000 Hz)"),
+    (384000, 2, "unsupported_sample_rate",
+     "unsupported sample rate: 384000 Hz (supported: 8000-192000 Hz)"),
+    (44100, 9, "unsupported_channels",
+     "unsupported channel count: 9 channels (supported: 1-8)"),
+])
+def test_streams_the_pipeline_does_not_process_are_refused_naming_the_value(
+    tmp_path: Path, rate: int, channels: int, code: str, message: str
+) -> None:
+    from pipeline.decode import open_source
+
+    path = _tone_wav(tmp_path / "x.wav", rate=rate, channels=channels)
+    for opened in (probe, open_source):
+        with pytest.raises(UnsupportedAudioError) as caught:
+            opened(path)
+        assert caught.value.code == code
+        assert str(caught.value) == message
+
+
+@pytest.mark.parametrize(("rate", "channels"), [(8000, 1), (192000, 2), (48000, 8)])
+def test_the_edges_of_what_the_pipeline_processes_are_accepted(
+    tmp_path: Path, rate: int, channels: int
+) -> None:
+    info = probe(_tone_wav(tmp_path / "x.wav", rate=rate, channels=channels))
+    assert (info.sample_rate, info.channels) == (rate, channels)
