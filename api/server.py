@@ -43,7 +43,10 @@ SERVER_CODES = {400: "bad_request", 408: "timeout", 414: "uri_too_long",
 def problem_bytes(status: int, detail: str) -> bytes:
     """Return a whole HTTP/1.1 response in the app's problem+json shape (it closes)."""
     code = SERVER_CODES.get(status, "bad_request")
-    title = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    try:
+        title = HTTPStatus(status).phrase
+    except ValueError:
+        title = "Error"
     body = json.dumps({"type": f"urn:veza:problem:{code}", "title": title, "status": status,
                        "detail": detail, "code": code}).encode()
     head = (f"HTTP/1.1 {status} {title}\r\nConnection: close\r\n"

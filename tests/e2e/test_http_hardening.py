@@ -182,6 +182,9 @@ def test_every_refusal_is_problem_json_and_no_server_names_itself(port: int) -> 
                           + b" HTTP/1.1\r\nHost: api")
     assert long_query.status == 414 and long_query.problem()["code"] == "uri_too_long"
     assert "server" not in long_query.headers
+    many = b"".join(b"\r\nX-H%d: v" % i for i in range(150))
+    headers = exchange(port, b"GET /healthz HTTP/1.1\r\nHost: api" + many)
+    assert headers.status == 431 and headers.problem()["code"] == "headers_too_large", headers
     garbage = exchange(port, b"NOT A REQUEST LINE AT ALL")
     assert garbage.status == 400 and garbage.problem()["code"] == "bad_request", garbage
 
