@@ -31,6 +31,7 @@ def create_app(settings: Settings, services: Services) -> Flask:
         playlists,
         plays,
         search,
+        security,
         tracks,
         users,
     )
@@ -57,7 +58,8 @@ def create_app(settings: Settings, services: Services) -> Flask:
     # Multipart uploads are parsed by Werkzeug: bound them too (a little room for form fields).
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes + 64 * 1024
     errors.init_app(app)
-    metrics.init_app(app)
+    security.init_app(app, settings)
+    metrics.init_app(app, settings)
     app.before_request(check_presented_token)
     limits.init_app(app, settings)
     cache.init_app(app, settings.read_cache_ttl_s)

@@ -1,7 +1,12 @@
-"""``GET /metrics`` in Prometheus's text format, request counting, and request log context."""
+"""``GET /metrics`` in Prometheus's text format, request counting, and request log context.
+
+``/metrics`` answers only the client addresses of ``VEZA_METRICS_ALLOW`` (loopback unless an
+operator says otherwise): what it shows (routes, queue names, job counts) is for operators.
+"""
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 import time
@@ -10,7 +15,9 @@ from contextlib import ExitStack
 from flask import Blueprint, Flask, Response, current_app, g, request
 
 from veza import logs, metrics
+from veza.errors import ForbiddenError
 from veza.runtime import Services
+from veza.settings import Settings
 from veza.uploads import INGEST_TASK
 
 log = logging.getLogger(__name__)
@@ -22,10 +29,26 @@ _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 _QUIET = {"/metrics", "/healthz", "/readyz"}
 
 
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def allowed(address: str | None, networks: list[Network]) -> bool:
+    """Return whether a client at ``address`` is in one of ``networks``."""
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return any(ip in network for network in networks)
+
+
 @bp.get("/metrics")
 def scrape() -> Response:
     services: Services = current_app.extensions["veza"]
     settings = services.settings
+    if not allowed(request.remote_addr, current_app.extensions["veza.metrics_allow"]):
+        raise ForbiddenError("metrics are served only to the addresses in VEZA_METRICS_ALLOW")
     live = metrics.live_collector(services.db, settings.broker_url, settings.task_engine,
                                   [INGEST_TASK])
     body, content_type = metrics.exposition(live)
@@ -40,8 +63,10 @@ def _track_id() -> str | None:
     return found.group(0) if found else None
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: Flask, settings: Settings) -> None:
     """Count and time every request; tag its log records with the track it is about."""
+    app.extensions["veza.metrics_allow"] = [ipaddress.ip_network(n, strict=False)
+                                            for n in settings.metrics_allow]
     app.register_blueprint(bp)
 
     @app.before_request

@@ -11,10 +11,12 @@ from veza.streaming import grant_query
 
 bp = Blueprint("player", __name__)
 
+# The page's one style block: its Content-Security-Policy allows it by its hash (api/security.py).
+STYLE = """body{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem}
+audio{width:100%}"""
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Veza · {{ track_id }}</title>
-<style>body{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem}
-audio{width:100%}</style></head>
+<style>""" + STYLE + """</style></head>
 <body><h1>Veza</h1><p>Track <code>{{ track_id }}</code></p>
 <audio id="player" controls preload="metadata" src="{{ master }}"></audio>
 <p>Stream URL (HLS): <a href="{{ master }}">{{ master }}</a></p>

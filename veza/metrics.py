@@ -78,6 +78,10 @@ HTTP_SECONDS = Histogram(
 
 P = ParamSpec("P")
 
+# Methods counted by name; any other (a client may send any token) is counted as "other", so a
+# client cannot add series to the exposition.
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
 
 # ---------------------------------------------------------------- recording
 
@@ -132,7 +136,9 @@ def outbox_published(kind: str, ok: bool = True) -> None:
 
 
 def http_request(endpoint: str, method: str, status: int, seconds: float) -> None:
-    """Count one answered API request and its latency."""
+    """Count one answered API request and its latency (``endpoint`` a route of the app or
+    "unmatched", so that neither it nor the method can take values a client makes up)."""
+    method = method if method in HTTP_METHODS else "other"
     HTTP_REQUESTS.labels(endpoint, method, str(status)).inc()
     HTTP_SECONDS.labels(endpoint, method).observe(seconds)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import ipaddress
 import os
 import re
 import secrets
@@ -108,6 +109,8 @@ class Settings:
     task_engine: str = "dramatiq"
     # Port of the Prometheus endpoint a worker or relay process serves (None: none served).
     metrics_port: int | None = None
+    # Client addresses and networks (CIDR) the API's /metrics answers; others get 403.
+    metrics_allow: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
     # Log lines as "text" for people or "json" for log collectors.
     log_format: str = "text"
     # Tracks at least this long are split into chunks of ``chunk_seconds`` that any worker can
@@ -179,6 +182,9 @@ class Settings:
             queue_prefix=env.get("VEZA_QUEUE_PREFIX") or "veza",
             task_engine=(env.get("VEZA_TASK_ENGINE") or "dramatiq").strip().lower(),
             metrics_port=_int(env, "VEZA_METRICS_PORT", 0) or None,
+            metrics_allow=tuple(a.strip() for a in (env.get("VEZA_METRICS_ALLOW") or
+                                                     "127.0.0.0/8,::1/128").split(",")
+                                if a.strip()),
             log_format=(env.get("VEZA_LOG_FORMAT") or "text").strip().lower(),
             parallel_min_s=_float(env, "VEZA_PARALLEL_MIN_S", 600.0),
             chunk_seconds=_float(env, "VEZA_CHUNK_SECONDS", 120.0),
@@ -233,6 +239,12 @@ class Settings:
             raise ConfigError("VEZA_CHAT_MAX_SOCKETS must be 1-10000")
         if self.metrics_port is not None and not 1 <= self.metrics_port <= 65535:
             raise ConfigError(f"VEZA_METRICS_PORT out of range: {self.metrics_port}")
+        for network in self.metrics_allow:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ConfigError(f"VEZA_METRICS_ALLOW entries must be addresses or networks "
+                                  f"like 10.0.0.0/8, got {network!r}") from None
         if self.log_format not in ("text", "json"):
             raise ConfigError(f"VEZA_LOG_FORMAT must be text or json, got {self.log_format!r}")
         if not 10 <= self.access_token_ttl_s <= 3600:

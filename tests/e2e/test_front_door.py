@@ -6,11 +6,14 @@ room; a gateway killed is taken out by the health check and its client reconnect
 from __future__ import annotations
 
 import asyncio
+import http.client
+import json
 import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -72,6 +75,18 @@ def test_haproxy_routes_api_and_websockets_across_two_gateways_and_fails_over(
 
     # HTTP that is not /ws goes to the API: its health, its docs, its accounts.
     assert requests.get(f"{front}/api/docs/openapi.json", timeout=10).status_code == 200
+    # But not /metrics, however it is spelt; the API itself serves it on the inside.
+    for spelling in ("/metrics", "/%6Detrics", "//metrics", "/metrics/", "/metrics?x=1"):
+        # http.client sends the path as written (requests would decode %6D).
+        connection = http.client.HTTPConnection(urlsplit(front).netloc, timeout=10)
+        connection.request("GET", spelling)
+        refused = connection.getresponse()
+        assert refused.status == 404, spelling
+        assert refused.getheader("Content-Type") == "application/problem+json"
+        assert json.loads(refused.read())["code"] == "not_found"
+        connection.close()
+    inside = requests.get(f"http://127.0.0.1:{cluster.ports['api']}/metrics", timeout=10)
+    assert inside.status_code == 200 and "veza_http_requests_total" in inside.text
     tag = uuid.uuid4().hex[:8]
     alice, bob = _account(front, f"alice-{tag}"), _account(front, f"bob-{tag}")
     # Without a token the gateway answers 401 through the proxy, and no WebSocket opens.

@@ -146,3 +146,30 @@ def test_the_api_and_the_gateways_share_one_signing_key() -> None:
         env = services[name]["environment"]
         assert env["VEZA_DATA_DIR"] == "/var/lib/veza", name
         assert "keys:/var/lib/veza" in services[name]["volumes"], name
+
+
+def test_the_front_door_refuses_metrics_and_the_api_serves_them_to_the_internal_network(
+) -> None:
+    import ipaddress
+
+    cfg = _haproxy_cfg()
+    frontend = cfg[cfg.index("frontend veza"):cfg.index("backend api")]
+    [acl] = [line.strip() for line in frontend.splitlines()
+             if line.strip().startswith("acl is_metrics ")]
+    # Matched on the decoded path, so /%6Detrics and //metrics are refused too.
+    assert acl == "acl is_metrics path,url_dec -m reg ^/+metrics(/|$)"
+    [refusal] = [line.strip() for line in frontend.splitlines()
+                 if line.strip().startswith("http-request return") and "is_metrics" in line]
+    assert refusal.startswith("http-request return status 404 content-type "
+                              "application/problem+json ")
+    # The refusal comes before any backend is chosen.
+    assert frontend.index("if is_metrics") < frontend.index("use_backend")
+    api = _veza_services(_compose())["api"]
+    settings = Settings.from_env({k: str(v) for k, v in api["environment"].items()})
+    networks = [ipaddress.ip_network(n) for n in settings.metrics_allow]
+    # Compose's own network (Docker's default pools) may scrape; the world may not.
+    assert any(ipaddress.ip_address("172.18.0.5") in n for n in networks)
+    assert not any(ipaddress.ip_address("203.0.113.7") in n for n in networks)
+    # The other services keep the default (loopback only).
+    worker = _veza_services(_compose())["worker"]
+    assert "VEZA_METRICS_ALLOW" not in worker["environment"]
