@@ -10,7 +10,7 @@ from flask import current_app, request
 from flask_openapi3 import APIBlueprint, Tag
 
 from api.analysis_schemas import History, HistoryQuery, TrackStats
-from api.context import optional_principal, principal, services
+from api.context import accounts, optional_principal, principal, services
 from api.openapi import BEARER, problems
 from api.schemas import TrackPath
 from veza import plays
@@ -26,8 +26,10 @@ def count_play(track_id: UUID) -> None:
     """Count a play of the track for this request's listener (the master playlist calls it).
 
     Counting never stops playback: a stale token counts as an anonymous listener, and a database
-    that fails here is logged, not raised.
+    that fails here is logged, not raised. A HEAD request fetches nothing to play: not counted.
     """
+    if request.method == "HEAD":
+        return
     try:
         who = optional_principal()
     except AuthError:
@@ -40,7 +42,7 @@ def count_play(track_id: UUID) -> None:
     listener = plays.listener_for(who, address=request.remote_addr,
                                   user_agent=request.headers.get("User-Agent"), secret=secret)
     try:
-        plays.record_play(svc, track_id, listener)
+        plays.record_play(svc, track_id, listener, accounts().limiter)
     except ServiceError:
         log.warning("play of track %s not counted", track_id, exc_info=True)
 

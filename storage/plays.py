@@ -35,13 +35,13 @@ class Plays:
     def __init__(self, cur: RealDictCursor) -> None:
         self.cur = cur
 
-    def record(self, track_id: UUID, *, listener_key: str, listener_id: UUID | None,
-               window_s: int) -> bool:
-        """Extend the listener's play of the track if it was seen within ``window_s``, else start
-        one; return True when a play was started.
+    def extend(self, track_id: UUID, *, listener_key: str, window_s: int) -> bool:
+        """Extend the listener's play of the track if it was seen within ``window_s``; return
+        whether it was.
 
-        A transaction-level advisory lock on (listener, track) makes two simultaneous fetches
-        wait for each other, so the second one extends the play the first one started.
+        A transaction-level advisory lock on (listener, track), held until the transaction
+        ends, makes two simultaneous fetches wait for each other, so the second one extends the
+        play the first one started.
         """
         self.cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s), hashtext(%s))",
                          (listener_key, str(track_id)))
@@ -55,8 +55,10 @@ class Plays:
             """,
             (listener_key, track_id, window_s),
         )
-        if self.cur.rowcount:
-            return False
+        return bool(self.cur.rowcount)
+
+    def start(self, track_id: UUID, *, listener_key: str, listener_id: UUID | None) -> None:
+        """Start a play of the track by the listener (after ``extend`` found none open)."""
         self.cur.execute(
             """
             INSERT INTO plays (track_id, listener_id, listener_key, started_at, last_seen_at)
@@ -64,7 +66,6 @@ class Plays:
             """,
             (track_id, listener_id, listener_key),
         )
-        return True
 
     def history(self, listener_id: UUID, *, is_admin: bool, limit: int,
                 before: tuple[datetime, int] | None = None) -> list[HistoryEntry]:

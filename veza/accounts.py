@@ -25,7 +25,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from storage.accounts import Account, Accounts
 from storage.repositories import unit_of_work
-from veza.errors import AuthError, ForbiddenError, InputError, ValidationError
+from veza.errors import AuthError, ConflictError, ForbiddenError, InputError, ValidationError
 from veza.ratelimit import RateLimiter
 from veza.runtime import Services
 
@@ -38,6 +38,9 @@ ALGORITHM = "HS256"
 HANDLE = re.compile(r"^[a-z0-9_][a-z0-9_.-]{0,63}$")
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD, MAX_PASSWORD = 10, 256
+TAKEN = "that handle or email is already taken"
+# Registrations from one address that may meet a taken handle or email.
+REGISTER_TAKEN_LIMIT = "10/hour"
 
 _hasher = PasswordHasher()
 # Verified against when the login names nobody, so an unknown account costs the same time.
@@ -131,8 +134,18 @@ class AccountService:
         if problems:
             raise ValidationError(problems)
         assert isinstance(handle, str) and isinstance(email, str) and isinstance(password, str)
-        return self.create(handle.strip().lower(), email.strip().lower(), password, role,
-                           display_name=display_name, user_agent=user_agent, ip=ip)
+        # Whether an email is registered is nobody else's business: a taken handle and a taken
+        # email answer alike, and an address that keeps meeting taken ones is slowed down
+        # (registering logs in at once, so a fresh handle with someone's email would still tell).
+        client = ip or "unknown"
+        self.limiter.check("register-taken", client, REGISTER_TAKEN_LIMIT,
+                           what="registrations with a taken handle or email from this address")
+        try:
+            return self.create(handle.strip().lower(), email.strip().lower(), password, role,
+                               display_name=display_name, user_agent=user_agent, ip=ip)
+        except ConflictError:
+            self.limiter.allow("register-taken", client, REGISTER_TAKEN_LIMIT)
+            raise ConflictError(TAKEN) from None
 
     def create(self, handle: str, email: str, password: str, role: str, *,
                display_name: str | None = None, user_agent: str | None = None,
@@ -173,10 +186,13 @@ class AccountService:
         login = login.strip().lower()[:320]
         self.limiter.hit("login-ip", ip or "unknown", self.settings.login_limit_ip,
                          what="login attempts from this address")
-        self.limiter.hit("login-account", login, self.settings.login_limit_account,
-                         what="login attempts for this account")
         with unit_of_work(self.services.db) as uow:
             account = Accounts(uow.cur).find(login)
+        # Counted per account, whichever of its handle or email is tried; a login naming
+        # nobody is counted under itself, and answers alike.
+        counted = f"account:{account.id}" if account is not None else f"login:{login}"
+        self.limiter.hit("login-account", counted, self.settings.login_limit_account,
+                         what="login attempts for this account")
         if not self._verify(account, password[:MAX_PASSWORD]):
             raise AuthError("wrong login or password", code="bad_credentials")
         assert account is not None and account.password_hash is not None
@@ -185,7 +201,7 @@ class AccountService:
             if _hasher.check_needs_rehash(account.password_hash):
                 accounts.set_password(account.id, _hasher.hash(password), changed=False)
             tokens = self.open_session(accounts, account, user_agent=user_agent, ip=ip)
-        self.limiter.clear("login-account", login, self.settings.login_limit_account)
+        self.limiter.clear("login-account", counted, self.settings.login_limit_account)
         return tokens
 
     def refresh(self, body: Any) -> Tokens:

@@ -3,7 +3,9 @@
 A listener is an account, or for a client without one a key derived from its address and user
 agent: an HMAC under the server's signing key, so the address is never stored and cannot be
 recovered by hashing the address space. A fetch within ``SESSION_WINDOW_S`` of the listener's
-last fetch of the track extends that play instead of counting another one.
+last fetch of the track extends that play instead of counting another one. A client picks its
+own user agent, so clients without an account count at most ``ANONYMOUS_PLAYS`` new plays of a
+track per address (an IPv6 client: per /64) within the window; more fetches still play.
 
 The owner's own plays are recorded (they appear in the owner's history) but are left out of the
 track's statistics, so an artist checking an upload does not inflate its counts.
@@ -15,6 +17,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import ipaddress
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
@@ -24,9 +27,13 @@ from storage.repositories import unit_of_work
 from veza.access import check_owner
 from veza.accounts import Principal
 from veza.errors import NotFoundError, ValidationError
+from veza.ratelimit import RateLimiter
 from veza.runtime import Services
 
 SESSION_WINDOW_S = 30 * 60
+# New anonymous plays of one track counted per address and window: a few people behind one
+# address (a household, an office) still count apart; a client changing its agent does not.
+ANONYMOUS_PLAYS = 3
 STATS_DAYS = 30
 # Longest user agent taken into an anonymous listener's key; the rest adds nothing.
 _MAX_AGENT = 512
@@ -34,10 +41,12 @@ _MAX_AGENT = 512
 
 @dataclass(frozen=True)
 class Listener:
-    """Who is listening: ``key`` identifies them across fetches; ``user_id`` for an account."""
+    """Who is listening: ``key`` identifies them across fetches; ``user_id`` for an account;
+    ``address_key`` (a keyed hash too) the address an anonymous listener's plays are bounded by."""
 
     key: str
     user_id: UUID | None
+    address_key: str | None = None
 
 
 def listener_secret(services: Services) -> bytes:
@@ -52,15 +61,37 @@ def listener_for(who: Principal | None, *, address: str | None, user_agent: str 
         return Listener(key=f"user:{who.user_id}", user_id=who.user_id)
     message = f"{address or ''}\n{(user_agent or '')[:_MAX_AGENT]}".encode()
     digest = hmac.new(secret, message, hashlib.sha256).hexdigest()
-    return Listener(key=f"anon:{digest}", user_id=None)
+    network = hmac.new(secret, f"address\n{_network(address)}".encode(), hashlib.sha256)
+    return Listener(key=f"anon:{digest}", user_id=None, address_key=network.hexdigest())
 
 
-def record_play(services: Services, track_id: UUID, listener: Listener) -> bool:
-    """Count a play of the track unless the listener's session with it is still open; return
-    True when a new play was counted."""
+def _network(address: str | None) -> str:
+    """Return the address plays are bounded by: an IPv4 address, an IPv6 address's /64 (one
+    client usually holds a whole /64)."""
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return address or ""
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is None:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(getattr(ip, "ipv4_mapped", None) or ip)
+
+
+def record_play(services: Services, track_id: UUID, listener: Listener,
+                limiter: RateLimiter | None = None) -> bool:
+    """Count a play of the track unless the listener's session with it is still open, or
+    (with ``limiter``) an anonymous listener's address has had its ``ANONYMOUS_PLAYS`` of it
+    within the window; return True when a new play was counted."""
     with unit_of_work(services.db) as uow:
-        return Plays(uow.cur).record(track_id, listener_key=listener.key,
-                                     listener_id=listener.user_id, window_s=SESSION_WINDOW_S)
+        found = Plays(uow.cur)
+        if found.extend(track_id, listener_key=listener.key, window_s=SESSION_WINDOW_S):
+            return False
+        if listener.address_key is not None and limiter is not None and not limiter.allow(
+                "anonymous-plays", f"{listener.address_key}:{track_id}",
+                f"{ANONYMOUS_PLAYS}/{SESSION_WINDOW_S}second"):
+            return False
+        found.start(track_id, listener_key=listener.key, listener_id=listener.user_id)
+        return True
 
 
 def history(services: Services, who: Principal, *, limit: int, cursor: str | None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable
 
 from limits import parse
 from limits.storage import MemoryStorage, RedisStorage, Storage
@@ -41,12 +42,31 @@ class RateLimiter:
         A limiter whose storage is down lets the attempt through and logs: an outage of the
         counter must not lock every user out.
         """
+        if limit != "0":
+            self._enforce(self._limiter.hit, scope, key, limit, what)
+
+    def allow(self, scope: str, key: str, limit: str) -> bool:
+        """Count one attempt; return whether it is within the limit (True when the storage
+        is down, as for ``hit``)."""
         if limit == "0":
-            return
+            return True
+        try:
+            return bool(self._limiter.hit(parse(limit), scope, key))
+        except Exception as exc:
+            log.warning("rate limit %s not checked: %s", scope, exc)
+            return True
+
+    def check(self, scope: str, key: str, limit: str, *, what: str) -> None:
+        """Raise RateLimitedError (naming ``what``) when ``key`` has used up its limit,
+        without counting an attempt."""
+        if limit != "0":
+            self._enforce(self._limiter.test, scope, key, limit, what)
+
+    def _enforce(self, attempt: Callable[..., bool], scope: str, key: str, limit: str,
+                 what: str) -> None:
         item = parse(limit)
         try:
-            allowed = self._limiter.hit(item, scope, key)
-            if allowed:
+            if attempt(item, scope, key):
                 return
             stats = self._limiter.get_window_stats(item, scope, key)
         except Exception as exc:  # the storage's own errors differ by backend

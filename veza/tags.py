@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from pipeline.probe import EmbeddedTags, read_tags
+from pipeline.probe import TAG_LIMITS, EmbeddedTags, clean_text, read_tags
 from storage.repositories import UnitOfWork, unit_of_work
 from storage.track_tags import TrackTags
 from veza.errors import NotFoundError, VezaError
@@ -30,9 +30,18 @@ def read(path: Path) -> EmbeddedTags:
         return EmbeddedTags()
 
 
+def clean(value: object, limit: int) -> str | None:
+    """Return text a client or a file gave, as every tag is kept: without control or format
+    characters (a right-to-left override U+202E, a zero-width space...), whitespace
+    collapsed, at most ``limit`` characters; None when nothing is left."""
+    return clean_text(value, limit)
+
+
 def title(explicit: str | None, tags: EmbeddedTags, from_filename: str) -> str:
-    """Return the title to record: the user's, else the file's tag, else one from its name."""
-    return (explicit or tags.title or from_filename)[:200]
+    """Return the title to record: the user's, else the file's tag, else one from its name,
+    each cleaned alike."""
+    limit = TAG_LIMITS["title"]
+    return clean(explicit, limit) or tags.title or clean(from_filename, limit) or "Untitled"
 
 
 def metadata(tags: EmbeddedTags) -> dict[str, Any]:

@@ -76,7 +76,8 @@ def clean_filename(filename: str | None) -> str | None:
     """
     if not filename:
         return None
-    name = Path(_CONTROL.sub("", filename).replace("\\", "/")).name.strip()
+    kept = embedded.clean(_CONTROL.sub("", filename), 4096) or ""
+    name = Path(kept.replace("\\", "/")).name.strip()
     return name[:255] or None
 
 

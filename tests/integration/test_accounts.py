@@ -59,13 +59,16 @@ def test_registration_names_every_bad_field_and_taken_values(client: FlaskClient
         "role": "admin"}), 422, "invalid")
     assert {e["field"] for e in body["errors"]} == {"handle", "email", "password", "role"}
     register(client, "grace")
-    taken = assert_problem(client.post("/api/v1/auth/register", json={
+    # A taken handle (public anyway) and a taken email answer alike: the answer does not say
+    # whether an email is registered.
+    handle_taken = assert_problem(client.post("/api/v1/auth/register", json={
         "handle": "Grace", "email": "other@example.org", "password": PASSWORD}), 409, "conflict")
-    assert taken["errors"] == [{"field": "handle", "message": "that handle is already taken"}]
-    taken = assert_problem(client.post("/api/v1/auth/register", json={
+    email_taken = assert_problem(client.post("/api/v1/auth/register", json={
         "handle": "grace2", "email": "GRACE@example.org", "password": PASSWORD}), 409,
         "conflict")
-    assert taken["errors"][0]["field"] == "email"
+    assert handle_taken == email_taken
+    assert email_taken["detail"] == "that handle or email is already taken"
+    assert "errors" not in email_taken
     assert_problem(client.post("/api/v1/auth/register", data="{nope",
                                content_type="application/json"), 400, "bad_input")
     assert_problem(client.post("/api/v1/auth/register", data="handle=x"), 400, "bad_input")
@@ -207,6 +210,55 @@ def test_login_attempts_are_limited_per_account_and_per_address(client: FlaskCli
     other_ip = client.post("/api/v1/auth/login", json={"login": "joan", "password": PASSWORD},
                            environ_base={"REMOTE_ADDR": "192.0.2.7"})
     assert other_ip.status_code == 200
+
+
+def test_the_login_limit_counts_an_account_whichever_name_is_tried(
+    client: FlaskClient
+) -> None:
+    register(client, "bob")
+    # Four guesses (this module's limit), under the handle and the email in turn, from
+    # addresses of their own so that only the account's limit is in play.
+    for n, login in enumerate(("bob", "BOB@example.org", "bob", "bob@example.org")):
+        assert client.post("/api/v1/auth/login", json={"login": login, "password": "wrong one"},
+                           environ_base={"REMOTE_ADDR": f"192.0.2.{n + 1}"}).status_code == 401
+    for login in ("bob", "bob@example.org"):
+        limited = assert_problem(client.post(
+            "/api/v1/auth/login", json={"login": login, "password": PASSWORD},
+            environ_base={"REMOTE_ADDR": "192.0.2.50"}), 429, "rate_limited")
+    # A login naming nobody is limited the same way, and says the same thing.
+    for n in range(4):
+        assert_problem(client.post("/api/v1/auth/login", json={
+            "login": "nobody@example.org", "password": "wrong one"},
+            environ_base={"REMOTE_ADDR": f"198.51.100.{n + 1}"}), 401, "bad_credentials")
+    nobody = assert_problem(client.post("/api/v1/auth/login", json={
+        "login": "Nobody@example.org", "password": "wrong one"},
+        environ_base={"REMOTE_ADDR": "198.51.100.50"}), 429, "rate_limited")
+    assert nobody["detail"].split(";")[0] == limited["detail"].split(";")[0] == \
+        "too many login attempts for this account"
+
+
+def test_an_address_that_keeps_meeting_taken_emails_is_slowed_down(
+    client: FlaskClient
+) -> None:
+    from veza.accounts import REGISTER_TAKEN_LIMIT
+
+    register(client, "eve")
+    allowed = int(REGISTER_TAKEN_LIMIT.split("/")[0])
+    prober = {"REMOTE_ADDR": "203.0.113.66"}
+    for n in range(allowed):
+        assert_problem(client.post("/api/v1/auth/register", json={
+            "handle": f"probe{n}", "email": "eve@example.org", "password": PASSWORD},
+            environ_base=prober), 409, "conflict")
+    # Past the limit this address learns nothing more for a while, even about a new email.
+    limited = client.post("/api/v1/auth/register", json={
+        "handle": "probe-new", "email": "new@example.org", "password": PASSWORD},
+        environ_base=prober)
+    assert_problem(limited, 429, "rate_limited")
+    assert int(limited.headers["Retry-After"]) > 60
+    # Others still register.
+    assert client.post("/api/v1/auth/register", json={
+        "handle": "probe-new", "email": "new@example.org", "password": PASSWORD},
+        environ_base={"REMOTE_ADDR": "203.0.113.67"}).status_code == 201
 
 
 def test_rate_limits_in_redis_hold_across_processes(services: Services) -> None:

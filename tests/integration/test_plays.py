@@ -96,6 +96,32 @@ def test_other_clients_are_other_listeners(client: FlaskClient, services: Servic
     assert found["total_plays"] == 3 and found["unique_listeners"] == 3
 
 
+def test_a_head_request_never_counts(client: FlaskClient, services: Services,
+                                     track: uuid.UUID) -> None:
+    for _ in range(3):
+        response = client.head(f"/api/v1/tracks/{track}/master.m3u8", headers=BROWSER)
+        assert response.status_code == 200
+    assert play_rows(services, track) == []
+    master(client, track)
+    assert len(play_rows(services, track)) == 1
+
+
+def test_changing_the_user_agent_does_not_inflate_plays(client: FlaskClient,
+                                                        services: Services,
+                                                        track: uuid.UUID) -> None:
+    for n in range(10):
+        master(client, track, {"User-Agent": f"Agent/{n}"})
+        master(client, track, {"User-Agent": f"Agent/{n}"}, address=f"2001:db8:5::{n + 1}")
+    found = stats(client, track, admin(client, services))
+    # Per address (an IPv6 client: per /64) and track, ANONYMOUS_PLAYS sessions a window.
+    assert found["total_plays"] == found["unique_listeners"] == 2 * plays.ANONYMOUS_PLAYS
+    # The listeners counted keep their sessions; other addresses and accounts still count.
+    master(client, track, {"User-Agent": "Agent/0"})
+    master(client, track, address="198.51.100.9")
+    master(client, track, {**register(client, "lis"), **BROWSER})
+    assert len(play_rows(services, track)) == 2 * plays.ANONYMOUS_PLAYS + 2
+
+
 def test_a_new_session_after_the_window_counts_again(client: FlaskClient, services: Services,
                                                      track: uuid.UUID) -> None:
     auth = register(client, "lis")

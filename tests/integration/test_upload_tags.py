@@ -94,6 +94,27 @@ def test_the_file_name_is_the_last_resort(client: FlaskClient, services: Service
     assert (track.artist, track.album, track.cover_key, track.metadata) == (None, None, None, {})
 
 
+def test_control_and_format_characters_leave_a_file_name_as_they_leave_a_tag(
+    client: FlaskClient, services: Services, demo_wav: Path, tmp_path: Path
+) -> None:
+    # U+202E (right-to-left override) makes "song\u202egpj.wav" read as "songvaw.jpg".
+    tagged = tmp_path / "tagged.mp3"
+    ffmpeg("-i", str(demo_wav), "-t", "2", "-c:a", "libmp3lame", "-metadata",
+           "title=Night\u202e\u200bDrive\u2066", str(tagged))
+    from_tag = stored(services, post(client, tagged))
+    named = tmp_path / "Night\u202e\u200bDrive\u2066.wav"
+    named.write_bytes(demo_wav.read_bytes())
+    sign_in(client)
+    response = client.post("/api/v1/tracks", query_string={"filename": named.name},
+                           data=named.read_bytes(), content_type="application/octet-stream")
+    assert response.status_code == 202, response.get_data(as_text=True)
+    from_name = stored(services, uuid.UUID(response.get_json()["id"]))
+    assert from_tag.title == from_name.title == "NightDrive"
+    assert from_name.original_filename == "NightDrive.wav"
+    given = stored(services, post(client, demo_wav, "&title=%E2%80%AEMine%E2%80%AC"))
+    assert given.title == "Mine"
+
+
 def test_cover_redirects_to_a_signed_url(client: FlaskClient, services: Services,
                                          tagged_mp3: Path, cover_jpg: Path) -> None:
     track_id = post(client, tagged_mp3)

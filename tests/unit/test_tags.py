@@ -133,3 +133,18 @@ def test_unreadable_files_give_empty_tags(tmp_path: Path) -> None:
 ])
 def test_clean_text(value: object, cleaned: str | None) -> None:
     assert clean_text(value, 3 if value == "abcdef" else 100) == cleaned
+
+
+@pytest.mark.parametrize("dirty", [
+    "\u202eevil\u202c", "ev\u200bil", "\u2066evil\u2069", "\ufeffevil", " evil\x00 ", "e\u200evil",
+])
+def test_a_title_is_cleaned_alike_whoever_gave_it(dirty: str) -> None:
+    from veza.tags import title
+
+    clean = clean_text(dirty, TAG_LIMITS["title"])
+    assert clean == "evil"
+    # The caller's ?title=, the file's name, and the file's own tag (cleaned when read).
+    assert title(dirty, EmbeddedTags(), "x") == clean
+    assert title(None, EmbeddedTags(), dirty) == clean
+    assert title(None, EmbeddedTags(title=clean), "x") == clean
+    assert title(None, EmbeddedTags(), "\u202e\u200b") == "Untitled"
