@@ -10,6 +10,7 @@ from typing import IO, Any
 
 from flask import Request
 from flask.json.provider import DefaultJSONProvider
+from gunicorn.http.errors import ParseException
 from werkzeug.utils import cached_property
 from werkzeug.wsgi import LimitedStream
 
@@ -30,7 +31,8 @@ class BoundedRequest(Request):
     """Flask's request, whose body is read as its framing says, on a server that frames it
     itself (gunicorn; Werkzeug's for a chunked body) too: without a Content-Length, a 413 once
     it passes ``max_content_length`` (Werkzeug's own stream would quietly cut it there); with
-    one, a 400 ``incomplete`` when it ends short (Werkzeug's would take the part as the whole)."""
+    one, a 400 ``incomplete`` when it ends short (Werkzeug's would take the part as the whole);
+    a malformed chunk, a 400 ``bad_chunking`` (gunicorn's parser error would be a 500)."""
 
     @cached_property
     def stream(self) -> IO[bytes]:
@@ -39,14 +41,31 @@ class BoundedRequest(Request):
             return stream
         limit, length = self.max_content_length, self.content_length
         if length is not None:
-            return LimitedStream(self.environ["wsgi.input"], length)  # type: ignore[return-value]
+            return _ClientBody(self.environ["wsgi.input"], length)  # type: ignore[return-value]
         if limit is not None:
-            return _MaxStream(self.environ["wsgi.input"], limit)  # type: ignore[return-value]
+            return _MaxBody(self.environ["wsgi.input"], limit)  # type: ignore[return-value]
         return stream
 
 
-class _MaxStream(LimitedStream):
-    """A stream that raises ``TooLargeError`` on reading a byte past ``limit``."""
+class _ClientBody(LimitedStream):
+    """The body as the server passes it, read up to ``limit``; its framing errors are ours."""
+
+    def readinto(self, b: bytearray) -> int | None:  # type: ignore[override]
+        try:
+            return super().readinto(b)
+        except ParseException as exc:  # gunicorn's chunked parser
+            raise _bad_chunking(exc) from exc
+
+    def on_disconnect(self, error: Exception | None = None) -> None:
+        # Werkzeug's dechunker raises a bare OSError (no errno) for a malformed chunk; a
+        # connection that ended, reset or timed out is an incomplete body.
+        if type(error) is OSError and error.errno is None:
+            raise _bad_chunking(error) from error
+        super().on_disconnect(error)
+
+
+class _MaxBody(_ClientBody):
+    """A body without a declared length: ``TooLargeError`` on reading a byte past ``limit``."""
 
     def __init__(self, stream: IO[bytes], limit: int) -> None:
         super().__init__(stream, limit + 1, is_max=True)
@@ -57,6 +76,11 @@ class _MaxStream(LimitedStream):
         if self.tell() > self.max_bytes:
             raise TooLargeError(f"request body exceeds {self.max_bytes} bytes")
         return read
+
+
+def _bad_chunking(exc: Exception) -> InputError:
+    return InputError(f"the request body's chunked framing is malformed ({exc})",
+                      code="bad_chunking")
 
 
 class BodyJSONProvider(DefaultJSONProvider):

@@ -160,6 +160,11 @@ def test_every_refusal_is_problem_json_and_no_server_names_itself(port: int) -> 
         reply = exchange(port, post_json("/api/v1/auth/login", length=len(text)), text)
         assert reply.status == 400 and reply.problem()["code"] == "bad_encoding", reply
 
+    # A chunk whose size is not hex, and one without its line end.
+    for broken in [b"zz\r\n{}\r\n0\r\n\r\n", b"2\r\n{}XX0\r\n\r\n"]:
+        reply = exchange(port, post_json("/api/v1/auth/login", chunks=True), broken)
+        assert reply.status == 400 and reply.problem()["code"] == "bad_chunking", reply
+
     # A body shorter than its Content-Length.
     short = exchange(port, post_json("/api/v1/auth/login", length=100), b'{"login": ')
     assert short.status == 400 and short.problem() == {
