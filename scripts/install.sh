@@ -19,11 +19,13 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   touch "$stamp"
 fi
 
-# Tests need ffmpeg (ffprobe checks the output) and HAProxy (the front door's end-to-end test).
+# Tests need ffmpeg (ffprobe checks the output), HAProxy (the front door's end-to-end test) and
+# Chromium (pages checked in a real browser).
 if [ "${1:-}" = "test" ]; then
   missing=""
   command -v ffprobe >/dev/null 2>&1 || missing="$missing ffmpeg"
   command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || missing="$missing haproxy"
+  command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
   if [ -n "$missing" ]; then
     sudo=""
     [ "$(id -u)" = 0 ] || sudo="sudo"

@@ -94,7 +94,6 @@ def _chromium(url: str, profile: Path) -> tuple[str, list[str]]:
     return result.stdout, [line for line in result.stderr.splitlines() if "CONSOLE" in line]
 
 
-@pytest.mark.skipif(shutil.which("chromium") is None, reason="needs Debian's chromium")
 def test_the_docs_and_the_player_work_under_their_policies(api: str, tmp_path: Path) -> None:
     dom, console = _chromium(f"{api}/api/docs/swagger", tmp_path / "docs")
     assert not [line for line in console if "Content Security Policy" in line], console
