@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 import unicodedata
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass
@@ -35,6 +36,10 @@ _PROBE_SECONDS = 1.0
 # skips those, and so do we, up to this many and this share of the packets read so far.
 _BAD_PACKETS = 3
 _BAD_SHARE = 0.01
+# Longest probe() spends counting the packets of a stream that declares no length (demuxing
+# only: a 500 MB FLAC takes about half a second). One of absurdly small frames that takes
+# longer is left to the decoder's limit.
+_COUNT_BUDGET_S = 2.0
 
 # Leading bytes of audio containers: an open failure on such a file means it is damaged, not
 # that it is some other kind of file.
@@ -172,10 +177,15 @@ def probe(path: str | os.PathLike[str], *, max_duration_s: float | None = None) 
         check_supported(sample_rate=sample_rate, channels=channels)
         if not at_eof and declared is not None and format_name in _COUNTED:
             _check_tail(container, stream, declared)
+        counted_end = None
+        if not at_eof and declared is None:
+            # Nothing declared (a FLAC written to a pipe, a browser's WebM): count the packets,
+            # so the limit holds at upload and the track has a length to plan with.
+            counted_end = _packets_end(container, stream, max_duration_s)
 
     if format_name == "wav":
         _check_wav_length(path)
-    duration = declared
+    duration = declared if counted_end is None else counted_end
     if at_eof:
         # The whole stream was decoded: its real length is known, and a header that promises
         # much more than the data holds means the file was cut short.
@@ -184,7 +194,7 @@ def probe(path: str | os.PathLike[str], *, max_duration_s: float | None = None) 
             check_length(declared, actual, ended=True)
         duration = actual
     if max_duration_s is not None and duration is not None and duration > max_duration_s:
-        raise too_long(max_duration_s, duration)
+        raise too_long(max_duration_s, duration, counted=counted_end is not None)
 
     return AudioInfo(
         format_name=format_name,
@@ -211,12 +221,16 @@ def check_supported(*, sample_rate: int, channels: int) -> None:
             code="unsupported_channels")
 
 
-def too_long(limit_s: float, duration_s: float | None = None) -> UnsupportedAudioError:
-    """Return the error for audio longer than ``limit_s`` (``duration_s`` when known)."""
+def too_long(limit_s: float, duration_s: float | None = None, *, counted: bool = False
+             ) -> UnsupportedAudioError:
+    """Return the error for audio longer than ``limit_s``: ``duration_s`` as the header says,
+    or where the packets were counted to (``counted``), or unknown (decoding stopped)."""
     limit = f"the limit of {clock(limit_s)} ({limit_s:g} s)"
     if duration_s is None:
         return UnsupportedAudioError(f"the audio is longer than {limit}: decoding stopped there",
                                      code="too_long")
+    if counted:
+        return UnsupportedAudioError(f"the audio goes on past {limit}", code="too_long")
     return UnsupportedAudioError(
         f"the audio lasts {clock(duration_s)} ({duration_s:.0f} s), longer than {limit}",
         code="too_long")
@@ -272,6 +286,27 @@ def _check_tail(container: av.container.InputContainer, stream: av.audio.stream.
         return
     if end is not None:
         check_length(declared, end, ended=True)
+
+
+def _packets_end(container: av.container.InputContainer, stream: av.audio.stream.AudioStream,
+                 limit_s: float | None) -> float | None:
+    """Read on through the stream's packets, without decoding them, and return where they end
+    (s): at the first packet past ``limit_s``, or at the end of the file. None when they carry
+    no times, the file cannot be read on, or the count takes longer than its budget."""
+    deadline = time.monotonic() + _COUNT_BUDGET_S
+    end = None
+    try:
+        for count, packet in enumerate(container.demux(stream)):
+            if packet.pts is not None and packet.time_base is not None:
+                end = max(end or 0.0, float((packet.pts + (packet.duration or 0))
+                                            * packet.time_base))
+                if limit_s is not None and end > limit_s:
+                    return end
+            if count % 1024 == 0 and time.monotonic() > deadline:
+                return None
+    except av.error.FFmpegError:
+        return None
+    return end
 
 
 def _open_audio(

@@ -126,15 +126,17 @@ def _hls_objects(services: Services, track_id) -> list[str]:  # type: ignore[no-
 
 
 def test_audio_without_a_length_stops_at_the_limit_and_fails_saying_so(
-    bomb_services: Services, tmp_path: Path
+    bomb_services: Services, demo_wav: Path, tmp_path: Path
 ) -> None:
+    """An original swapped after the probe for a FLAC that says nothing of its length."""
     from tests.helpers import silent_flac
 
     services = bomb_services
-    bomb = silent_flac(tmp_path / "bomb.flac", 180, claim_s=0)  # says nothing of its length
+    accepted = accept(services, demo_wav, owner_id=track_owner(services), filename="x.wav")
+    services.store.put_file(accepted.track.original_key or "",
+                            silent_flac(tmp_path / "bomb.flac", 180, claim_s=0),
+                            content_type="audio/wav")
     before = _dead_letters(services.settings.broker_url or "")
-    accepted = accept(services, bomb, owner_id=track_owner(services), filename="bomb.flac")
-    assert accepted.track.duration_s is None  # nothing for the upload's probe to refuse
     track, job = _final_and_dead_lettered(services, accepted.track.id, before)
     assert track.status == "failed" and track.error_code == "too_long"
     assert track.error_message == ("the audio is longer than the limit of 01:00 (60 s): "
@@ -208,15 +210,25 @@ def _logged(caplog: pytest.LogCaptureFixture, words: str, timeout: float) -> flo
 
 @pytest.fixture
 def hour_of_silence(tmp_path: Path) -> Path:
-    """Two hours of silence that do not say how long they are: no progress is ever reported,
-    and a pass that goes on to the end takes half a minute."""
+    """Two hours of silence that do not say how long they are: a pass that goes on to the end
+    takes half a minute."""
     from tests.helpers import silent_flac
 
     return silent_flac(tmp_path / "hours.flac", 7200, claim_s=0)
 
 
+def _running_long(services: Services, demo_wav: Path, long: Path):  # type: ignore[no-untyped-def]
+    """Start a job on ``long`` behind a 30 s track's row: its progress (30 s expected) is
+    reported in the first second, then never again, so only the lease can notice anything."""
+    accepted = accept(services, demo_wav, owner_id=track_owner(services), filename="x.wav")
+    services.store.put_file(accepted.track.original_key or "", long, content_type="audio/wav")
+    _running(services, accepted.track.id)
+    time.sleep(1.5)  # past the last progress report
+    return accepted
+
+
 def test_deleting_a_track_stops_its_job_within_a_block(
-    services: Services, hour_of_silence: Path, caplog: pytest.LogCaptureFixture
+    services: Services, demo_wav: Path, hour_of_silence: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     import logging
 
@@ -224,10 +236,8 @@ def test_deleting_a_track_stops_its_job_within_a_block(
 
     caplog.set_level(logging.INFO, logger="veza.ingest")
     services = Services(services.settings.replace(ladder=(64_000,)), services.db, services.store)
-    accepted = accept(services, hour_of_silence, owner_id=track_owner(services),
-                      filename="hour.flac")
     with running_worker(services):
-        _running(services, accepted.track.id)
+        accepted = _running_long(services, demo_wav, hour_of_silence)
         delete_track(services, accepted.track.id, operator())
         # The lease is renewed every second; the pass stops at its next block.
         assert _logged(caplog, "cancelled: track", timeout=5) < 5
@@ -236,16 +246,14 @@ def test_deleting_a_track_stops_its_job_within_a_block(
 
 
 def test_a_job_whose_lease_is_lost_stops_within_a_block_and_leaves_it_alone(
-    services: Services, hour_of_silence: Path, caplog: pytest.LogCaptureFixture
+    services: Services, demo_wav: Path, hour_of_silence: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     import logging
 
     caplog.set_level(logging.INFO, logger="veza.ingest")
     services = Services(services.settings.replace(ladder=(64_000,)), services.db, services.store)
-    accepted = accept(services, hour_of_silence, owner_id=track_owner(services),
-                      filename="hour.flac")
     with running_worker(services):
-        _running(services, accepted.track.id)
+        accepted = _running_long(services, demo_wav, hour_of_silence)
         with unit_of_work(services.db) as uow:  # as when the reaper gave it to another worker
             uow.cur.execute("UPDATE jobs SET worker = 'elsewhere/1/1' WHERE track_id = %s",
                             (accepted.track.id,))

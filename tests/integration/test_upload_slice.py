@@ -318,6 +318,8 @@ def _refused_file(case: str, tmp_path: Path) -> Path:
         return silent_flac(tmp_path / "long.flac", 180)
     if case == "a header that hides three minutes":
         return silent_flac(tmp_path / "lying.flac", 180, claim_s=10)
+    if case == "three minutes that say nothing of their length":
+        return silent_flac(tmp_path / "quiet.flac", 180, claim_s=0)
     if case == "a FLAC cut in half":
         whole = tmp_path / "whole.flac"
         subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
@@ -338,6 +340,8 @@ REFUSED = {
         "too_long", "the audio lasts 03:00 (180 s), longer than the limit of 01:00 (60 s)"),
     "a header that hides three minutes": (
         "not_audio", "the header says 10.0 s but the data goes on past 10.5 s"),
+    "three minutes that say nothing of their length": (
+        "too_long", "the audio goes on past the limit of 01:00 (60 s)"),
     "a FLAC cut in half": ("not_audio", "the header says 5.0 s but the data ends after 2."),
     "4 kHz": ("unsupported_sample_rate", "unsupported sample rate: 4000 Hz"),
     "9 channels": ("unsupported_channels", "unsupported channel count: 9 channels"),

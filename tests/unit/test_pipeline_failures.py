@@ -303,14 +303,18 @@ def test_probe_refuses_a_flac_cut_in_half(bombs: dict[str, Path]) -> None:
                               "ends after 2."), message
 
 
-def test_a_header_that_says_nothing_passes_the_probe_but_not_the_decoder(
+def test_a_header_that_says_nothing_is_measured_by_the_probe_and_held_by_the_decoder(
     bombs: dict[str, Path], tmp_path: Path
 ) -> None:
-    """No duration to check at upload: decoding stops at the limit, within a block."""
+    """No duration declared: the probe counts the packets; decoding stops at the limit."""
     from pipeline.decode import open_source
     from pipeline.process import process
 
-    assert probe(bombs["silent header"], max_duration_s=60).duration_s is None
+    assert probe(bombs["silent header"], max_duration_s=200).duration_s == pytest.approx(180)
+    with pytest.raises(UnsupportedAudioError) as refused:
+        probe(bombs["silent header"], max_duration_s=60)
+    assert refused.value.code == "too_long"
+    assert str(refused.value) == "the audio goes on past the limit of 01:00 (60 s)"
     decoded = 0
     with open_source(bombs["silent header"]) as source, \
             pytest.raises(UnsupportedAudioError) as caught:
