@@ -87,10 +87,10 @@ class Settings:
     # Base URL clients use to reach the API; derived from host and port when unset.
     public_url: str | None = None
     max_upload_bytes: int = 500 * 1024 * 1024
-    signed_url_ttl_s: int = 600
     # Longest audio accepted, in seconds of decoded sound: refused at upload when the file
     # declares more, and decoding stops there whatever the header says.
     max_duration_s: float = 4 * 3600.0
+    signed_url_ttl_s: int = 600
     # Key for URLs signed by the API itself (the local-directory store).
     signing_key: str = field(default="", repr=False)
     segment_seconds: float = 6.0
@@ -170,10 +170,10 @@ class Settings:
             api_port=_int(env, "VEZA_API_PORT", 8000),
             public_url=(env.get("VEZA_PUBLIC_URL") or None),
             max_upload_bytes=_int(env, "VEZA_MAX_UPLOAD_BYTES", 500 * 1024 * 1024),
+            max_duration_s=_float(env, "VEZA_MAX_DURATION_S", 4 * 3600.0),
             signed_url_ttl_s=_int(env, "VEZA_SIGNED_URL_TTL", 600),
             signing_key=env.get("VEZA_SIGNING_KEY", ""),
             ladder=_ladder(env),
-            max_duration_s=_float(env, "VEZA_MAX_DURATION_S", 4 * 3600.0),
             flac_rung=_bool(env, "VEZA_FLAC_RUNG", False),
             target_lufs=_float(env, "VEZA_TARGET_LUFS", -14.0),
             worker_threads=_int(env, "VEZA_WORKER_THREADS", 2),
@@ -216,14 +216,14 @@ class Settings:
             raise ConfigError("VEZA_S3_ENDPOINT is set but VEZA_S3_ACCESS_KEY/SECRET_KEY are not")
         if self.max_upload_bytes <= 0:
             raise ConfigError("VEZA_MAX_UPLOAD_BYTES must be positive")
+        if not self.max_duration_s > 0:
+            raise ConfigError("VEZA_MAX_DURATION_S must be positive")
         if not self.job_lease_s >= 1:
             raise ConfigError("VEZA_JOB_LEASE_S must be at least 1 second")
         if self.job_max_attempts < 1:
             raise ConfigError("VEZA_JOB_MAX_ATTEMPTS must be at least 1")
         if not 1 <= self.api_port <= 65535:
             raise ConfigError(f"VEZA_API_PORT out of range: {self.api_port}")
-        if not self.max_duration_s > 0:
-            raise ConfigError("VEZA_MAX_DURATION_S must be positive")
         if self.task_engine not in ("dramatiq", "celery"):
             raise ConfigError(f"VEZA_TASK_ENGINE must be dramatiq or celery, "
                               f"got {self.task_engine!r}")
