@@ -2,13 +2,14 @@
 
 `veza up` keeps Werkzeug's server (it streams an upload's body to the app, which refuses a
 declared length over the limit before a byte is sent) with what it lacks: a bounded pool of
-worker threads and a cap on waiting connections, an idle timeout (no first byte), a deadline
-for the request line and headers (a slow trickle is cut off), and a timeout per read of the
-body, never per request, so a large upload over a slow link still goes through. waitress
-buffers whole bodies before the app sees them and cheroot gives a trickle a thread for as long
-as it lasts; neither has a header deadline. Both servers answer what they refuse themselves
-(a malformed or over-long request line, too many headers) in the app's problem+json, and
-neither names itself in a ``Server`` header.
+worker threads, a cap on open connections, a lobby where a connection waits for its first byte
+without a thread and is closed after an idle timeout, a deadline for the request line and
+headers (a slow trickle is cut off), and a timeout per read of the body, never per request, so
+a large upload over a slow link still goes through. waitress buffers whole bodies before the
+app sees them and cheroot gives a trickle a thread for as long as it lasts; neither has a
+header deadline. Both servers answer what they refuse themselves (a malformed or over-long
+request line, too many headers) in the app's problem+json, and neither names itself in a
+``Server`` header.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import gc
 import io
 import json
 import queue
+import selectors
 import socket
 import threading
 import time
@@ -143,11 +145,11 @@ def _check_port(host: str, port: int) -> None:
 class ServerLimits:
     """How long `veza up`'s server waits, and for how many connections."""
 
-    idle_timeout_s: float = 15.0  # a new connection's first byte
+    idle_timeout_s: float = 15.0  # a new connection's first byte (awaited without a thread)
     header_timeout_s: float = 15.0  # from the first byte to the end of the headers
     read_timeout_s: float = 60.0  # each read of a body; a slow upload that moves goes on
     threads: int = 32
-    max_waiting: int = 256  # accepted connections waiting for a thread, beyond those
+    max_waiting: int = 256  # open connections beyond the threads (idle or queued); then 503
 
 
 class _TimedSocketReader(io.RawIOBase):
@@ -213,15 +215,17 @@ class _Handler(WSGIRequestHandler):
 
 
 class _PooledServer(BaseWSGIServer):
-    """Werkzeug's server with a bounded pool of threads instead of one per connection."""
+    """Werkzeug's server with a bounded pool of threads instead of one per connection; a
+    connection waits for its first byte in the lobby, holding no thread."""
 
     multithread = True
 
     def __init__(self, host: str, port: int, app: Any, limits: ServerLimits) -> None:
         handler = type("Handler", (_Handler,), {"limits": limits})
         super().__init__(host, port, app, handler=handler)
-        self.waiting: queue.Queue[tuple[Any, Any] | None] = queue.Queue()
+        self.ready: queue.Queue[tuple[Any, Any] | None] = queue.Queue()
         self.slots = threading.BoundedSemaphore(limits.threads + limits.max_waiting)
+        self.lobby = _Lobby(self, limits.idle_timeout_s)
         # Daemon threads: a connection still open when `veza up` stops never holds it up.
         self.workers = [threading.Thread(target=self._work, name=f"veza-api-{n}", daemon=True)
                         for n in range(limits.threads)]
@@ -236,23 +240,92 @@ class _PooledServer(BaseWSGIServer):
                 pass
             self.shutdown_request(request)
             return
-        self.waiting.put((request, client_address))
+        self.lobby.add(request, client_address)
 
     def _work(self) -> None:
-        while (item := self.waiting.get()) is not None:
+        while (item := self.ready.get()) is not None:
             request, client_address = item
             try:
                 self.finish_request(request, client_address)
             except Exception:
                 self.handle_error(request, client_address)
             finally:
-                self.shutdown_request(request)
-                self.slots.release()
+                self.release(request)
+
+    def release(self, request: Any) -> None:
+        self.shutdown_request(request)
+        self.slots.release()
 
     def server_close(self) -> None:
         super().server_close()
+        self.lobby.close()
         for _ in self.workers:
-            self.waiting.put(None)
+            self.ready.put(None)
+
+
+class _Lobby:
+    """Accepted connections waiting for their first byte, in one selector on one thread;
+    a connection that sends nothing within the idle timeout is closed here."""
+
+    def __init__(self, server: _PooledServer, idle_timeout_s: float) -> None:
+        self.server = server
+        self.idle_timeout_s = idle_timeout_s
+        self.selector = selectors.DefaultSelector()
+        self.wake_r, self.wake_w = socket.socketpair()
+        self.wake_w.setblocking(False)
+        self.selector.register(self.wake_r, selectors.EVENT_READ)
+        self.lock = threading.Lock()
+        self.arrived: list[tuple[Any, Any]] = []
+        self.closed = False
+        self.thread = threading.Thread(target=self._run, name="veza-api-lobby", daemon=True)
+        self.thread.start()
+
+    def add(self, request: Any, client_address: Any) -> None:
+        with self.lock:
+            self.arrived.append((request, client_address))
+        self._wake()
+
+    def close(self) -> None:
+        self.closed = True
+        self._wake()
+
+    def _wake(self) -> None:
+        try:
+            self.wake_w.send(b"\0")
+        except OSError:  # full: the lobby is awake already
+            pass
+
+    def _run(self) -> None:
+        waiting: dict[Any, tuple[Any, float]] = {}  # in arrival order, so in deadline order
+        while not self.closed:
+            now = time.monotonic()
+            first = next(iter(waiting.values()), None)
+            timeout = max(0.0, first[1] - now) if first else None
+            for key, _ in self.selector.select(timeout):
+                if key.fileobj is self.wake_r:
+                    self.wake_r.recv(4096)
+                    continue
+                self.selector.unregister(key.fileobj)
+                client_address, _ = waiting.pop(key.fileobj)
+                self.server.ready.put((key.fileobj, client_address))
+            with self.lock:
+                arrived, self.arrived = self.arrived, []
+            deadline = time.monotonic() + self.idle_timeout_s
+            for request, client_address in arrived:
+                self.selector.register(request, selectors.EVENT_READ)
+                waiting[request] = (client_address, deadline)
+            now = time.monotonic()
+            for request, (_, expires) in list(waiting.items()):
+                if expires > now:
+                    break
+                self.selector.unregister(request)
+                del waiting[request]
+                self.server.release(request)
+        for request in waiting:
+            self.server.release(request)
+        self.selector.close()
+        self.wake_r.close()
+        self.wake_w.close()
 
 
 class ThreadedServer:

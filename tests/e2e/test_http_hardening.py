@@ -224,8 +224,19 @@ def test_veza_up_closes_idle_and_trickling_connections_with_bounded_threads(
                 time.sleep(0.2)
         assert time.monotonic() - began < LIMITS.header_timeout_s + 1.5
 
-    # Many idle connections hold at most the pool's threads, and none is kept.
+    # Idle connections hold no thread: with more of them than the pool has threads, a request
+    # is still answered at once.
     before = threading.active_count()
+    lurkers = [socket.create_connection(("127.0.0.1", port)) for _ in range(LIMITS.threads + 2)]
+    try:
+        began = time.monotonic()
+        assert exchange(port, b"GET /healthz HTTP/1.1\r\nHost: api").status == 200
+        assert time.monotonic() - began < LIMITS.idle_timeout_s / 2
+    finally:
+        for sock in lurkers:
+            sock.close()
+
+    # Many idle connections never grow the threads, and past the pool's queue they are refused.
     crowd = [socket.create_connection(("127.0.0.1", port)) for _ in range(60)]
     try:
         time.sleep(0.3)
