@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from pipeline.probe import TAG_LIMITS
 from storage.accounts import Accounts
 from storage.objects import ObjectStore
 from storage.repositories import single_reads, unit_of_work
@@ -24,6 +25,7 @@ from veza.errors import ConflictError, InputError, NotFoundError, ValidationErro
 from veza.layout import analysis_prefix, hls_prefix, track_prefixes
 from veza.records import Job, Rendition, Track
 from veza.runtime import Services
+from veza.tags import clean
 from veza.uploads import queue_ingest
 
 log = logging.getLogger(__name__)
@@ -132,8 +134,13 @@ def normalise_tags(tags: list[str]) -> list[str]:
 
 
 def _clean_text(name: str, value: Any) -> Any:
-    """Trim a text field; an empty optional field becomes None."""
-    value = value.strip() if isinstance(value, str) else value
+    """Clean a one-line field as titles from uploads and tags are cleaned (control and format
+    characters such as U+202E removed), trim a description; an empty optional field becomes
+    None."""
+    if name in TAG_LIMITS:
+        value = clean(value, TAG_LIMITS[name])
+    elif isinstance(value, str):
+        value = value.strip()
     if name == "title" and not value:
         raise ValidationError({"title": "the title cannot be empty"})
     return value or None

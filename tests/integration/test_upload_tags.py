@@ -113,6 +113,14 @@ def test_control_and_format_characters_leave_a_file_name_as_they_leave_a_tag(
     assert from_name.original_filename == "NightDrive.wav"
     given = stored(services, post(client, demo_wav, "&title=%E2%80%AEMine%E2%80%AC"))
     assert given.title == "Mine"
+    edited = client.patch(f"/api/v1/tracks/{given.id}",
+                          json={"title": "Night\u202e\u200bDrive", "artist": "\u2066Ada",
+                                "album": "\u202e"})
+    assert edited.status_code == 200, edited.get_data(as_text=True)
+    assert (edited.get_json()["title"], edited.get_json()["artist"],
+            edited.get_json()["album"]) == ("NightDrive", "Ada", None)
+    emptied = client.patch(f"/api/v1/tracks/{given.id}", json={"title": "\u202e "})
+    assert_problem(emptied, 422, "invalid")
 
 
 def test_cover_redirects_to_a_signed_url(client: FlaskClient, services: Services,
