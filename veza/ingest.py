@@ -174,14 +174,18 @@ class Lease:
                 with unit_of_work(self.services.db) as uow:
                     held = uow.jobs.extend_lease(self.job_id, worker=self.worker,
                                                  lease_s=lease_s)
+                    job = None if held else uow.jobs.get(self.job_id)
             except VezaError as exc:
                 log.warning("job %s: lease not renewed: %s", self.job_id, exc)
                 continue
-            if not held:
-                log.warning("job %s: lease lost (deleted, or taken over); stopping",
-                            self.job_id)
-                self.stop.set()
-                return
+            if held:
+                continue
+            self.stop.set()
+            if job is None or job.state == "running":
+                log.warning("job %s: lease lost (%s); stopping", self.job_id,
+                            "deleted" if job is None else "taken over")
+            # else the job ended (this run finished it moments ago, or the reaper failed it)
+            return
 
     def __enter__(self) -> Lease:
         self.worker = worker_id()
