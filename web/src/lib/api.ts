@@ -1,0 +1,145 @@
+/**
+ * The one API client: it keeps the access token in memory, refreshes once on
+ * `token_expired` (the refresh token rides in an HttpOnly cookie the script never sees), and
+ * turns every problem+json answer into one error type the UI shows.
+ */
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: string;
+  errors?: { field: string; message: string }[];
+}
+
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly fields: Record<string, string>;
+
+  constructor(problem: Problem) {
+    super(problem.detail || problem.title);
+    this.name = "ApiError";
+    this.status = problem.status;
+    this.code = problem.code;
+    this.fields = Object.fromEntries((problem.errors ?? []).map((e) => [e.field, e.message]));
+  }
+}
+
+export const API = "/api/v1";
+
+/** Header the API asks of cookie-mode auth calls: a form on another site cannot send it. */
+export const SESSION_HEADER = { "X-Veza-Session": "cookie" } as const;
+
+type Listener = (reason: string | null) => void;
+
+let accessToken: string | null = null;
+let refreshing: Promise<boolean> | null = null;
+const signedOut = new Set<Listener>();
+
+export function setAccessToken(token: string | null): void {
+  accessToken = token;
+}
+
+export function getAccessToken(): string | null {
+  return accessToken;
+}
+
+/** Be told when the session ends (signed out elsewhere, revoked, reused refresh token). */
+export function onSignedOut(listener: Listener): () => void {
+  signedOut.add(listener);
+  return () => signedOut.delete(listener);
+}
+
+function endSession(reason: string | null): void {
+  accessToken = null;
+  for (const listener of signedOut) listener(reason);
+}
+
+async function toError(response: Response): Promise<ApiError> {
+  let problem: Problem;
+  try {
+    problem = (await response.json()) as Problem;
+  } catch {
+    problem = {
+      type: "about:blank",
+      title: response.statusText || "Error",
+      status: response.status,
+      detail: `the server answered ${response.status}`,
+      code: "http_error",
+    };
+  }
+  return new ApiError({ ...problem, status: problem.status ?? response.status });
+}
+
+export interface TokenAnswer {
+  access_token: string;
+  expires_in: number;
+  user: unknown;
+}
+
+/** Exchange the refresh cookie for a new access token; false when there is no session. */
+export function refreshSession(): Promise<boolean> {
+  refreshing ??= (async () => {
+    try {
+      const response = await fetch(`${API}/auth/refresh`, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { ...SESSION_HEADER },
+      });
+      if (!response.ok) {
+        const error = await toError(response);
+        if (accessToken !== null || error.code === "token_reused" || error.code === "session_revoked") {
+          endSession(error.code);
+        }
+        return false;
+      }
+      const answer = (await response.json()) as TokenAnswer;
+      accessToken = answer.access_token;
+      return true;
+    } catch {
+      return false;
+    } finally {
+      refreshing = null;
+    }
+  })();
+  return refreshing;
+}
+
+export interface RequestOptions extends Omit<RequestInit, "body"> {
+  json?: unknown;
+  body?: BodyInit | null;
+}
+
+/** Send a request to the API; resolve with its JSON (or null for 204), reject with ApiError. */
+export async function request<T>(path: string, options: RequestOptions = {}): Promise<T> {
+  const send = () => {
+    const headers = new Headers(options.headers);
+    if (accessToken) headers.set("Authorization", `Bearer ${accessToken}`);
+    let body = options.body;
+    if (options.json !== undefined) {
+      headers.set("Content-Type", "application/json");
+      body = JSON.stringify(options.json);
+    }
+    return fetch(path.startsWith("/") ? path : `${API}/${path}`, {
+      ...options,
+      headers,
+      body,
+      credentials: "same-origin",
+    });
+  };
+  let response = await send();
+  if (response.status === 401 && accessToken) {
+    const error = await toError(response.clone());
+    if (error.code === "token_expired" && (await refreshSession())) {
+      response = await send();
+    } else if (error.code === "session_revoked" || error.code === "token_reused" || error.code === "invalid_token") {
+      endSession(error.code);
+      throw error;
+    }
+  }
+  if (!response.ok) throw await toError(response);
+  if (response.status === 204) return null as T;
+  return (await response.json()) as T;
+}

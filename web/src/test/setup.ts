@@ -1,0 +1,16 @@
+import "@testing-library/jest-dom/vitest";
+
+import { cleanup } from "@testing-library/react";
+import { afterEach } from "vitest";
+
+import "@/lib/i18n";
+
+afterEach(() => cleanup());
+
+// jsdom has no ResizeObserver (Radix's slider and the virtualised lists measure with it).
+class NoResizeObserver {
+  observe() {}
+  unobserve() {}
+  disconnect() {}
+}
+globalThis.ResizeObserver ??= NoResizeObserver as unknown as typeof ResizeObserver;

@@ -1,0 +1,52 @@
+/// <reference types="vitest/config" />
+import { fileURLToPath, URL } from "node:url";
+
+import tailwindcss from "@tailwindcss/vite";
+import react from "@vitejs/plugin-react";
+import { defineConfig } from "vite";
+import { VitePWA } from "vite-plugin-pwa";
+
+// The API serves the build at /, so every asset is absolute from the root.
+export default defineConfig({
+  base: "/",
+  plugins: [
+    react(),
+    tailwindcss(),
+    VitePWA({
+      registerType: "autoUpdate",
+      injectRegister: "script",
+      includeAssets: ["icon.svg"],
+      manifest: {
+        name: "Veza",
+        short_name: "Veza",
+        description: "Listen, upload and talk about music.",
+        start_url: "/",
+        display: "standalone",
+        background_color: "#0b0b10",
+        theme_color: "#6d28d9",
+        icons: [
+          { src: "/icon-192.png", sizes: "192x192", type: "image/png" },
+          { src: "/icon-512.png", sizes: "512x512", type: "image/png" },
+          { src: "/icon-512.png", sizes: "512x512", type: "image/png", purpose: "maskable" },
+        ],
+      },
+      workbox: {
+        // The app shell is cached; the API, streams and objects always go to the network.
+        navigateFallback: "/index.html",
+        navigateFallbackDenylist: [/^\/api\//, /^\/rest\//, /^\/files\//, /^\/metrics/, /^\/healthz/, /^\/readyz/],
+        globPatterns: ["**/*.{js,css,html,svg,png,woff2}"],
+      },
+    }),
+  ],
+  resolve: { alias: { "@": fileURLToPath(new URL("./src", import.meta.url)) } },
+  build: { outDir: "dist", assetsDir: "assets", sourcemap: false },
+  server: {
+    proxy: { "/api": "http://127.0.0.1:8000", "/files": "http://127.0.0.1:8000" },
+  },
+  test: {
+    environment: "jsdom",
+    globals: true,
+    setupFiles: ["./src/test/setup.ts"],
+    css: false,
+  },
+});
