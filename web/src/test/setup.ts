@@ -14,3 +14,7 @@ class NoResizeObserver {
   disconnect() {}
 }
 globalThis.ResizeObserver ??= NoResizeObserver as unknown as typeof ResizeObserver;
+
+// Tests read the English strings, whatever the machine's language.
+import i18n from "@/lib/i18n";
+void i18n.changeLanguage("en");
