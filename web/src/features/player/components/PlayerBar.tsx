@@ -1,0 +1,197 @@
+import { Slider } from "radix-ui";
+import { useState } from "react";
+import { useTranslation } from "react-i18next";
+import { Link } from "react-router-dom";
+
+import { coverUrl } from "../api/stream";
+import { formatTime, trackPath } from "../format";
+import { useMediaSession } from "../hooks/useMediaSession";
+import { currentTrack, hasNext, usePlayer } from "../store";
+import {
+  MutedIcon,
+  NextIcon,
+  PauseIcon,
+  PlayIcon,
+  PreviousIcon,
+  QueueIcon,
+  VolumeIcon,
+} from "./icons";
+import { iconButton, NormaliseSwitch, RepeatButton, ShuffleButton } from "./controls";
+import { QueuePanel } from "./QueuePanel";
+
+function Cover({ trackId }: { trackId: string }) {
+  const [failed, setFailed] = useState<string | null>(null);
+  if (failed === trackId) {
+    return <div className="h-12 w-12 shrink-0 rounded bg-gradient-to-br from-violet-500 to-fuchsia-600" aria-hidden="true" />;
+  }
+  return (
+    <img
+      src={coverUrl(trackId)}
+      alt=""
+      width={48}
+      height={48}
+      className="h-12 w-12 shrink-0 rounded object-cover"
+      onError={() => setFailed(trackId)}
+    />
+  );
+}
+
+function SeekBar() {
+  const { t } = useTranslation("player");
+  const position = usePlayer((s) => s.position);
+  const duration = usePlayer((s) => s.duration);
+  const seek = usePlayer((s) => s.seek);
+  const loaded = usePlayer((s) => s.index >= 0);
+  // While the thumb is dragged, show where it is; seek once it is let go.
+  const [dragging, setDragging] = useState<number | null>(null);
+  const shown = dragging ?? position;
+  const max = Math.max(duration, 0.001);
+  return (
+    <div className="flex w-full items-center gap-2 text-xs tabular-nums text-zinc-600 dark:text-zinc-400">
+      <span aria-hidden="true" className="w-10 text-right">{formatTime(shown)}</span>
+      <Slider.Root
+        className="relative flex h-5 flex-1 touch-none select-none items-center"
+        min={0}
+        max={max}
+        step={1}
+        value={[Math.min(shown, max)]}
+        disabled={!loaded}
+        onValueChange={([v]) => setDragging(v ?? 0)}
+        onValueCommit={([v]) => {
+          setDragging(null);
+          seek(v ?? 0);
+        }}
+      >
+        <Slider.Track className="relative h-1 grow rounded-full bg-zinc-300 dark:bg-zinc-700">
+          <Slider.Range className="absolute h-full rounded-full bg-violet-600 dark:bg-violet-400" />
+        </Slider.Track>
+        <Slider.Thumb
+          aria-label={t("seek")}
+          aria-valuetext={t("positionOf", { position: formatTime(shown), duration: formatTime(duration) })}
+          className="block h-3.5 w-3.5 rounded-full bg-violet-700 shadow dark:bg-violet-300"
+        />
+      </Slider.Root>
+      <span aria-hidden="true" className="w-10">{formatTime(duration)}</span>
+    </div>
+  );
+}
+
+function VolumeControl() {
+  const { t } = useTranslation("player");
+  const volume = usePlayer((s) => s.volume);
+  const muted = usePlayer((s) => s.muted);
+  const setVolume = usePlayer((s) => s.setVolume);
+  const toggleMute = usePlayer((s) => s.toggleMute);
+  return (
+    <div className="flex items-center gap-1">
+      <button type="button" className={iconButton} aria-label={muted ? t("unmute") : t("mute")} onClick={toggleMute}>
+        {muted || volume === 0 ? <MutedIcon /> : <VolumeIcon />}
+      </button>
+      <Slider.Root
+        className="relative hidden h-5 w-24 touch-none select-none items-center sm:flex"
+        min={0}
+        max={100}
+        step={5}
+        value={[muted ? 0 : Math.round(volume * 100)]}
+        onValueChange={([v]) => setVolume((v ?? 0) / 100)}
+      >
+        <Slider.Track className="relative h-1 grow rounded-full bg-zinc-300 dark:bg-zinc-700">
+          <Slider.Range className="absolute h-full rounded-full bg-zinc-600 dark:bg-zinc-300" />
+        </Slider.Track>
+        <Slider.Thumb
+          aria-label={t("volume")}
+          aria-valuetext={`${muted ? 0 : Math.round(volume * 100)} %`}
+          className="block h-3.5 w-3.5 rounded-full bg-zinc-700 shadow dark:bg-zinc-200"
+        />
+      </Slider.Root>
+    </div>
+  );
+}
+
+/** The persistent player: mounted once in the layout, so navigating never stops the music. */
+export function PlayerBar() {
+  const { t } = useTranslation("player");
+  const track = usePlayer(currentTrack);
+  const playing = usePlayer((s) => s.playing);
+  const buffering = usePlayer((s) => s.buffering);
+  const error = usePlayer((s) => s.error);
+  const canNext = usePlayer(hasNext);
+  const queueLength = usePlayer((s) => s.queue.length);
+  const { toggle, next, previous } = usePlayer.getState();
+  const [queueOpen, setQueueOpen] = useState(false);
+  useMediaSession();
+
+  return (
+    <section
+      aria-label={t("player")}
+      className="border-t border-zinc-200 bg-white/95 px-2 py-2 backdrop-blur dark:border-zinc-800 dark:bg-zinc-950/95 sm:px-4"
+    >
+      {queueOpen && <QueuePanel onClose={() => setQueueOpen(false)} />}
+      <div className="mx-auto flex max-w-6xl flex-wrap items-center gap-x-3 gap-y-1 sm:flex-nowrap">
+        <div className="flex min-w-0 flex-1 items-center gap-3 sm:w-64 sm:flex-none">
+          {track ? (
+            <>
+              <Cover trackId={track.id} />
+              <div className="min-w-0">
+                <Link to={trackPath(track.id)} className="block truncate font-medium hover:underline">
+                  {track.title}
+                </Link>
+                <p className="truncate text-sm text-zinc-600 dark:text-zinc-400">
+                  {track.artist || track.owner_handle || "\u00a0"}
+                </p>
+              </div>
+            </>
+          ) : (
+            <p className="text-sm text-zinc-600 dark:text-zinc-400">{t("nothing")}</p>
+          )}
+        </div>
+
+        <div className="flex items-center gap-1">
+          <ShuffleButton className="hidden sm:inline-flex" />
+          <button type="button" className={iconButton} aria-label={t("previous")} disabled={!track} onClick={previous}>
+            <PreviousIcon />
+          </button>
+          <button
+            type="button"
+            className="inline-flex h-11 w-11 items-center justify-center rounded-full bg-violet-700 text-white hover:bg-violet-800 disabled:opacity-40 dark:bg-violet-300 dark:text-zinc-950"
+            aria-label={playing ? t("pause") : t("play")}
+            aria-busy={buffering}
+            disabled={!track}
+            onClick={toggle}
+          >
+            {playing ? <PauseIcon /> : <PlayIcon />}
+          </button>
+          <button type="button" className={iconButton} aria-label={t("next")} disabled={!canNext} onClick={next}>
+            <NextIcon />
+          </button>
+          <RepeatButton className="hidden sm:inline-flex" />
+        </div>
+
+        <div className="order-last w-full sm:order-none sm:flex-1">
+          <SeekBar />
+        </div>
+
+        <div className="flex items-center gap-2">
+          <VolumeControl />
+          <NormaliseSwitch className="hidden md:flex" />
+          <button
+            type="button"
+            className={`${iconButton} aria-expanded:bg-violet-100 aria-expanded:text-violet-800 dark:aria-expanded:bg-violet-900/60 dark:aria-expanded:text-violet-200`}
+            aria-label={t("queue")}
+            aria-expanded={queueOpen}
+            aria-controls={queueOpen ? "player-queue" : undefined}
+            title={t("queueCount", { count: queueLength })}
+            onClick={() => setQueueOpen((o) => !o)}
+          >
+            <QueueIcon />
+          </button>
+        </div>
+      </div>
+      {error && (
+        <p role="alert" className="mx-auto max-w-6xl text-sm text-red-700 dark:text-red-300">
+          {t("error", { message: error.startsWith("not_playable") ? t("notReady") : error })}
+        </p>
+      )}
+    </section>
+  );
+}

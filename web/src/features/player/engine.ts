@@ -1,0 +1,222 @@
+/**
+ * The one module that touches audio: a single media element, hls.js on it where MSE is there
+ * (native HLS only where `Hls.isSupported()` is false: Safari/iOS), and a Web Audio graph
+ * (element -> loudness gain -> volume -> speakers) made on the first user gesture.
+ *
+ * The store drives it through the `PlaybackEngine` interface; the UI never sees it.
+ * Gapless playback (appending the next track into the same MSE timeline, priming cut by append
+ * windows) will live here too: `preload` already names the next track so it can be fetched early.
+ */
+import type HlsType from "hls.js";
+
+import type { StreamSource } from "./types";
+
+export interface EngineEvents {
+  time(position: number, duration: number): void;
+  playing(playing: boolean): void;
+  waiting(waiting: boolean): void;
+  ended(): void;
+  error(message: string): void;
+}
+
+export interface PlaybackEngine {
+  /** Load a source; playback starts at `startAt` seconds if `autoplay`. */
+  load(source: StreamSource, options: { autoplay: boolean; startAt?: number }): Promise<void>;
+  play(): Promise<void>;
+  pause(): void;
+  seek(seconds: number): void;
+  setVolume(volume: number, muted: boolean): void;
+  /** Loudness normalisation: the track's gain when on, unity when off. */
+  setNormalisation(on: boolean): void;
+  /** The track that plays next, so its first bytes can be on their way. */
+  preload(source: StreamSource | null): void;
+  /** Stop and forget the current source. */
+  stop(): void;
+  /** The media element, for code that draws from it (null where there is none). */
+  readonly element: HTMLMediaElement | null;
+}
+
+/** Decibels to a linear gain, held within ±24 dB so a wrong measure cannot deafen anyone. */
+export function dbToGain(db: number | null): number {
+  if (db === null || !Number.isFinite(db)) return 1;
+  return 10 ** (Math.max(-24, Math.min(24, db)) / 20);
+}
+
+type HlsClass = typeof HlsType;
+let hlsModule: Promise<HlsClass> | null = null;
+/** hls.js is loaded with the first track, not with the page (it is most of the player's weight). */
+function loadHls(): Promise<HlsClass> {
+  hlsModule ??= import("hls.js").then((m) => m.default);
+  return hlsModule;
+}
+
+export class MediaElementEngine implements PlaybackEngine {
+  readonly element: HTMLAudioElement;
+  private hls: HlsType | null = null;
+  private context: AudioContext | null = null;
+  private normGain: GainNode | null = null;
+  private volumeGain: GainNode | null = null;
+  private source: StreamSource | null = null;
+  private normalise = true;
+  private volume = 1;
+  private muted = false;
+  private loadId = 0;
+  private preloaded = new Set<string>();
+
+  constructor(private readonly events: EngineEvents) {
+    const el = document.createElement("audio");
+    el.preload = "auto";
+    // Web Audio may only read media that is same-origin or CORS-enabled.
+    el.crossOrigin = "anonymous";
+    el.addEventListener("timeupdate", () => this.emitTime());
+    el.addEventListener("durationchange", () => this.emitTime());
+    el.addEventListener("seeked", () => this.emitTime());
+    el.addEventListener("playing", () => {
+      events.waiting(false);
+      events.playing(true);
+    });
+    el.addEventListener("pause", () => events.playing(false));
+    el.addEventListener("waiting", () => events.waiting(true));
+    el.addEventListener("ended", () => events.ended());
+    el.addEventListener("error", () => {
+      if (!this.hls && el.error) events.error(el.error.message || "the track cannot be played");
+    });
+    el.hidden = true;
+    document.body.appendChild(el);
+    this.element = el;
+  }
+
+  private emitTime(): void {
+    const d = this.element.duration;
+    this.events.time(this.element.currentTime, Number.isFinite(d) ? d : 0);
+  }
+
+  /** The graph is made inside a user gesture (browsers keep an AudioContext made earlier mute). */
+  private ensureGraph(): void {
+    if (this.context || typeof AudioContext === "undefined") return;
+    try {
+      const context = new AudioContext();
+      const node = context.createMediaElementSource(this.element);
+      this.normGain = context.createGain();
+      this.volumeGain = context.createGain();
+      node.connect(this.normGain).connect(this.volumeGain).connect(context.destination);
+      this.context = context;
+      this.applyGains();
+    } catch {
+      this.context = null; // no Web Audio: the element's own volume still works
+    }
+  }
+
+  private applyGains(): void {
+    const level = this.muted ? 0 : this.volume;
+    if (this.context && this.normGain && this.volumeGain) {
+      const now = this.context.currentTime;
+      this.normGain.gain.setTargetAtTime(this.normalise ? dbToGain(this.source?.gainDb ?? null) : 1, now, 0.02);
+      this.volumeGain.gain.setTargetAtTime(level, now, 0.02);
+      this.element.volume = 1;
+      this.element.muted = false;
+    } else {
+      this.element.volume = level;
+    }
+  }
+
+  async load(source: StreamSource, { autoplay, startAt = 0 }: { autoplay: boolean; startAt?: number }): Promise<void> {
+    const id = ++this.loadId;
+    this.detach();
+    this.source = source;
+    this.applyGains();
+    if (autoplay) this.ensureGraph();
+    const el = this.element;
+    const Hls = await loadHls();
+    if (id !== this.loadId) return; // another track was asked for meanwhile
+    if (Hls.isSupported()) {
+      const hls = new Hls({ startPosition: startAt, enableWorker: true });
+      this.hls = hls;
+      hls.on(Hls.Events.ERROR, (_event, data) => {
+        if (!data.fatal) return;
+        if (data.type === Hls.ErrorTypes.MEDIA_ERROR) {
+          hls.recoverMediaError();
+        } else {
+          this.events.error(data.details);
+        }
+      });
+      hls.attachMedia(el);
+      hls.loadSource(source.url);
+    } else if (el.canPlayType("application/vnd.apple.mpegurl")) {
+      el.src = source.url;
+      if (startAt > 0) el.addEventListener("loadedmetadata", () => (el.currentTime = startAt), { once: true });
+    } else {
+      this.events.error("this browser cannot play HLS");
+      return;
+    }
+    if (autoplay) await this.play();
+  }
+
+  async play(): Promise<void> {
+    this.ensureGraph();
+    if (this.context?.state === "suspended") await this.context.resume().catch(() => undefined);
+    try {
+      await this.element.play();
+    } catch (error) {
+      // An interrupted play (a new load, a pause) is not an error worth showing.
+      if (error instanceof DOMException && error.name === "AbortError") return;
+      if (error instanceof DOMException && error.name === "NotAllowedError") {
+        this.events.playing(false);
+        return;
+      }
+      this.events.error(error instanceof Error ? error.message : String(error));
+    }
+  }
+
+  pause(): void {
+    this.element.pause();
+  }
+
+  seek(seconds: number): void {
+    const d = this.element.duration;
+    const max = Number.isFinite(d) ? d : seconds;
+    this.element.currentTime = Math.max(0, Math.min(seconds, max));
+    this.emitTime();
+  }
+
+  setVolume(volume: number, muted: boolean): void {
+    this.volume = volume;
+    this.muted = muted;
+    this.applyGains();
+  }
+
+  setNormalisation(on: boolean): void {
+    this.normalise = on;
+    this.applyGains();
+  }
+
+  preload(source: StreamSource | null): void {
+    // Until gapless lands, warm the HTTP cache with the next track's playlists.
+    if (!source || this.preloaded.has(source.url)) return;
+    this.preloaded.add(source.url);
+    void fetch(source.url, { credentials: "same-origin" })
+      .then((r) => r.text())
+      .then((text) => {
+        const variant = text.split("\n").find((line) => line && !line.startsWith("#"));
+        if (variant) void fetch(new URL(variant, source.url), { credentials: "same-origin" }).catch(() => undefined);
+      })
+      .catch(() => undefined);
+  }
+
+  private detach(): void {
+    if (this.hls) {
+      this.hls.destroy();
+      this.hls = null;
+    }
+    this.element.removeAttribute("src");
+  }
+
+  stop(): void {
+    this.loadId++;
+    this.element.pause();
+    this.detach();
+    this.element.load();
+    this.source = null;
+    this.events.time(0, 0);
+  }
+}
