@@ -57,6 +57,11 @@ function endSession(reason: string | null): void {
   for (const listener of signedOut) listener(reason);
 }
 
+/** Another channel learnt that the session ended (the chat socket closed with 4001): sign out. */
+export function sessionEnded(reason: string): void {
+  endSession(reason);
+}
+
 async function toError(response: Response): Promise<ApiError> {
   let problem: Problem;
   try {
