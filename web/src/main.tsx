@@ -5,6 +5,10 @@ import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 
 import { App } from "@/app/App";
+import { applyTheme, watchSystemTheme } from "@/lib/theme";
+
+applyTheme();
+watchSystemTheme();
 
 const root = document.getElementById("root");
 if (root) {

@@ -1,45 +1,50 @@
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
-import { useTranslation } from "react-i18next";
-import { BrowserRouter, Link, Route, Routes } from "react-router-dom";
+import { BrowserRouter, Route, Routes } from "react-router-dom";
 
+import { LoginPage, PasswordPage, RegisterPage, RequireAuth } from "@/features/auth";
+import { ArtistPage, DashboardPage, HistoryPage, HomePage, LikesPage, TrackPage } from "@/features/library";
+import { MyPlaylistsPage, PlaylistPage } from "@/features/playlists";
+import { SearchPage } from "@/features/search";
 import { ApiError } from "@/lib/api";
 
-const queryClient = new QueryClient({
-  defaultOptions: {
-    queries: {
-      staleTime: 30_000,
-      // A 4xx is an answer, not a hiccup: retry only what may pass on a second try.
-      retry: (count, error) => !(error instanceof ApiError && error.status < 500) && count < 2,
+import { Layout } from "./Layout";
+import { NotFound } from "./NotFound";
+
+export function makeQueryClient(): QueryClient {
+  return new QueryClient({
+    defaultOptions: {
+      queries: {
+        staleTime: 30_000,
+        // A 4xx is an answer, not a hiccup: retry only what may pass on a second try.
+        retry: (count, error) => !(error instanceof ApiError && error.status < 500) && count < 2,
+      },
     },
-  },
-});
-
-function NotFound() {
-  const { t } = useTranslation();
-  return (
-    <section className="p-8">
-      <h1 className="text-2xl font-semibold">{t("app.notFound")}</h1>
-      <Link className="text-violet-700 underline dark:text-violet-300" to="/">
-        {t("app.home")}
-      </Link>
-    </section>
-  );
+  });
 }
 
-function Home() {
-  const { t } = useTranslation();
-  return (
-    <section className="p-8">
-      <h1 className="text-2xl font-semibold">{t("app.name")}</h1>
-    </section>
-  );
-}
+const queryClient = makeQueryClient();
 
+/** The app's pages, inside the layout (header, main, player bar). */
 export function AppRoutes() {
   return (
     <Routes>
-      <Route path="/" element={<Home />} />
-      <Route path="*" element={<NotFound />} />
+      <Route element={<Layout />}>
+        <Route path="/" element={<HomePage />} />
+        <Route path="/search" element={<SearchPage />} />
+        <Route path="/tracks/:id" element={<TrackPage />} />
+        <Route path="/play/:id" element={<TrackPage />} />
+        <Route path="/u/:handle" element={<ArtistPage />} />
+        <Route path="/playlists/:id" element={<PlaylistPage />} />
+        <Route path="/playlists" element={<RequireAuth><MyPlaylistsPage /></RequireAuth>} />
+        <Route path="/history" element={<RequireAuth><HistoryPage /></RequireAuth>} />
+        <Route path="/likes" element={<RequireAuth><LikesPage /></RequireAuth>} />
+        <Route path="/dashboard" element={<RequireAuth role="artist"><DashboardPage /></RequireAuth>} />
+        <Route path="/login" element={<LoginPage />} />
+        <Route path="/register" element={<RegisterPage />} />
+        <Route path="/account/password" element={<RequireAuth><PasswordPage /></RequireAuth>} />
+        {/* More pages (the upload page) go here, one line each. */}
+        <Route path="*" element={<NotFound />} />
+      </Route>
     </Routes>
   );
 }
@@ -48,9 +53,7 @@ export function App() {
   return (
     <QueryClientProvider client={queryClient}>
       <BrowserRouter>
-        <main id="main">
-          <AppRoutes />
-        </main>
+        <AppRoutes />
       </BrowserRouter>
     </QueryClientProvider>
   );

@@ -33,7 +33,14 @@ void i18n.use(initReactI18next).init({
   fallbackLng: "en",
   defaultNS: "translation",
   interpolation: { escapeValue: false },
+  showSupportNotice: false,
 });
+
+// The page says which language it is in (screen readers pronounce it accordingly).
+i18n.on("languageChanged", (lang) => {
+  if (typeof document !== "undefined") document.documentElement.lang = lang;
+});
+if (typeof document !== "undefined") document.documentElement.lang = i18n.language;
 
 export function setLanguage(lang: Language): void {
   localStorage.setItem("veza.lang", lang);

@@ -1,0 +1,88 @@
+import { useTranslation } from "react-i18next";
+import { Link, NavLink, Outlet, useLocation } from "react-router-dom";
+
+import { Toaster } from "@/components/Toast";
+import { UserMenu, useCurrentUser, useSessionBoot, useSignedOutRedirect } from "@/features/auth";
+import { SearchBox } from "@/features/search";
+import { cn } from "@/lib/cn";
+
+import { ErrorBoundary } from "./ErrorBoundary";
+import { LanguageSwitch } from "./LanguageSwitch";
+import { PlayerBarSlot } from "./PlayerBarSlot";
+import { ThemeSwitch } from "./ThemeSwitch";
+
+const navClass = ({ isActive }: { isActive: boolean }) =>
+  cn(
+    "whitespace-nowrap rounded-md px-3 py-1.5 text-sm font-medium hover:bg-zinc-100 dark:hover:bg-zinc-800",
+    isActive ? "bg-violet-100 text-violet-900 dark:bg-violet-950 dark:text-violet-100" : "text-zinc-800 dark:text-zinc-200",
+  );
+
+function Nav() {
+  const { t } = useTranslation();
+  const user = useCurrentUser();
+  const artist = user && user.role !== "listener";
+  return (
+    <nav aria-label={t("nav.main")} className="-mx-1 flex items-center gap-1 overflow-x-auto px-1">
+      <NavLink to="/" end className={navClass}>
+        {t("nav.home")}
+      </NavLink>
+      {user ? (
+        <NavLink to="/playlists" className={navClass}>
+          {t("nav.playlists")}
+        </NavLink>
+      ) : null}
+      {artist ? (
+        <>
+          <NavLink to="/upload" className={navClass}>
+            {t("nav.upload")}
+          </NavLink>
+          <NavLink to="/dashboard" className={navClass}>
+            {t("nav.dashboard")}
+          </NavLink>
+        </>
+      ) : null}
+    </nav>
+  );
+}
+
+export function Layout() {
+  const { t } = useTranslation();
+  const location = useLocation();
+  useSessionBoot();
+  useSignedOutRedirect();
+  return (
+    <div className="flex min-h-full flex-col">
+      <a
+        href="#main"
+        className="sr-only z-50 rounded-md bg-violet-700 px-4 py-2 text-white focus:not-sr-only focus:fixed focus:left-2 focus:top-2"
+      >
+        {t("app.skip")}
+      </a>
+      <header className="sticky top-0 z-30 border-b border-zinc-200 bg-white/95 dark:border-zinc-800 dark:bg-zinc-950/95">
+        <div className="mx-auto flex max-w-6xl flex-wrap items-center gap-x-3 gap-y-2 px-3 py-2 sm:px-4">
+          <Link to="/" className="text-xl font-bold tracking-tight text-violet-800 dark:text-violet-300">
+            {t("app.name")}
+          </Link>
+          <div className="order-last w-full sm:order-none sm:w-auto sm:flex-1">
+            <SearchBox />
+          </div>
+          <div className="ml-auto flex items-center gap-2 sm:ml-0">
+            <ThemeSwitch />
+            <LanguageSwitch />
+            <UserMenu />
+          </div>
+        </div>
+        <div className="mx-auto max-w-6xl px-3 pb-2 sm:px-4">
+          <Nav />
+        </div>
+      </header>
+      <main id="main" tabIndex={-1} className="mx-auto w-full max-w-6xl flex-1 pb-28 focus:outline-none">
+        <ErrorBoundary resetKey={location.pathname}>
+          <Outlet />
+        </ErrorBoundary>
+      </main>
+      <PlayerBarSlot />
+      <Toaster />
+    </div>
+  );
+}

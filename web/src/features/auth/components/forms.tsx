@@ -1,0 +1,210 @@
+import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { useState, type FormEvent } from "react";
+import { useTranslation } from "react-i18next";
+import { Link, useNavigate, useSearchParams } from "react-router-dom";
+
+import { Button } from "@/components/Button";
+import { ErrorMessage } from "@/components/Feedback";
+import { TextField } from "@/components/Field";
+import { ApiError } from "@/lib/api";
+
+import { changePassword, login, register, type RegisterInput } from "../api/auth";
+import { useSession } from "../store";
+
+/** Where to go after signing in: only a path of this app, never another site. */
+export function safeNext(next: string | null): string {
+  return next && next.startsWith("/") && !next.startsWith("//") && !next.startsWith("/login") ? next : "/";
+}
+
+function fieldErrors(error: unknown): Record<string, string> {
+  return error instanceof ApiError ? error.fields : {};
+}
+
+/** The form's error line, unless every message is already beside its field. */
+function FormError({ error }: { error: unknown }) {
+  if (!error) return null;
+  if (error instanceof ApiError && Object.keys(error.fields).length > 0) return null;
+  return <ErrorMessage error={error} />;
+}
+
+const pageClass = "mx-auto flex w-full max-w-md flex-col gap-4 p-4 sm:p-8";
+
+export function LoginPage() {
+  const { t } = useTranslation("auth");
+  const [params] = useSearchParams();
+  const navigate = useNavigate();
+  const queryClient = useQueryClient();
+  const signedIn = useSession((s) => s.signedIn);
+  const [name, setName] = useState("");
+  const [password, setPassword] = useState("");
+  const reason = params.get("reason");
+  const mutation = useMutation({
+    mutationFn: () => login(name.trim(), password),
+    onSuccess: (user) => {
+      queryClient.removeQueries();
+      signedIn(user);
+      navigate(safeNext(params.get("next")), { replace: true });
+    },
+  });
+  const errors = fieldErrors(mutation.error);
+  const onSubmit = (event: FormEvent) => {
+    event.preventDefault();
+    mutation.mutate();
+  };
+  return (
+    <section className={pageClass}>
+      <h1 className="text-2xl font-semibold">{t("login.title")}</h1>
+      {reason ? (
+        <p role="status" className="rounded-md border border-amber-300 bg-amber-50 p-3 text-amber-900 dark:border-amber-700 dark:bg-amber-950 dark:text-amber-100">
+          {t(`reason.${reason}`, { defaultValue: t("reason.signed_out") })}
+        </p>
+      ) : null}
+      <form className="flex flex-col gap-4" onSubmit={onSubmit} noValidate>
+        <TextField label={t("login.login")} name="login" autoComplete="username" required value={name} onChange={(e) => setName(e.target.value)} error={errors.login} />
+        <TextField
+          label={t("password")}
+          name="password"
+          type="password"
+          autoComplete="current-password"
+          required
+          value={password}
+          onChange={(e) => setPassword(e.target.value)}
+          error={errors.password}
+        />
+        <FormError error={mutation.error} />
+        <Button type="submit" disabled={mutation.isPending}>
+          {t("login.submit")}
+        </Button>
+      </form>
+      <p>
+        {t("login.noAccount")}{" "}
+        <Link className="text-violet-700 underline dark:text-violet-300" to="/register">
+          {t("register.title")}
+        </Link>
+      </p>
+    </section>
+  );
+}
+
+export function RegisterPage() {
+  const { t } = useTranslation("auth");
+  const navigate = useNavigate();
+  const queryClient = useQueryClient();
+  const signedIn = useSession((s) => s.signedIn);
+  const [form, setForm] = useState<RegisterInput>({ handle: "", email: "", password: "", display_name: "", role: "listener" });
+  const set = (name: keyof RegisterInput) => (e: React.ChangeEvent<HTMLInputElement>) => setForm({ ...form, [name]: e.target.value });
+  const mutation = useMutation({
+    mutationFn: () => register({ ...form, handle: form.handle.trim(), email: form.email.trim() }),
+    onSuccess: (user) => {
+      queryClient.removeQueries();
+      signedIn(user);
+      navigate(user.role === "artist" ? "/dashboard" : "/", { replace: true });
+    },
+  });
+  const errors = fieldErrors(mutation.error);
+  return (
+    <section className={pageClass}>
+      <h1 className="text-2xl font-semibold">{t("register.title")}</h1>
+      <form
+        className="flex flex-col gap-4"
+        noValidate
+        onSubmit={(e) => {
+          e.preventDefault();
+          mutation.mutate();
+        }}
+      >
+        <fieldset className="flex flex-col gap-2">
+          <legend className="mb-1 text-sm font-medium">{t("register.role")}</legend>
+          {(["listener", "artist"] as const).map((role) => (
+            <label key={role} className="flex items-center gap-2">
+              <input type="radio" name="role" value={role} checked={form.role === role} onChange={() => setForm({ ...form, role })} />
+              {t(`register.${role}`)}
+            </label>
+          ))}
+          {errors.role ? <p className="text-sm font-medium text-red-700 dark:text-red-400">{errors.role}</p> : null}
+        </fieldset>
+        <TextField label={t("register.handle")} name="handle" autoComplete="username" required value={form.handle} onChange={set("handle")} error={errors.handle} hint={t("register.handleHint")} />
+        <TextField label={t("register.displayName")} name="display_name" autoComplete="name" value={form.display_name} onChange={set("display_name")} error={errors.display_name} />
+        <TextField label={t("register.email")} name="email" type="email" autoComplete="email" required value={form.email} onChange={set("email")} error={errors.email} />
+        <TextField
+          label={t("password")}
+          name="password"
+          type="password"
+          autoComplete="new-password"
+          required
+          minLength={10}
+          value={form.password}
+          onChange={set("password")}
+          error={errors.password}
+          hint={t("passwordHint")}
+        />
+        <FormError error={mutation.error} />
+        <Button type="submit" disabled={mutation.isPending}>
+          {t("register.submit")}
+        </Button>
+      </form>
+      <p>
+        {t("register.haveAccount")}{" "}
+        <Link className="text-violet-700 underline dark:text-violet-300" to="/login">
+          {t("login.title")}
+        </Link>
+      </p>
+    </section>
+  );
+}
+
+export function PasswordPage() {
+  const { t } = useTranslation("auth");
+  const [current, setCurrent] = useState("");
+  const [next, setNext] = useState("");
+  const mutation = useMutation({
+    mutationFn: () => changePassword(current, next),
+    onSuccess: () => {
+      setCurrent("");
+      setNext("");
+    },
+  });
+  const errors = fieldErrors(mutation.error);
+  return (
+    <section className={pageClass}>
+      <h1 className="text-2xl font-semibold">{t("change.title")}</h1>
+      <form
+        className="flex flex-col gap-4"
+        noValidate
+        onSubmit={(e) => {
+          e.preventDefault();
+          mutation.mutate();
+        }}
+      >
+        <TextField
+          label={t("change.current")}
+          name="current_password"
+          type="password"
+          autoComplete="current-password"
+          value={current}
+          onChange={(e) => setCurrent(e.target.value)}
+          error={errors.current_password}
+        />
+        <TextField
+          label={t("change.new")}
+          name="new_password"
+          type="password"
+          autoComplete="new-password"
+          value={next}
+          onChange={(e) => setNext(e.target.value)}
+          error={errors.new_password}
+          hint={t("passwordHint")}
+        />
+        <FormError error={mutation.error} />
+        {mutation.isSuccess ? (
+          <p role="status" className="text-green-800 dark:text-green-300">
+            {t("change.done")}
+          </p>
+        ) : null}
+        <Button type="submit" disabled={mutation.isPending}>
+          {t("change.submit")}
+        </Button>
+      </form>
+    </section>
+  );
+}
