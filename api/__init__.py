@@ -20,6 +20,7 @@ def create_app(settings: Settings, services: Services) -> Flask:
         analysis,
         auth,
         cache,
+        config,
         covers,
         errors,
         files,
@@ -34,6 +35,7 @@ def create_app(settings: Settings, services: Services) -> Flask:
         security,
         tracks,
         users,
+        web,
     )
     from api.context import check_presented_token, secured_operations
     from api.openapi import (
@@ -44,7 +46,8 @@ def create_app(settings: Settings, services: Services) -> Flask:
     )
     from veza.accounts import AccountService
 
-    app = create_openapi_app(__name__, version=_version())
+    version = _version()
+    app = create_openapi_app(__name__, version=version)
     if settings.trusted_proxies:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -53,6 +56,7 @@ def create_app(settings: Settings, services: Services) -> Flask:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies)
     app.config["VEZA_SETTINGS"] = settings
+    app.config["VEZA_VERSION"] = version
     app.extensions["veza"] = services
     app.extensions["veza.accounts"] = AccountService(services)
     # Multipart uploads are parsed by Werkzeug: bound them too (a little room for form fields).
@@ -63,11 +67,12 @@ def create_app(settings: Settings, services: Services) -> Flask:
     app.before_request(check_presented_token)
     limits.init_app(app, settings)
     cache.init_app(app, settings.read_cache_ttl_s)
+    web.init_app(app, settings)
     app.register_blueprint(files.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(player.bp)
     for bp in (tracks.bp, auth.bp, admin.bp, analysis.bp, plays.bp, covers.bp, users.bp, likes.bp,
-               playlists.bp, search.bp):
+               playlists.bp, search.bp, config.bp):
         _register_sharing_paths(app, bp)
     # Any operation answers 401 to a presented token that is not valid (even a public one),
     # and 429 over a rate limit.

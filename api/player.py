@@ -1,5 +1,6 @@
-"""A minimal page that plays a track's HLS stream in the browser (a private track's with the
-stream grant its ``player_url`` carries)."""
+"""A track's page, ``/play/{id}``: the web app's track page, which plays the stream (a private
+track's through the stream grant ``?access=`` its ``player_url`` carries, left in the URL for
+the app to read); where the app was not built, a minimal page with an audio element."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from uuid import UUID
 
 from flask import Blueprint, Response, render_template_string, request
 
+from api import web
 from veza.streaming import grant_query
 
 bp = Blueprint("player", __name__)
@@ -26,6 +28,8 @@ PAGE = """<!doctype html>
 
 @bp.get("/play/<uuid:track_id>")
 def play(track_id: UUID) -> Response:
+    if web.built():
+        return web.app_page()
     # The grant is checked where it is used, by the playlists; here it is only passed on.
     master = f"/api/v1/tracks/{track_id}/master.m3u8" + grant_query(request.args.get("access"))
     return Response(render_template_string(PAGE, track_id=track_id, master=master),

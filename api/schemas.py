@@ -98,7 +98,9 @@ class Tokens(BaseModel):
     access_token: str = Field(description="a JWT for the Authorization: Bearer header")
     token_type: Literal["Bearer"]
     expires_in: int = Field(description="seconds the access token stays valid")
-    refresh_token: str = Field(description="single use: exchange it at /auth/refresh")
+    refresh_token: str | None = Field(
+        default=None, description="single use: exchange it at /auth/refresh; absent in cookie "
+                                  "mode (X-Veza-Session: cookie), where the cookie holds it")
     user: PublicUser
 
 
@@ -277,3 +279,16 @@ class TrackStatus(BaseModel):
 
 
 Problem.model_rebuild()
+
+
+# ---------------------------------------------------------------------- client settings
+
+
+class ClientConfig(BaseModel):
+    """What a browser client needs to know about this deployment."""
+
+    chat_url: str = Field(description="the chat gateway: an absolute ws:// or wss:// URL, or a "
+                                      "path such as /ws to resolve against the page's location")
+    version: str = Field(description="the API's version")
+    max_upload_bytes: int = Field(description="the largest upload accepted, in bytes")
+    signed_url_ttl_s: int = Field(description="seconds a signed stream or object URL lasts")

@@ -3,7 +3,9 @@
 Every response says ``X-Content-Type-Options: nosniff`` and ``Referrer-Policy: no-referrer`` (a
 player's URL carries a stream grant, which must not leak to another site), and carries a
 Content-Security-Policy: the API's JSON, playlists and ``/files`` get one that allows nothing;
-the player page and the API docs get what they load and no more. Werkzeug builds the redirects
+the web app's pages and files, the minimal player page and the API docs get what they load and
+no more (the app: its own scripts and styles only, never inline ones; media and images from
+here and the object store; fetches to here, the chat and the store). Werkzeug builds the redirects
 of its URL map (``//`` merged, a missing trailing slash) from the request's ``Host`` header;
 they are rewritten here to a path on the same host, whatever the client claimed it to be.
 """
@@ -15,7 +17,7 @@ import hashlib
 import re
 from urllib.parse import urlsplit, urlunsplit
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, g, request
 from werkzeug.routing import RequestRedirect
 
 from veza.settings import Settings
@@ -59,6 +61,22 @@ def player_policy(settings: Settings) -> str:
             "frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
 
 
+def app_policy(settings: Settings, chat_url: str) -> str:
+    """Return the web app's policy: scripts and styles from this origin only (no inline
+    script, no injected style element), media and images from here and the object store,
+    fetches and the socket to here, the chat gateway and the store."""
+    # This API's public origin (the page may have been opened under another name, such as
+    # localhost for 127.0.0.1) and the object store's, when it is S3.
+    store = " ".join(media_origins(settings)[1:])
+    chat = _origin(chat_url) if "://" in chat_url else ""  # a path such as /ws is 'self'
+    connect = " ".join(dict.fromkeys(o for o in ("'self'", chat, *store.split()) if o))
+    return (f"default-src 'self'; script-src 'self'; style-src 'self'; "
+            f"img-src 'self' data: blob: {store}; media-src 'self' blob: {store}; "
+            f"connect-src {connect}; worker-src 'self' blob:; "
+            "manifest-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+            "form-action 'self'; object-src 'none'")
+
+
 def docs_policy(page: str) -> str:
     """Return the policy of a docs page: Swagger UI's files from here, the inline scripts
     (and handlers) this very page carries by their hashes, and fetches of the document and of
@@ -93,7 +111,11 @@ def init_app(app: Flask, settings: Settings) -> None:
 
     @app.after_request
     def _headers(response: Response) -> Response:
-        if request.endpoint == "player.play" and response.mimetype == "text/html":
+        if g.get("veza_web"):  # set by api/web.py for what it serves
+            from api.config import chat_url
+
+            policy = app_policy(settings, chat_url(current_app))
+        elif request.endpoint == "player.play" and response.mimetype == "text/html":
             policy = player
         elif (request.blueprint in _DOCS_BLUEPRINTS and response.mimetype == "text/html"
               and not response.direct_passthrough):

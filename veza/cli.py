@@ -59,6 +59,16 @@ def _warm_up() -> None:
     log.info("analysers warmed up in %.1f s", warm_up())
 
 
+def cmd_warm_up(args: argparse.Namespace, settings: Settings) -> int:
+    """Compile the analysers' kernels into Numba's on-disk cache (beside the sources, or
+    NUMBA_CACHE_DIR), so the first track a worker processes does not pay for it."""
+    from pipeline.process import warm_up
+
+    print("warming up the analysers...", end=" ", flush=True)
+    print(f"done in {warm_up():.1f} s", flush=True)
+    return 0
+
+
 # ---------------------------------------------------------------- db
 
 
@@ -316,6 +326,10 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
         chat = GatewayThread(services)
         chat_port = chat.start(settings.chat_host, 0)
     relay.events.subscribe(chat.deliver_track_event)
+    from api.config import announce_chat_url
+
+    chat_url = f"ws://{settings.chat_host}:{chat_port}/ws"
+    announce_chat_url(server.server.app, chat_url)  # type: ignore[arg-type]
     server.start()
 
     def start_worker() -> None:
@@ -331,11 +345,17 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
         else f"S3 {settings.s3_endpoint}",
         "queue": "in-process" if engine.in_memory else "RabbitMQ",
     }
-    print(f"Veza is up at {base}  ({', '.join(f'{k}: {v}' for k, v in where.items())})")
+    from api.web import build_dir
+
+    web = build_dir(settings)
+    app = "open it in a browser" if (web / "index.html").is_file() else \
+        "no web app: it was not built (Node 20 and `make demo` build it)"
+    print(f"Veza is up at {base}/  ({app}; "
+          f"{', '.join(f'{k}: {v}' for k, v in where.items())})")
     print(f"  sign up: curl -H 'Content-Type: application/json' -d '{{\"handle\": \"me\", "
           f"\"email\": \"me@example.org\", \"password\": \"at least 10 characters\", "
           f"\"role\": \"artist\"}}' {base}/api/v1/auth/register   (or /auth/login)")
-    print(f"  chat:    ws://{settings.chat_host}:{chat_port}/ws?token=$ACCESS_TOKEN")
+    print(f"  chat:    {chat_url}?token=$ACCESS_TOKEN")
     print(f"  upload:  curl -H \"Authorization: Bearer $ACCESS_TOKEN\" "
           f"--data-binary @song.mp3 '{base}/api/v1/tracks?filename=song.mp3'")
     sys.stdout.flush()
@@ -583,6 +603,10 @@ def build_parser() -> argparse.ArgumentParser:
     up_.add_argument("--demo", action="store_true",
                      help="upload a generated demo track and print where to play it")
     up_.set_defaults(func=cmd_up)
+
+    warm = sub.add_parser("warm-up", help="compile the analysers once, so a first upload is "
+                          "processed at once (install steps run it)")
+    warm.set_defaults(func=cmd_warm_up)
 
     ingest = sub.add_parser("ingest", help="process one file to HLS on disk, without services")
     ingest.add_argument("path", help="audio file to process")

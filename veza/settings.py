@@ -84,6 +84,8 @@ class Settings:
     s3_public_endpoint: str | None = None
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    # Both API servers cut off a request whose line and headers take longer (a slow trickle).
+    api_header_timeout_s: float = 15.0
     # Base URL clients use to reach the API; derived from host and port when unset.
     public_url: str | None = None
     max_upload_bytes: int = 500 * 1024 * 1024
@@ -149,6 +151,13 @@ class Settings:
     # the sockets one user may hold open over every gateway (more are closed with 1008).
     chat_room_limit: str = "10/hour"
     chat_max_sockets: int = 20
+    # Where browsers reach the chat gateway: an absolute ws:// or wss:// URL, or a path such as
+    # "/ws" resolved against the page (behind the front door); None: the gateway's own
+    # host and port.
+    chat_public_url: str | None = None
+    # The built web app (index.html and assets/); None: web/dist beside the source tree when
+    # it was built there, else the copy a wheel carries inside the api package.
+    web_dir: Path | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -168,6 +177,7 @@ class Settings:
             s3_public_endpoint=env.get("VEZA_S3_PUBLIC_ENDPOINT") or None,
             api_host=env.get("VEZA_API_HOST") or "127.0.0.1",
             api_port=_int(env, "VEZA_API_PORT", 8000),
+            api_header_timeout_s=_float(env, "VEZA_API_HEADER_TIMEOUT_S", 15.0),
             public_url=(env.get("VEZA_PUBLIC_URL") or None),
             max_upload_bytes=_int(env, "VEZA_MAX_UPLOAD_BYTES", 500 * 1024 * 1024),
             max_duration_s=_float(env, "VEZA_MAX_DURATION_S", 4 * 3600.0),
@@ -206,6 +216,8 @@ class Settings:
             chat_presence_ttl_s=_float(env, "VEZA_CHAT_PRESENCE_TTL", 30.0),
             chat_room_limit=env.get("VEZA_CHAT_ROOM_LIMIT") or "10/hour",
             chat_max_sockets=_int(env, "VEZA_CHAT_MAX_SOCKETS", 20),
+            chat_public_url=env.get("VEZA_CHAT_PUBLIC_URL") or None,
+            web_dir=Path(env["VEZA_WEB_DIR"]) if env.get("VEZA_WEB_DIR") else None,
         )
         settings.validate()
         return settings
@@ -268,6 +280,10 @@ class Settings:
         if "*" in self.cors_origins:
             raise ConfigError("VEZA_CORS_ORIGINS must name origins; '*' would open the API to "
                               "every site")
+        if self.chat_public_url is not None and not re.fullmatch(
+                r"wss?://[^/\s]+(/\S*)?|/\S*", self.chat_public_url):
+            raise ConfigError(f"VEZA_CHAT_PUBLIC_URL must be a ws:// or wss:// URL or a path "
+                              f"like /ws, got {self.chat_public_url!r}")
         segments = self.chunk_seconds / self.segment_seconds
         if self.chunk_seconds <= 0 or abs(segments - round(segments)) > 1e-9:
             raise ConfigError(f"VEZA_CHUNK_SECONDS must be a positive multiple of the "

@@ -29,7 +29,8 @@ def api(database_url: str, tmp_path: Path) -> Iterator[str]:
     port = free_port()
     env = {"VEZA_DATABASE_URL": database_url, "VEZA_DATA_DIR": str(tmp_path / "data"),
            "VEZA_API_PORT": str(port), "VEZA_RATE_LIMIT_AUTH": "0",
-           "VEZA_TRUSTED_PROXIES": "1", "VEZA_METRICS_ALLOW": "192.0.2.0/28"}
+           "VEZA_TRUSTED_PROXIES": "1", "VEZA_METRICS_ALLOW": "192.0.2.0/28",
+           "VEZA_WEB_DIR": str(tmp_path / "no-web-build")}  # /play/{id}: the minimal player
     proc = start(["serve", "api", "--workers", "1", "--threads", "2"], env,
                  tmp_path / "api.log")
     try:

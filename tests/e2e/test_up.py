@@ -18,7 +18,8 @@ def test_veza_up_ingests_an_upload_and_streams_it(
     short_dir: Path, port: int, demo_wav: Path, tmp_path: Path
 ) -> None:
     env = {"VEZA_DATA_DIR": str(short_dir / "data"), "VEZA_API_PORT": str(port),
-           "VEZA_MAX_UPLOAD_BYTES": str(10 * 1024 * 1024)}
+           "VEZA_MAX_UPLOAD_BYTES": str(10 * 1024 * 1024),
+           "VEZA_WEB_DIR": str(tmp_path / "no-web-build")}  # /play/{id}: the minimal player
     proc = start(["up"], env, tmp_path / "up.log")
     base = f"http://127.0.0.1:{port}"
     try:

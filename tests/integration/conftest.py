@@ -29,7 +29,9 @@ def settings_changes() -> dict[str, Any]:
 @pytest.fixture
 def services(database_url: str, local_store: LocalStore, tmp_path: Path,
              settings_changes: dict[str, Any]) -> Iterator[Services]:
-    settings = Settings(database_url=database_url, data_dir=tmp_path, signing_key="k" * 64)
+    # No build of the web app unless a module gives one (web/dist may exist or not here).
+    settings = Settings(database_url=database_url, data_dir=tmp_path, signing_key="k" * 64,
+                        web_dir=tmp_path / "no-web-build")
     settings = settings.replace(**settings_changes)
     svc = Services(settings=settings, db=Database(database_url), store=local_store)
     yield svc

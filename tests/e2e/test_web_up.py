@@ -1,0 +1,86 @@
+"""`veza up` serving the web app as a browser meets it: the banner names the app's URL first,
+/api/v1/config points at the gateway really listening (even on a port it had to choose), the
+app's pages carry their policy, and cookie sessions work over real HTTP."""
+
+from __future__ import annotations
+
+import json
+import socket
+from http.cookies import SimpleCookie
+from pathlib import Path
+
+import pytest
+import requests
+from websockets.sync.client import connect
+
+from tests.e2e.conftest import start, stop, wait_http
+from tests.helpers import PASSWORD
+
+pytestmark = pytest.mark.e2e
+
+INDEX = '<!doctype html><html><head><script type="module" src="/assets/app-1a2b.js">' \
+        '</script></head><body><div id="root"></div></body></html>'
+
+
+def test_veza_up_serves_the_app_and_tells_it_where_the_chat_is(
+    short_dir: Path, port: int, tmp_path: Path
+) -> None:
+    dist = tmp_path / "dist"
+    (dist / "assets").mkdir(parents=True)
+    (dist / "index.html").write_text(INDEX)
+    (dist / "assets" / "app-1a2b.js").write_text("export {}")
+    with socket.socket() as busy:  # the configured chat port is taken: the gateway picks one
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        env = {"VEZA_DATA_DIR": str(short_dir / "data"), "VEZA_API_PORT": str(port),
+               "VEZA_CHAT_PORT": str(busy.getsockname()[1]), "VEZA_WEB_DIR": str(dist)}
+        proc = start(["up"], env, tmp_path / "up.log")
+        base = f"http://127.0.0.1:{port}"
+        try:
+            wait_http(f"{base}/healthz", proc)
+            banner = [line for line in proc.output().splitlines() if "Veza is up" in line]
+            assert banner and banner[0].startswith(f"Veza is up at {base}/  (open it in a "
+                                                   "browser;"), proc.output()
+
+            page = requests.get(f"{base}/library", timeout=10)
+            assert page.status_code == 200 and page.text == INDEX
+            assert page.headers["Cache-Control"] == "no-cache"
+            asset = requests.get(f"{base}/assets/app-1a2b.js", timeout=10)
+            assert asset.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+            assert requests.get(f"{base}/assets/gone.js", timeout=10).status_code == 404
+            assert requests.get(f"{base}/api/v1/nothing", timeout=10).json()["code"] == \
+                "not_found"
+
+            config = requests.get(f"{base}/api/v1/config", timeout=10).json()
+            chat_url = config["chat_url"]
+            assert chat_url.startswith("ws://127.0.0.1:") and chat_url.endswith("/ws")
+            assert chat_url != f"ws://127.0.0.1:{busy.getsockname()[1]}/ws"
+            assert chat_url.rsplit("/", 1)[0] in page.headers["Content-Security-Policy"]
+
+            # A browser's session: the refresh token only in the cookie.
+            register = requests.post(f"{base}/api/v1/auth/register", json={
+                "handle": "ada", "email": "ada@example.org", "password": PASSWORD,
+                "role": "artist"}, headers={"X-Veza-Session": "cookie", "Origin": base},
+                timeout=30)
+            assert register.status_code == 201 and "refresh_token" not in register.json()
+            cookie = SimpleCookie()
+            cookie.load(register.headers["Set-Cookie"])
+            refresh = cookie["veza_refresh"]
+            assert refresh["httponly"] and refresh["secure"] and refresh["samesite"] == "Strict"
+            again = requests.post(f"{base}/api/v1/auth/refresh", headers={
+                "X-Veza-Session": "cookie", "Origin": base,
+                "Cookie": f"veza_refresh={refresh.value}"}, timeout=30)
+            assert again.status_code == 200, again.text
+            token = again.json()["access_token"]
+            foreign = requests.post(f"{base}/api/v1/auth/refresh", headers={
+                "X-Veza-Session": "cookie", "Origin": "https://evil.example",
+                "Cookie": f"veza_refresh={refresh.value}"}, timeout=30)
+            assert foreign.status_code == 403 and foreign.json()["code"] == "bad_origin"
+
+            # The chat answers where the config says.
+            with connect(f"{chat_url}?token={token}", open_timeout=10) as ws:
+                welcome = json.loads(ws.recv(timeout=10))
+            assert welcome["type"] == "welcome" and welcome["user"]["handle"] == "ada"
+        finally:
+            assert stop(proc) == 0, proc.output()[-3000:]
+    assert "Traceback" not in proc.output()
