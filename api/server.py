@@ -4,12 +4,16 @@
 declared length over the limit before a byte is sent) with what it lacks: a bounded pool of
 worker threads, a cap on open connections, a lobby where a connection waits for its first byte
 without a thread and is closed after an idle timeout, a deadline for the request line and
-headers (a slow trickle is cut off), and a timeout per read of the body, never per request, so
-a large upload over a slow link still goes through. waitress buffers whole bodies before the
-app sees them and cheroot gives a trickle a thread for as long as it lasts; neither has a
-header deadline. Both servers answer what they refuse themselves (a malformed or over-long
-request line, too many headers) in the app's problem+json, and neither names itself in a
-``Server`` header.
+headers (a slow trickle is cut off), and for the body a timeout per read and a minimum average
+rate, never a deadline per request, so a large upload over a slow link still goes through while
+a trickle is cut off (408 ``timeout`` if the answer has not started). Werkzeug closes every
+connection after its answer, so no kept-alive connection holds a thread; each request is timed
+afresh all the same. waitress buffers whole bodies before the app sees them and cheroot gives a
+trickle a thread for as long as it lasts; neither has a header deadline. gunicorn (gthread)
+waits for a connection's first byte without a thread but then reads the headers for as long as
+they take: ``ProblemWorker`` gives them a deadline. Both servers answer what they refuse
+themselves (a malformed or over-long request line, too many headers, a request too slow) in the
+app's problem+json, and neither names itself in a ``Server`` header.
 """
 
 from __future__ import annotations
@@ -84,9 +88,17 @@ class GunicornApp(BaseApplication):  # type: ignore[misc]
 
 
 class ProblemWorker(ThreadWorker):  # type: ignore[misc]
-    """gunicorn's threaded worker, answering in problem+json and without a ``Server`` header."""
+    """gunicorn's threaded worker, answering in problem+json and without a ``Server`` header,
+    and cutting off a request whose line and headers take longer than ``header_timeout_s``."""
+
+    header_timeout_s = 15.0
 
     def init_process(self) -> None:
+        # A connection in a thread whose headers are not in yet: when its clock started (its
+        # first byte), or None while the thread still waits for that byte (gunicorn bounds
+        # that wait itself, then hands the connection back to its poller).
+        self._reading_headers: dict[Any, float | None] = {}
+        self._headers_lock = threading.Lock()
         from gunicorn import util
         from gunicorn.http import wsgi
 
@@ -95,6 +107,45 @@ class ProblemWorker(ThreadWorker):  # type: ignore[misc]
         util.write_error = _write_problem
         wsgi.Response.default_headers = _unnamed(wsgi.Response.default_headers)
         super().init_process()
+
+    def handle(self, conn: Any) -> Any:
+        with self._headers_lock:
+            self._reading_headers[conn] = None
+        try:
+            return super().handle(conn)
+        finally:
+            with self._headers_lock:
+                self._reading_headers.pop(conn, None)
+
+    def handle_request(self, req: Any, conn: Any) -> Any:
+        with self._headers_lock:  # the headers are in: the body has gunicorn's own limits
+            self._reading_headers.pop(conn, None)
+        return super().handle_request(req, conn)
+
+    def murder_pending(self) -> None:
+        # Called by the worker's loop about once a second, beside its own timeouts.
+        super().murder_pending()
+        now = time.monotonic()
+        late = []
+        with self._headers_lock:
+            for conn, began in list(self._reading_headers.items()):
+                if began is None:
+                    if conn.initialized or conn.data_ready:
+                        self._reading_headers[conn] = now
+                elif now - began > self.header_timeout_s:
+                    del self._reading_headers[conn]
+                    late.append(conn)
+        for conn in late:
+            # The thread blocked reading the headers wakes to an ended connection.
+            try:
+                conn.sock.send(problem_bytes(408, "the request line and headers took too "
+                                                  "long"), socket.MSG_DONTWAIT)
+            except (OSError, ValueError):
+                pass
+            try:
+                conn.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
 
 def _write_problem(sock: socket.socket, status_int: int, reason: str, mesg: str) -> None:
@@ -118,7 +169,8 @@ def serve_gunicorn(settings: Settings, *, workers: int, threads: int) -> None:
             "bind": f"{settings.api_host}:{settings.api_port}",
             "workers": workers,
             "threads": threads,
-            "worker_class": ProblemWorker,
+            "worker_class": type("ProblemWorker", (ProblemWorker,),
+                                 {"header_timeout_s": settings.api_header_timeout_s}),
             # Uploads of large files over slow links take a while.
             "timeout": 300,
             "graceful_timeout": 30,
@@ -148,6 +200,11 @@ class ServerLimits:
     idle_timeout_s: float = 15.0  # a new connection's first byte (awaited without a thread)
     header_timeout_s: float = 15.0  # from the first byte to the end of the headers
     read_timeout_s: float = 60.0  # each read of a body; a slow upload that moves goes on
+    # A body (and what follows it on the connection) must come at this many bytes a second on
+    # average, counting only the time spent waiting for it, with up to a window's worth of
+    # stall: a slow link passes, a trickle is cut off.
+    min_body_rate: float = 1024.0
+    body_rate_window_s: float = 30.0
     threads: int = 32
     max_waiting: int = 256  # open connections beyond the threads (idle or queued); then 503
 
@@ -163,24 +220,45 @@ class _TimedSocketReader(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> int:
-        self._sock.settimeout(self._handler.read_timeout())
-        received = self._sock.recv_into(buffer)
-        self._handler.received_first_byte()
+        handler = self._handler
+        if handler.cut_off:
+            return 0
+        try:
+            self._sock.settimeout(handler.read_timeout())
+            began = time.monotonic()
+            received = self._sock.recv_into(buffer)
+        except TimeoutError:
+            handler.cut()
+            raise
+        handler.received(received, time.monotonic() - began)
         return received
 
 
 class _Handler(WSGIRequestHandler):
     limits = ServerLimits()
-    _header_deadline: float | None = None
     _in_headers = True
+    _header_deadline: float | None = None  # set by the request's first byte
+    _body_waited = 0.0  # seconds spent waiting for the body's bytes
+    _body_credit = 0.0  # how long the body may have been waited for, given what came
+    _responded = False
+    cut_off = False
 
     def setup(self) -> None:
         super().setup()
         self.rfile = io.BufferedReader(_TimedSocketReader(self.connection, self))
 
+    def handle_one_request(self) -> None:
+        # Every request on a connection, not only its first, gets the idle timeout for its
+        # first byte and the header deadline for its headers.
+        self._in_headers, self._header_deadline, self._responded = True, None, False
+        super().handle_one_request()
+
     def read_timeout(self) -> float:
         if not self._in_headers:
-            return self.limits.read_timeout_s
+            left = self._body_credit - self._body_waited
+            if left <= 0:
+                raise TimeoutError("the request body came too slowly")
+            return min(self.limits.read_timeout_s, left)
         if self._header_deadline is None:
             return self.limits.idle_timeout_s
         left = self._header_deadline - time.monotonic()
@@ -188,16 +266,44 @@ class _Handler(WSGIRequestHandler):
             raise TimeoutError("the request line and headers took too long")
         return left
 
-    def received_first_byte(self) -> None:
+    def received(self, size: int, waited: float) -> None:
+        if self._in_headers:
+            if self._header_deadline is None:
+                self._header_deadline = time.monotonic() + self.limits.header_timeout_s
+            return
+        # Each byte buys 1/rate seconds of waiting, banked up to one window ahead.
+        self._body_waited += waited
+        self._body_credit = min(self._body_waited + self.limits.body_rate_window_s,
+                                self._body_credit + size / self.limits.min_body_rate)
+
+    def cut(self) -> None:
+        """End a request that stalled: 408 if its answer has not started, then close."""
         if self._in_headers and self._header_deadline is None:
-            self._header_deadline = time.monotonic() + self.limits.header_timeout_s
+            return  # nothing of a request came: closed without an answer
+        self.cut_off = self.close_connection = True
+        try:
+            if not self._responded:
+                self._responded = True
+                self.connection.settimeout(5)
+                detail = ("the request line and headers took too long" if self._in_headers
+                          else f"the request body came too slowly (under "
+                               f"{self.limits.min_body_rate:g} bytes/s on average, or nothing "
+                               f"for {self.limits.read_timeout_s:g} s)")
+                self.connection.sendall(problem_bytes(408, detail))
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
 
     def parse_request(self) -> bool:
         ok = super().parse_request()
         self._in_headers = False
+        self._body_waited, self._body_credit = 0.0, self.limits.body_rate_window_s
         return ok
 
     def send_response(self, code: int, message: str | None = None) -> None:
+        if self.cut_off:  # the app's answer to the body it could not read: 408 was sent
+            raise ConnectionAbortedError("the request was cut off")
+        self._responded = True
         # http.server's, less the Server header naming Werkzeug and Python.
         self.log_request(code)
         self.send_response_only(code, message)
@@ -206,7 +312,7 @@ class _Handler(WSGIRequestHandler):
     def send_error(self, code: int, message: str | None = None,
                    explain: str | None = None) -> None:
         self.log_error("code %d, message %s", code, message)
-        self.close_connection = True
+        self.close_connection = self._responded = True
         self.wfile.write(problem_bytes(int(code), message or HTTPStatus(code).description))
 
     def log_error(self, format: str, *args: Any) -> None:
@@ -335,8 +441,9 @@ class ThreadedServer:
                  limits: ServerLimits | None = None) -> None:
         app = create_app(settings, services)
         _check_port(settings.api_host, settings.api_port)
+        limits = limits or ServerLimits(header_timeout_s=settings.api_header_timeout_s)
         self.server: BaseWSGIServer = _PooledServer(settings.api_host, settings.api_port, app,
-                                                    limits or ServerLimits())
+                                                    limits)
         self.thread = threading.Thread(target=self.server.serve_forever, name="veza-api",
                                        daemon=True)
 

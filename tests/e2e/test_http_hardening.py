@@ -29,7 +29,9 @@ from veza.settings import Settings
 pytestmark = pytest.mark.e2e
 
 LIMITS = ServerLimits(idle_timeout_s=1.0, header_timeout_s=2.0, read_timeout_s=2.0, threads=4,
-                      max_waiting=8)
+                      max_waiting=8, min_body_rate=50.0, body_rate_window_s=1.0)
+# gunicorn's deadline for a request's line and headers, in `veza serve api` below.
+GUNICORN_HEADER_TIMEOUT_S = 2.0
 
 
 @dataclass
@@ -113,7 +115,8 @@ def gunicorn(database_url: str, tmp_path: Path) -> Iterator[int]:
     """`veza serve api` (gunicorn) on this test's database; yield its port."""
     port = free_port()
     env = {"VEZA_DATABASE_URL": database_url, "VEZA_DATA_DIR": str(tmp_path / "data"),
-           "VEZA_API_PORT": str(port), "VEZA_RATE_LIMIT_AUTH": "0"}
+           "VEZA_API_PORT": str(port), "VEZA_RATE_LIMIT_AUTH": "0",
+           "VEZA_API_HEADER_TIMEOUT_S": str(GUNICORN_HEADER_TIMEOUT_S)}
     proc = start(["serve", "api", "--workers", "1"], env, tmp_path / "api.log")
     try:
         wait_http(f"http://127.0.0.1:{port}/healthz", proc, timeout=60)
@@ -235,6 +238,7 @@ def test_veza_up_closes_idle_and_trickling_connections_with_bounded_threads(
     finally:
         for sock in lurkers:
             sock.close()
+    time.sleep(0.3)  # their slots are given back once the server sees them closed
 
     # Many idle connections never grow the threads, and past the pool's queue they are refused.
     crowd = [socket.create_connection(("127.0.0.1", port)) for _ in range(60)]
@@ -277,3 +281,103 @@ def test_veza_up_takes_a_slow_body_that_keeps_moving(embedded: int) -> None:
     me = requests.get(f"http://127.0.0.1:{port}/api/v1/me", headers={"Authorization": artist},
                       timeout=10)
     assert me.json()["display_name"] == "Slow but steady"
+
+
+def _trickle(sock: socket.socket, data: bytes, every_s: float) -> float:
+    """Send ``data`` a byte at a time; return how long until the server cut it off."""
+    began = time.monotonic()
+    with pytest.raises(OSError):  # the server closed: a broken pipe or a reset
+        for byte in data:
+            sock.sendall(bytes([byte]))
+            time.sleep(every_s)
+    return time.monotonic() - began
+
+
+def test_veza_up_cuts_off_a_trickled_body_with_408(embedded: int) -> None:
+    """A body under the minimum rate is cut off however regularly its bytes come (each within
+    the read timeout), with 408 ``timeout`` since the answer had not started; nothing is
+    stored."""
+    port = embedded
+    artist = artist_token(f"http://127.0.0.1:{port}")["Authorization"]
+    body = json.dumps({"display_name": "Trickle", "bio": "b" * 1000}).encode()
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(post_json("/api/v1/me", method="PATCH", token=artist, length=len(body))
+                     + b"\r\nConnection: close\r\n\r\n")
+        # 10 bytes/s, a fifth of the minimum; each byte well within the read timeout.
+        took = _trickle(sock, body, 0.1)
+        assert took < LIMITS.body_rate_window_s + 2, took
+        data = b""
+        try:
+            while chunk := sock.recv(65536):
+                data += chunk
+        except ConnectionResetError:
+            pass
+    reply = parse(data)
+    assert reply.status == 408 and reply.problem()["code"] == "timeout", reply
+    assert "50 bytes/s" in str(reply.problem()["detail"])
+    me = requests.get(f"http://127.0.0.1:{port}/api/v1/me", headers={"Authorization": artist},
+                      timeout=10)
+    assert me.json()["display_name"] != "Trickle"
+
+
+def test_veza_up_times_every_request_on_a_connection_and_keeps_none_alive(
+    embedded: int,
+) -> None:
+    port = embedded
+    # A second request trickled on the connection right behind the first (here while the
+    # first one's password is checked) is cut off like any trickle, not read for ever.
+    login = b'{"login": "nobody", "password": "wrong password"}'
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(post_json("/api/v1/auth/login", length=len(login)) + b"\r\n\r\n" + login)
+        time.sleep(0.02)
+        took = _trickle(sock, b"GET /healthz HTTP/1.1\r\nHost: api\r\nX-Slow: " + b"x" * 200,
+                        0.2)
+        assert took < LIMITS.header_timeout_s + 1.5, took
+
+    # Connections whose client keeps them open after an answer hold no thread: with more of
+    # them than the pool has threads, a fresh client is answered at once.
+    kept = [socket.create_connection(("127.0.0.1", port), timeout=10)
+            for _ in range(LIMITS.threads + 2)]
+    try:
+        for sock in kept:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: api\r\n\r\n")
+            assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+        began = time.monotonic()
+        assert exchange(port, b"GET /healthz HTTP/1.1\r\nHost: api").status == 200
+        assert time.monotonic() - began < LIMITS.idle_timeout_s / 2
+        for sock in kept:
+            assert _closed_within(sock, LIMITS.idle_timeout_s + 1) < LIMITS.idle_timeout_s + 1
+    finally:
+        for sock in kept:
+            sock.close()
+
+
+def test_veza_serve_api_cuts_off_trickled_headers_with_408(gunicorn: int) -> None:
+    """gunicorn waits for a first byte without a thread, but then read headers for as long as
+    they trickled; each of its threads is freed at the header deadline."""
+    port = gunicorn
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as slow:
+        took = _trickle(slow, b"GET /healthz HTTP/1.1\r\nHost: api\r\nX-Slow: " + b"x" * 200,
+                        0.2)
+        # The worker looks about once a second.
+        assert took < GUNICORN_HEADER_TIMEOUT_S + 2.5, took
+        data = b""
+        try:
+            while chunk := slow.recv(65536):
+                data += chunk
+        except ConnectionResetError:
+            pass
+    reply = parse(data)
+    assert reply.status == 408 and reply.problem()["code"] == "timeout", reply
+    # More trickles than the worker has threads, at once: all cut off, and then it answers.
+    crowd = [socket.create_connection(("127.0.0.1", port), timeout=30) for _ in range(6)]
+    try:
+        for sock in crowd:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: api\r\n")
+        time.sleep(GUNICORN_HEADER_TIMEOUT_S + 2.5)
+        for sock in crowd:
+            assert _closed_within(sock, 2) < 2
+    finally:
+        for sock in crowd:
+            sock.close()
+    assert exchange(port, b"GET /healthz HTTP/1.1\r\nHost: api", timeout=5).status == 200
