@@ -15,6 +15,7 @@ from websockets.sync.client import connect
 
 from tests.e2e.conftest import start, stop, wait_http
 from tests.helpers import PASSWORD
+from tests.plugins.s3 import free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -84,3 +85,50 @@ def test_veza_up_serves_the_app_and_tells_it_where_the_chat_is(
         finally:
             assert stop(proc) == 0, proc.output()[-3000:]
     assert "Traceback" not in proc.output()
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
+def test_chromium_keeps_the_session_cookie_on_plain_http_and_a_reload_stays_signed_in(
+    short_dir: Path, port: int, tmp_path: Path
+) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    (dist / "index.html").write_text("<!doctype html><title>Veza</title>")
+    env = {"VEZA_DATA_DIR": str(short_dir / "data"), "VEZA_API_PORT": str(port),
+           "VEZA_CHAT_PORT": str(free_port()), "VEZA_WEB_DIR": str(dist)}
+    proc = start(["up"], env, tmp_path / "up.log")
+    base = f"http://127.0.0.1:{port}"
+    register = """async () => { const r = await fetch('/api/v1/auth/register', {method: 'POST',
+        headers: {'Content-Type': 'application/json', 'X-Veza-Session': 'cookie'},
+        body: JSON.stringify({handle: 'ada', email: 'ada@example.org',
+                              password: 'a long passphrase', role: 'artist'})});
+        return [r.status, await r.json(), document.cookie]; }"""
+    refresh = """async () => { const r = await fetch('/api/v1/auth/refresh', {method: 'POST',
+        headers: {'X-Veza-Session': 'cookie'}}); return [r.status, await r.json()]; }"""
+    try:
+        wait_http(f"{base}/healthz", proc)
+        with sync_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM,
+                                                 args=["--no-sandbox"])
+            try:
+                context = browser.new_context()
+                page = context.new_page()
+                page.goto(f"{base}/")
+                status, body, script_sees = page.evaluate(register)
+                assert status == 201 and "refresh_token" not in body
+                assert script_sees == ""  # HttpOnly: no script reads it
+                [cookie] = context.cookies()
+                assert (cookie["name"], cookie["path"], cookie["secure"], cookie["httpOnly"],
+                        cookie["sameSite"]) == ("veza_refresh", "/api/v1/auth", True, True,
+                                                "Strict")
+                page.reload()
+                status, body = page.evaluate(refresh)
+                assert status == 200 and body["user"]["handle"] == "ada", body
+            finally:
+                browser.close()
+    finally:
+        assert stop(proc) == 0, proc.output()[-3000:]
