@@ -5,6 +5,7 @@ import { LoginPage, PasswordPage, RegisterPage, RequireAuth } from "@/features/a
 import { ArtistPage, DashboardPage, HistoryPage, HomePage, LikesPage, TrackPage } from "@/features/library";
 import { MyPlaylistsPage, PlaylistPage } from "@/features/playlists";
 import { SearchPage } from "@/features/search";
+import { UploadPage } from "@/features/upload";
 import { ApiError } from "@/lib/api";
 
 import { Layout } from "./Layout";
@@ -43,6 +44,7 @@ export function AppRoutes() {
         <Route path="/register" element={<RegisterPage />} />
         <Route path="/account/password" element={<RequireAuth><PasswordPage /></RequireAuth>} />
         {/* More pages (the upload page) go here, one line each. */}
+        <Route path="/upload" element={<RequireAuth role="artist"><UploadPage /></RequireAuth>} />
         <Route path="*" element={<NotFound />} />
       </Route>
     </Routes>

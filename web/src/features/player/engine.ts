@@ -44,9 +44,12 @@ export function dbToGain(db: number | null): number {
 
 type HlsClass = typeof HlsType;
 let hlsModule: Promise<HlsClass> | null = null;
-/** hls.js is loaded with the first track, not with the page (it is most of the player's weight). */
+/**
+ * hls.js is loaded with the first track, not with the page (it is most of the player's weight);
+ * its light build is enough for our master playlists (variants only, no alternate renditions).
+ */
 function loadHls(): Promise<HlsClass> {
-  hlsModule ??= import("hls.js").then((m) => m.default);
+  hlsModule ??= import("hls.js/light").then((m) => m.default);
   return hlsModule;
 }
 

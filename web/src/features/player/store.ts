@@ -80,17 +80,18 @@ function makeShuffleOrder(queue: QueueEntry[], index: number): string[] {
 // ----------------------------------------------------------------------------- engine wiring
 
 let engine: PlaybackEngine | null = null;
-let resolveStream: (trackId: string) => Promise<StreamSource> = fetchStream;
+let resolveStream: (trackId: string, access?: string | null) => Promise<StreamSource> = fetchStream;
 const streams = new Map<string, { at: number; source: Promise<StreamSource> }>();
 /** Stream URLs of private tracks carry an expiring grant: ask again after a while. */
 const STREAM_CACHE_MS = 5 * 60_000;
 
-function stream(trackId: string): Promise<StreamSource> {
-  const cached = streams.get(trackId);
+function stream(track: PlayableTrack): Promise<StreamSource> {
+  const key = track.access ? `${track.id}?${track.access}` : track.id;
+  const cached = streams.get(key);
   if (cached && Date.now() - cached.at < STREAM_CACHE_MS) return cached.source;
-  const source = resolveStream(trackId);
-  streams.set(trackId, { at: Date.now(), source });
-  source.catch(() => streams.delete(trackId));
+  const source = resolveStream(track.id, track.access);
+  streams.set(key, { at: Date.now(), source });
+  source.catch(() => streams.delete(key));
   return source;
 }
 
@@ -114,7 +115,7 @@ function getEngine(): PlaybackEngine | null {
 }
 
 /** Replace the engine (tests use a fake; jsdom plays no media) and the stream lookup. */
-export function setEngine(next: PlaybackEngine | null, resolver?: (trackId: string) => Promise<StreamSource>): void {
+export function setEngine(next: PlaybackEngine | null, resolver?: (trackId: string, access?: string | null) => Promise<StreamSource>): void {
   engine = next;
   streams.clear();
   if (resolver) resolveStream = resolver;
@@ -139,7 +140,7 @@ async function loadCurrent(autoplay: boolean, startAt = 0): Promise<void> {
   if (!current || !eng) return;
   usePlayer.setState({ position: startAt, duration: current.track.duration_s ?? 0, error: null, buffering: autoplay, playing: autoplay });
   try {
-    const source = await stream(current.track.id);
+    const source = await stream(current.track);
     if (seq !== loadSeq) return;
     await eng.load(source, { autoplay, startAt });
   } catch (error) {
@@ -156,7 +157,7 @@ function preloadNext(): void {
   const nextIndex = followingIndex(s, 1, false);
   const next = nextIndex === null ? undefined : s.queue[nextIndex];
   if (!next || next.track.id === s.queue[s.index]?.track.id) return;
-  stream(next.track.id).then(
+  stream(next.track).then(
     (source) => engine?.preload(source),
     () => undefined,
   );

@@ -5,6 +5,8 @@ export interface PlayableTrack {
   artist?: string | null;
   owner_handle?: string | null;
   duration_s?: number | null;
+  /** A stream grant (`?access=` of a shared private track's link), when the page has one. */
+  access?: string | null;
 }
 
 /** One place in the queue: the same track may be queued twice, each entry has its own key. */

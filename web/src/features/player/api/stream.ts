@@ -10,8 +10,9 @@ interface TrackDetail {
 }
 
 /** A track's stream as the API hands it out (with a grant for a private track). */
-export async function fetchStream(trackId: string): Promise<StreamSource> {
-  const track = await request<TrackDetail>(`${API}/tracks/${encodeURIComponent(trackId)}`);
+export async function fetchStream(trackId: string, access?: string | null): Promise<StreamSource> {
+  const grant = access ? `?access=${encodeURIComponent(access)}` : "";
+  const track = await request<TrackDetail>(`${API}/tracks/${encodeURIComponent(trackId)}${grant}`);
   if (!track.stream) throw new Error(`not_playable:${track.status}`);
   return {
     trackId: track.id,

@@ -124,7 +124,7 @@ export function PlayerBar() {
   return (
     <section
       aria-label={t("player")}
-      className="border-t border-zinc-200 bg-white/95 px-2 py-2 backdrop-blur dark:border-zinc-800 dark:bg-zinc-950/95 sm:px-4"
+      className="fixed inset-x-0 bottom-0 z-30 border-t border-zinc-200 bg-white/95 px-2 py-2 backdrop-blur dark:border-zinc-800 dark:bg-zinc-950/95 sm:px-4"
     >
       {queueOpen && <QueuePanel onClose={() => setQueueOpen(false)} />}
       <div className="mx-auto flex max-w-6xl flex-wrap items-center gap-x-3 gap-y-1 sm:flex-nowrap">
