@@ -326,9 +326,9 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
         chat = GatewayThread(services)
         chat_port = chat.start(settings.chat_host, 0)
     relay.events.subscribe(chat.deliver_track_event)
-    from api.config import announce_chat_url
+    from api.config import announce_chat_url, gateway_url
 
-    chat_url = f"ws://{settings.chat_host}:{chat_port}/ws"
+    chat_url = gateway_url(settings.chat_host, chat_port)
     announce_chat_url(server.server.app, chat_url)  # type: ignore[arg-type]
     server.start()
 

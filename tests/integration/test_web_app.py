@@ -209,3 +209,18 @@ def test_a_build_that_lands_while_the_api_runs_is_served(
     (dist / "assets").mkdir(parents=True)
     (dist / "index.html").write_text(INDEX)
     assert_app_page(client.get("/"))
+
+
+@pytest.mark.parametrize(("chat_host", "asked", "expected"), [
+    ("0.0.0.0", "192.168.1.5:8000", "ws://192.168.1.5:8001/ws"),
+    ("::", "[fd00::5]:8000", "ws://[fd00::5]:8001/ws"),
+    ("::", "veza.local", "ws://veza.local:8001/ws"),
+    ("127.0.0.1", "192.168.1.5:8000", "ws://127.0.0.1:8001/ws"),
+])
+def test_a_gateway_on_every_address_is_named_as_the_page_named_the_api(
+    services: Services, chat_host: str, asked: str, expected: str
+) -> None:
+    client = create_app(services.settings.replace(chat_host=chat_host),
+                        services).test_client()
+    response = client.get("/api/v1/config", headers={"Host": asked})
+    assert response.get_json()["chat_url"] == expected
