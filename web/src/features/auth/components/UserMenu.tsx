@@ -41,11 +41,12 @@ export function UserMenu() {
   return (
     <Menu>
       <MenuTrigger asChild>
-        <Button variant="ghost" size="sm" aria-label={t("menu.label", { name: user.display_name || user.handle })}>
+        <Button variant="ghost" size="sm">
           <span aria-hidden="true" className="flex h-7 w-7 items-center justify-center rounded-full bg-violet-700 text-sm font-semibold uppercase text-white">
             {(user.display_name || user.handle).slice(0, 1)}
           </span>
-          <span className="hidden max-w-32 truncate sm:inline">{user.display_name || user.handle}</span>
+          <span className="sr-only max-w-32 truncate sm:not-sr-only">{user.display_name || user.handle}</span>
+          <span className="sr-only">{t("menu.label")}</span>
         </Button>
       </MenuTrigger>
       <MenuContent>

@@ -1,6 +1,6 @@
 import { useQueryClient } from "@tanstack/react-query";
-import { useEffect } from "react";
-import { useNavigate } from "react-router-dom";
+import { useEffect, useRef } from "react";
+import { useLocation, useNavigate } from "react-router-dom";
 
 import { onSignedOut } from "@/lib/api";
 
@@ -26,6 +26,9 @@ export function useSessionBoot(): void {
 export function useSignedOutRedirect(): void {
   const navigate = useNavigate();
   const queryClient = useQueryClient();
+  const location = useLocation();
+  const here = useRef(location);
+  here.current = location;
   useEffect(
     () =>
       onSignedOut((reason) => {
@@ -33,7 +36,7 @@ export function useSignedOutRedirect(): void {
         useSession.getState().signedOut();
         queryClient.removeQueries();
         if (wasSignedIn || reason === "session_revoked" || reason === "token_reused") {
-          const next = window.location.pathname + window.location.search;
+          const next = here.current.pathname + here.current.search;
           const params = new URLSearchParams({ reason: reason ?? "signed_out" });
           if (!next.startsWith("/login")) params.set("next", next);
           navigate(`/login?${params.toString()}`);

@@ -1,9 +1,8 @@
+import { TrackWaveform } from "@/features/waveform";
+
 import type { Track } from "../api/library";
 
-/**
- * Where the track page shows the waveform. Placeholder until the waveform feature exports
- * `<TrackWaveform track={track} />`; then render it here.
- */
+/** Where the track page shows the waveform (click or drag on it to seek). */
 export function WaveformSlot({ track }: { track: Track; access?: string | null }) {
-  return <div data-track-id={track.id} />;
+  return <TrackWaveform track={track} />;
 }

@@ -38,7 +38,7 @@ export function AddToPlaylistMenu({ trackId, trackTitle, compact = false }: Prop
   if (!user) {
     return (
       <Button variant="secondary" size={compact ? "sm" : "md"} aria-label={label} onClick={() => navigate(`/login?next=${encodeURIComponent(location.pathname)}`)}>
-        <span aria-hidden="true">＋</span>
+        <span aria-hidden="true">+</span>
         {compact ? null : t("add")}
       </Button>
     );
@@ -48,7 +48,7 @@ export function AddToPlaylistMenu({ trackId, trackTitle, compact = false }: Prop
       <Menu>
         <MenuTrigger asChild>
           <Button variant="secondary" size={compact ? "sm" : "md"} aria-label={label}>
-            <span aria-hidden="true">＋</span>
+            <span aria-hidden="true">+</span>
             {compact ? null : t("add")}
           </Button>
         </MenuTrigger>

@@ -66,7 +66,7 @@ export function ReorderList({ items, editable, onMove, onRemove, onPlay }: Props
 
   return (
     <>
-      <ol ref={listRef} className="divide-y divide-zinc-200 rounded-md border border-zinc-200 dark:divide-zinc-800 dark:border-zinc-800">
+      <ol ref={listRef} aria-label={t("tracks")} className="divide-y divide-zinc-200 rounded-md border border-zinc-200 dark:divide-zinc-800 dark:border-zinc-800">
         {items.map((item, index) => (
           <li
             key={item.id}

@@ -90,6 +90,10 @@ export function SearchPage() {
   const [filters, setFilters] = useState(() => filtersFrom(params));
   const written = useRef(filterString(params));
   const settled = useDebounced(filters, SEARCH_DELAY_MS);
+  // Open on a wide screen, or when the link sets filters; folded on a phone otherwise.
+  const [filtersOpen, setFiltersOpen] = useState(
+    () => FILTERS.some((name) => params.has(name)) || typeof matchMedia !== "function" || matchMedia("(min-width: 640px)").matches,
+  );
 
   // The URL's filters changed from outside (back, a shared link): show them.
   useEffect(() => {
@@ -140,56 +144,63 @@ export function SearchPage() {
   return (
     <section className="flex flex-col gap-4 p-4 sm:p-8">
       <h1 className="text-2xl font-semibold">{q ? t("titleFor", { q }) : t("title")}</h1>
-      <form aria-label={t("filters")} onSubmit={(e) => e.preventDefault()} className="rounded-md border border-zinc-200 p-4 dark:border-zinc-800">
-        <div className="grid grid-cols-2 gap-3 md:grid-cols-4">
-          <TextField label={t("tempoMin")} min={1} max={1000} {...number} {...text("tempo_min")} />
-          <TextField label={t("tempoMax")} min={1} max={1000} {...number} {...text("tempo_max")} />
-          <TextField label={t("loudnessMin")} min={-100} max={10} {...number} {...text("loudness_min")} />
-          <TextField label={t("loudnessMax")} min={-100} max={10} {...number} {...text("loudness_max")} />
-          <TextField label={t("durationMin")} min={0} {...number} {...text("duration_min")} />
-          <TextField label={t("durationMax")} min={0} {...number} {...text("duration_max")} />
-          <SelectField label={t("key")} {...text("key")}>
-            <option value="">{t("anyKey")}</option>
-            {CAMELOT.map(([code, tonic, mode]) => (
-              <option key={code} value={code}>
-                {t("keyOption", { code, tonic: t(`note.${tonic}`, { defaultValue: tonic }), mode: t(mode) })}
-              </option>
-            ))}
-          </SelectField>
-          <TextField label={t("genre")} maxLength={100} {...text("genre")} />
-        </div>
-        <div className="mt-3 flex flex-wrap gap-x-6 gap-y-2">
-          <label className="flex items-center gap-2">
-            <input type="checkbox" {...check("compatible")} disabled={!filters.key} />
-            {t("compatible")}
-          </label>
-          <label className="flex items-center gap-2">
-            <input type="checkbox" {...check("half_double")} />
-            {t("halfDouble")}
-          </label>
-          <Button
-            variant="ghost"
-            size="sm"
-            onClick={() =>
-              setFilters({
-                tempo_min: "",
-                tempo_max: "",
-                half_double: false,
-                key: "",
-                compatible: false,
-                loudness_min: "",
-                loudness_max: "",
-                duration_min: "",
-                duration_max: "",
-                genre: "",
-                tag: "",
-              })
-            }
-          >
-            {t("clear")}
-          </Button>
-        </div>
-      </form>
+      <details
+        open={filtersOpen}
+        onToggle={(e) => setFiltersOpen(e.currentTarget.open)}
+        className="rounded-md border border-zinc-200 dark:border-zinc-800"
+      >
+        <summary className="cursor-pointer select-none px-4 py-3 font-medium">{t("filters")}</summary>
+        <form aria-label={t("filters")} onSubmit={(e) => e.preventDefault()} className="px-4 pb-4">
+          <div className="grid grid-cols-2 items-end gap-3 md:grid-cols-4">
+            <TextField label={t("tempoMin")} min={1} max={1000} {...number} {...text("tempo_min")} />
+            <TextField label={t("tempoMax")} min={1} max={1000} {...number} {...text("tempo_max")} />
+            <TextField label={t("loudnessMin")} min={-100} max={10} {...number} {...text("loudness_min")} />
+            <TextField label={t("loudnessMax")} min={-100} max={10} {...number} {...text("loudness_max")} />
+            <TextField label={t("durationMin")} min={0} {...number} {...text("duration_min")} />
+            <TextField label={t("durationMax")} min={0} {...number} {...text("duration_max")} />
+            <SelectField label={t("key")} {...text("key")}>
+              <option value="">{t("anyKey")}</option>
+              {CAMELOT.map(([code, tonic, mode]) => (
+                <option key={code} value={code}>
+                  {t("keyOption", { code, tonic: t(`note.${tonic}`, { defaultValue: tonic }), mode: t(mode) })}
+                </option>
+              ))}
+            </SelectField>
+            <TextField label={t("genre")} maxLength={100} {...text("genre")} />
+          </div>
+          <div className="mt-3 flex flex-wrap gap-x-6 gap-y-2">
+            <label className="flex items-center gap-2">
+              <input type="checkbox" {...check("compatible")} disabled={!filters.key} />
+              {t("compatible")}
+            </label>
+            <label className="flex items-center gap-2">
+              <input type="checkbox" {...check("half_double")} />
+              {t("halfDouble")}
+            </label>
+            <Button
+              variant="ghost"
+              size="sm"
+              onClick={() =>
+                setFilters({
+                  tempo_min: "",
+                  tempo_max: "",
+                  half_double: false,
+                  key: "",
+                  compatible: false,
+                  loudness_min: "",
+                  loudness_max: "",
+                  duration_min: "",
+                  duration_max: "",
+                  genre: "",
+                  tag: "",
+                })
+              }
+            >
+              {t("clear")}
+            </Button>
+          </div>
+        </form>
+      </details>
       {Object.keys(fields).length === 0 ? <ErrorMessage error={results.error} /> : null}
       {!hasCriteria(criteria) ? (
         <p className="text-zinc-600 dark:text-zinc-400">{t("hint")}</p>
