@@ -22,7 +22,7 @@ import { QueuePanel } from "./QueuePanel";
 function Cover({ trackId }: { trackId: string }) {
   const [failed, setFailed] = useState<string | null>(null);
   if (failed === trackId) {
-    return <div className="h-12 w-12 shrink-0 rounded bg-gradient-to-br from-violet-500 to-fuchsia-600" aria-hidden="true" />;
+    return <div className="h-10 w-10 shrink-0 rounded bg-gradient-to-br from-violet-500 to-fuchsia-600 sm:h-12 sm:w-12" aria-hidden="true" />;
   }
   return (
     <img
@@ -30,7 +30,7 @@ function Cover({ trackId }: { trackId: string }) {
       alt=""
       width={48}
       height={48}
-      className="h-12 w-12 shrink-0 rounded object-cover"
+      className="h-10 w-10 shrink-0 rounded object-cover sm:h-12 sm:w-12"
       onError={() => setFailed(trackId)}
     />
   );
@@ -83,12 +83,12 @@ function VolumeControl() {
   const setVolume = usePlayer((s) => s.setVolume);
   const toggleMute = usePlayer((s) => s.toggleMute);
   return (
-    <div className="flex items-center gap-1">
+    <div className="flex items-center gap-1 max-sm:hidden">
       <button type="button" className={iconButton} aria-label={muted ? t("unmute") : t("mute")} onClick={toggleMute}>
         {muted || volume === 0 ? <MutedIcon /> : <VolumeIcon />}
       </button>
       <Slider.Root
-        className="relative hidden h-5 w-24 touch-none select-none items-center sm:flex"
+        className="relative flex h-5 w-24 touch-none select-none items-center"
         min={0}
         max={100}
         step={5}
@@ -147,7 +147,7 @@ export function PlayerBar() {
         </div>
 
         <div className="flex items-center gap-1">
-          <ShuffleButton className="hidden sm:inline-flex" />
+          <ShuffleButton className="max-sm:hidden" />
           <button type="button" className={iconButton} aria-label={t("previous")} disabled={!track} onClick={previous}>
             <PreviousIcon />
           </button>
@@ -164,7 +164,7 @@ export function PlayerBar() {
           <button type="button" className={iconButton} aria-label={t("next")} disabled={!canNext} onClick={next}>
             <NextIcon />
           </button>
-          <RepeatButton className="hidden sm:inline-flex" />
+          <RepeatButton className="max-sm:hidden" />
         </div>
 
         <div className="order-last w-full sm:order-none sm:flex-1">
@@ -173,7 +173,7 @@ export function PlayerBar() {
 
         <div className="flex items-center gap-2">
           <VolumeControl />
-          <NormaliseSwitch className="hidden md:flex" />
+          <NormaliseSwitch className="flex max-md:hidden" />
           <button
             type="button"
             className={`${iconButton} aria-expanded:bg-violet-100 aria-expanded:text-violet-800 dark:aria-expanded:bg-violet-900/60 dark:aria-expanded:text-violet-200`}

@@ -106,11 +106,6 @@ export function QueuePanel({ onClose }: { onClose: () => void }) {
           {t("queue")} <span className="text-sm font-normal text-zinc-600 dark:text-zinc-400">{t("queueCount", { count: queue.length })}</span>
         </h2>
         <div className="ml-auto flex items-center gap-1">
-          <div className="flex items-center gap-1 sm:hidden">
-            <ShuffleButton />
-            <RepeatButton />
-          </div>
-          <NormaliseSwitch className="flex md:hidden" />
           <button
             type="button"
             className="rounded px-2 py-1 text-sm text-zinc-700 hover:bg-zinc-200 disabled:opacity-40 dark:text-zinc-200 dark:hover:bg-zinc-800"
@@ -129,6 +124,12 @@ export function QueuePanel({ onClose }: { onClose: () => void }) {
           </button>
         </div>
       </header>
+      {/* What the bar has no room for on a narrow screen. */}
+      <div className="flex items-center gap-2 border-b border-zinc-200 px-3 py-1 dark:border-zinc-800 md:hidden">
+        <ShuffleButton className="sm:hidden" />
+        <RepeatButton className="sm:hidden" />
+        <NormaliseSwitch className="flex" />
+      </div>
       <p className="sr-only" aria-live="polite">
         {announcement}
       </p>

@@ -14,16 +14,21 @@ const SHORTCUTS = [
   { keys: ["?"], action: "helpKey" },
 ] as const;
 
-/** Installs the app-wide keyboard shortcuts; "?" opens this list of them. Mount once. */
+/**
+ * Installs the app-wide keyboard shortcuts; "?" opens this list of them. Mount once.
+ * The dialog is not modal in Radix's sense: a modal one locks scrolling with a <style> element
+ * injected at run time, which the app's Content-Security-Policy (style-src 'self') refuses.
+ * Escape, a click outside or moving the focus out closes it; the focus returns where it was.
+ */
 export function ShortcutsDialog() {
   const { t } = useTranslation("player");
   const [open, setOpen] = useState(false);
   const openHelp = useCallback(() => setOpen(true), []);
   useShortcuts(openHelp);
   return (
-    <Dialog.Root open={open} onOpenChange={setOpen}>
+    <Dialog.Root open={open} onOpenChange={setOpen} modal={false}>
       <Dialog.Portal>
-        <Dialog.Overlay className="fixed inset-0 z-40 bg-black/50" />
+        <div className="fixed inset-0 z-40 bg-black/50" aria-hidden="true" />
         <Dialog.Content className="fixed left-1/2 top-1/2 z-50 w-[min(92vw,28rem)] -translate-x-1/2 -translate-y-1/2 rounded-lg bg-white p-5 shadow-xl dark:bg-zinc-900">
           <div className="mb-3 flex items-center justify-between">
             <Dialog.Title className="text-lg font-semibold">{t("shortcuts")}</Dialog.Title>

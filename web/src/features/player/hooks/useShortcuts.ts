@@ -25,8 +25,8 @@ export function useShortcuts(openHelp: () => void): void {
     const onKey = (event: KeyboardEvent) => {
       if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
       if (handlesKeys(event.target, event.key)) return;
-      // A modal dialog owns the keyboard while open (Escape closes it).
-      if (document.querySelector("[role=dialog][aria-modal=true], [role=alertdialog]")) return;
+      // A dialog owns the keyboard while open (Escape closes it).
+      if (document.querySelector("[role=dialog][data-state=open], [role=alertdialog]")) return;
       const player = usePlayer.getState();
       switch (event.key) {
         case " ":
