@@ -71,6 +71,11 @@ test("the seek slider shows position and duration and moves with the keyboard", 
   seek.focus();
   await userEvent.keyboard("{ArrowRight}");
   expect(engine.seek).toHaveBeenLastCalledWith(31);
+  await userEvent.keyboard("{End}");
+  expect(engine.seek).toHaveBeenLastCalledWith(100);
+  // Once the key is done, the slider follows the music again.
+  act(() => usePlayer.setState({ position: 12 }));
+  expect(seek).toHaveAttribute("aria-valuenow", "12");
 });
 
 test("keyboard shortcuts work anywhere but in a text field; ? lists them", async () => {

@@ -1,5 +1,5 @@
 import { Slider } from "radix-ui";
-import { useState } from "react";
+import { useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { Link } from "react-router-dom";
 
@@ -8,15 +8,13 @@ import { formatTime, trackPath } from "../format";
 import { useMediaSession } from "../hooks/useMediaSession";
 import { currentTrack, hasNext, usePlayer } from "../store";
 import {
-  MutedIcon,
   NextIcon,
   PauseIcon,
   PlayIcon,
   PreviousIcon,
   QueueIcon,
-  VolumeIcon,
 } from "./icons";
-import { iconButton, NormaliseSwitch, RepeatButton, ShuffleButton } from "./controls";
+import { iconButton, NormaliseSwitch, RepeatButton, ShuffleButton, VolumeControl } from "./controls";
 import { QueuePanel } from "./QueuePanel";
 
 function Cover({ trackId }: { trackId: string }) {
@@ -42,8 +40,11 @@ function SeekBar() {
   const duration = usePlayer((s) => s.duration);
   const seek = usePlayer((s) => s.seek);
   const loaded = usePlayer((s) => s.index >= 0);
-  // While the thumb is dragged, show where it is; seek once it is let go.
+  // While the thumb is dragged, show where it is and seek once it is let go; a key seeks at once.
+  // (For a key, Radix reports the commit before the change: a drag state kept from that change
+  // would stick.)
   const [dragging, setDragging] = useState<number | null>(null);
+  const pointer = useRef(false);
   const shown = dragging ?? position;
   const max = Math.max(duration, 0.001);
   return (
@@ -56,8 +57,11 @@ function SeekBar() {
         step={1}
         value={[Math.min(shown, max)]}
         disabled={!loaded}
-        onValueChange={([v]) => setDragging(v ?? 0)}
+        onPointerDown={() => (pointer.current = true)}
+        onValueChange={([v]) => (pointer.current ? setDragging(v ?? 0) : seek(v ?? 0))}
         onValueCommit={([v]) => {
+          if (!pointer.current) return;
+          pointer.current = false;
           setDragging(null);
           seek(v ?? 0);
         }}
@@ -72,38 +76,6 @@ function SeekBar() {
         />
       </Slider.Root>
       <span aria-hidden="true" className="w-10">{formatTime(duration)}</span>
-    </div>
-  );
-}
-
-function VolumeControl() {
-  const { t } = useTranslation("player");
-  const volume = usePlayer((s) => s.volume);
-  const muted = usePlayer((s) => s.muted);
-  const setVolume = usePlayer((s) => s.setVolume);
-  const toggleMute = usePlayer((s) => s.toggleMute);
-  return (
-    <div className="flex items-center gap-1 max-sm:hidden">
-      <button type="button" className={iconButton} aria-label={muted ? t("unmute") : t("mute")} onClick={toggleMute}>
-        {muted || volume === 0 ? <MutedIcon /> : <VolumeIcon />}
-      </button>
-      <Slider.Root
-        className="relative flex h-5 w-24 touch-none select-none items-center"
-        min={0}
-        max={100}
-        step={5}
-        value={[muted ? 0 : Math.round(volume * 100)]}
-        onValueChange={([v]) => setVolume((v ?? 0) / 100)}
-      >
-        <Slider.Track className="relative h-1 grow rounded-full bg-zinc-300 dark:bg-zinc-700">
-          <Slider.Range className="absolute h-full rounded-full bg-zinc-600 dark:bg-zinc-300" />
-        </Slider.Track>
-        <Slider.Thumb
-          aria-label={t("volume")}
-          aria-valuetext={`${muted ? 0 : Math.round(volume * 100)} %`}
-          className="block h-3.5 w-3.5 rounded-full bg-zinc-700 shadow dark:bg-zinc-200"
-        />
-      </Slider.Root>
     </div>
   );
 }
@@ -172,7 +144,7 @@ export function PlayerBar() {
         </div>
 
         <div className="flex items-center gap-2">
-          <VolumeControl />
+          <VolumeControl className="max-sm:hidden" />
           <NormaliseSwitch className="flex max-md:hidden" />
           <button
             type="button"

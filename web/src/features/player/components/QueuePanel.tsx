@@ -4,7 +4,7 @@ import { useTranslation } from "react-i18next";
 
 import { usePlayer } from "../store";
 import { CloseIcon, HandleIcon } from "./icons";
-import { NormaliseSwitch, RepeatButton, ShuffleButton } from "./controls";
+import { NormaliseSwitch, RepeatButton, ShuffleButton, VolumeControl } from "./controls";
 
 export const ROW_HEIGHT = 48;
 
@@ -129,6 +129,7 @@ export function QueuePanel({ onClose }: { onClose: () => void }) {
         <ShuffleButton className="sm:hidden" />
         <RepeatButton className="sm:hidden" />
         <NormaliseSwitch className="flex" />
+        <VolumeControl className="ml-auto sm:hidden" />
       </div>
       <p className="sr-only" aria-live="polite">
         {announcement}

@@ -1,8 +1,8 @@
-import { Switch } from "radix-ui";
+import { Slider, Switch } from "radix-ui";
 import { useTranslation } from "react-i18next";
 
 import { usePlayer } from "../store";
-import { RepeatIcon, ShuffleIcon } from "./icons";
+import { MutedIcon, RepeatIcon, ShuffleIcon, VolumeIcon } from "./icons";
 
 export const iconButton =
   "inline-flex h-10 w-10 shrink-0 items-center justify-center rounded-full text-zinc-700 hover:bg-zinc-200 disabled:opacity-40 dark:text-zinc-200 dark:hover:bg-zinc-800";
@@ -53,3 +53,35 @@ export function NormaliseSwitch({ className = "" }: { className?: string }) {
   );
 }
 
+
+export function VolumeControl({ className = "" }: { className?: string }) {
+  const { t } = useTranslation("player");
+  const volume = usePlayer((s) => s.volume);
+  const muted = usePlayer((s) => s.muted);
+  const setVolume = usePlayer((s) => s.setVolume);
+  const toggleMute = usePlayer((s) => s.toggleMute);
+  return (
+    <div className={`flex items-center gap-1 ${className}`}>
+      <button type="button" className={iconButton} aria-label={muted ? t("unmute") : t("mute")} onClick={toggleMute}>
+        {muted || volume === 0 ? <MutedIcon /> : <VolumeIcon />}
+      </button>
+      <Slider.Root
+        className="relative flex h-5 w-24 touch-none select-none items-center"
+        min={0}
+        max={100}
+        step={5}
+        value={[muted ? 0 : Math.round(volume * 100)]}
+        onValueChange={([v]) => setVolume((v ?? 0) / 100)}
+      >
+        <Slider.Track className="relative h-1 grow rounded-full bg-zinc-300 dark:bg-zinc-700">
+          <Slider.Range className="absolute h-full rounded-full bg-zinc-600 dark:bg-zinc-300" />
+        </Slider.Track>
+        <Slider.Thumb
+          aria-label={t("volume")}
+          aria-valuetext={`${muted ? 0 : Math.round(volume * 100)} %`}
+          className="block h-3.5 w-3.5 rounded-full bg-zinc-700 shadow dark:bg-zinc-200"
+        />
+      </Slider.Root>
+    </div>
+  );
+}
