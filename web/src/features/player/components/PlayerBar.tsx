@@ -91,6 +91,7 @@ export function PlayerBar() {
   const queueLength = usePlayer((s) => s.queue.length);
   const { toggle, next, previous } = usePlayer.getState();
   const [queueOpen, setQueueOpen] = useState(false);
+  const queueButton = useRef<HTMLButtonElement>(null);
   useMediaSession();
 
   return (
@@ -98,7 +99,14 @@ export function PlayerBar() {
       aria-label={t("player")}
       className="fixed inset-x-0 bottom-0 z-30 border-t border-zinc-200 bg-white/95 px-2 py-2 backdrop-blur dark:border-zinc-800 dark:bg-zinc-950/95 sm:px-4"
     >
-      {queueOpen && <QueuePanel onClose={() => setQueueOpen(false)} />}
+      {queueOpen && (
+        <QueuePanel
+          onClose={() => {
+            setQueueOpen(false);
+            queueButton.current?.focus();
+          }}
+        />
+      )}
       <div className="mx-auto flex max-w-6xl flex-wrap items-center gap-x-3 gap-y-1 sm:flex-nowrap">
         <div className="flex min-w-0 flex-1 items-center gap-3 sm:w-64 sm:flex-none">
           {track ? (
@@ -149,6 +157,7 @@ export function PlayerBar() {
           <button
             type="button"
             className={`${iconButton} aria-expanded:bg-violet-100 aria-expanded:text-violet-800 dark:aria-expanded:bg-violet-900/60 dark:aria-expanded:text-violet-200`}
+            ref={queueButton}
             aria-label={t("queue")}
             aria-expanded={queueOpen}
             aria-controls={queueOpen ? "player-queue" : undefined}

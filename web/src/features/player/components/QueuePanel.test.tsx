@@ -48,7 +48,7 @@ test("remove, play an entry, clear", async () => {
   await openQueue(3);
   await user.click(screen.getByRole("button", { name: "Remove Track 1 from the queue" }));
   expect(titles()).toEqual(["Track 0", "Track 2"]);
-  await user.click(screen.getByRole("button", { name: "Play Track 2" }));
+    await user.click(screen.getByRole("button", { name: "Play Track 2 · Artist" }));
   expect(usePlayer.getState().index).toBe(1);
   await user.click(screen.getByRole("button", { name: "Clear" }));
   expect(titles()).toEqual([]);
@@ -70,6 +70,10 @@ test("the handle reorders with the keyboard and keeps the focus on the moved tra
   expect(titles()).toEqual(["Track 1", "Track 2", "Track 0", "Track 3"]);
   // The seek shortcut did not fire meanwhile.
   expect(usePlayer.getState().position).toBe(0);
+  // Escape closes the panel and the focus goes back to its button.
+  await user.keyboard("{Escape}");
+  expect(screen.queryByRole("region", { name: /Queue/ })).not.toBeInTheDocument();
+  expect(screen.getByRole("button", { name: "Queue" })).toHaveFocus();
 });
 
 test("the handle reorders by dragging", async () => {

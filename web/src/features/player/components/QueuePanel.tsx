@@ -3,10 +3,14 @@ import { useEffect, useRef, useState, type KeyboardEvent, type PointerEvent } fr
 import { useTranslation } from "react-i18next";
 
 import { usePlayer } from "../store";
+import type { PlayableTrack } from "../types";
 import { CloseIcon, HandleIcon } from "./icons";
 import { NormaliseSwitch, RepeatButton, ShuffleButton, VolumeControl } from "./controls";
 
 export const ROW_HEIGHT = 48;
+
+const byline = (track: PlayableTrack) => track.artist || track.owner_handle || "";
+const entryLabel = (track: PlayableTrack) => (byline(track) ? `${track.title} · ${byline(track)}` : track.title);
 
 interface Drag {
   from: number;
@@ -98,6 +102,9 @@ export function QueuePanel({ onClose }: { onClose: () => void }) {
   return (
     <section
       id="player-queue"
+      onKeyDown={(event) => {
+        if (event.key === "Escape") onClose();
+      }}
       aria-labelledby="player-queue-title"
       className="mx-auto mb-2 max-w-6xl rounded-lg border border-zinc-200 bg-white shadow-lg dark:border-zinc-800 dark:bg-zinc-900"
     >
@@ -173,11 +180,12 @@ export function QueuePanel({ onClose }: { onClose: () => void }) {
                   <button
                     type="button"
                     className="min-w-0 flex-1 truncate text-left text-sm hover:underline"
-                    aria-label={t("playEntry", { title: item.track.title })}
+                    // The name holds the visible text (title · artist) after the verb.
+                    aria-label={t("playEntry", { label: entryLabel(item.track) })}
                     onClick={() => jump(row.index)}
                   >
                     <span className={current ? "font-semibold" : ""}>{item.track.title}</span>
-                    <span className="text-zinc-600 dark:text-zinc-400"> · {item.track.artist || item.track.owner_handle}</span>
+                    {byline(item.track) && <span className="text-zinc-600 dark:text-zinc-400"> · {byline(item.track)}</span>}
                   </button>
                   <button
                     type="button"
