@@ -1,4 +1,4 @@
-import { backoff, BACKOFF_MAX_MS, SocketClient, socketUrl, useSocket, type SocketDeps } from "./client";
+import { backoff, BACKOFF_MAX_MS, secondsLeft, SocketClient, socketUrl, useSocket, type SocketDeps } from "./client";
 import { useTrackEvents } from "./events";
 import { receiveTrackEvent } from "./events";
 
@@ -169,4 +169,24 @@ test("pipeline events reach listeners; a late progress frame never undoes the en
   receiveTrackEvent({ type: "track.ready", schema: 1, at: "", track_id: "t2", job_id: null, duration_s: 1, renditions: [] });
   receiveTrackEvent({ type: "track.progress", schema: 1, at: "", track_id: "t2", job_id: null, progress: 90 });
   expect(useTrackEvents.getState().latest.t2?.type).toBe("track.ready");
+});
+
+const jwt = (claims: object) => `h.${btoa(JSON.stringify(claims)).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_")}.s`;
+
+test("a token about to expire is refreshed before the socket opens with it", async () => {
+  const now = Date.now() / 1000;
+  expect(secondsLeft(jwt({ exp: now + 100 }))).toBeCloseTo(100, 0);
+  expect(secondsLeft("not a jwt")).toBeNull();
+  let token = jwt({ exp: now + 5 });
+  const fresh = jwt({ exp: now + 300 });
+  const refresh = vi.fn(async () => {
+    token = fresh;
+    return true;
+  });
+  const { c } = client({ token: () => token, refresh });
+  c.start();
+  await flush();
+  expect(refresh).toHaveBeenCalledTimes(1);
+  expect(last().url).toContain(`token=${fresh}`);
+  c.stop();
 });

@@ -39,6 +39,22 @@ export function socketUrl(chatUrl: string, token: string, base: string = locatio
   return url.href;
 }
 
+/** Seconds until a JWT access token expires (its `exp`); null when it cannot be read. */
+export function secondsLeft(token: string, now: number = Date.now()): number | null {
+  try {
+    const payload = token.split(".")[1];
+    if (!payload) return null;
+    const json = atob(payload.replace(/-/g, "+").replace(/_/g, "/").padEnd(Math.ceil(payload.length / 4) * 4, "="));
+    const exp = (JSON.parse(json) as { exp?: unknown }).exp;
+    return typeof exp === "number" ? exp - now / 1000 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A token with less than this left is refreshed before a socket is opened with it. */
+const MIN_TOKEN_S = 15;
+
 interface ClientConfig {
   chat_url: string;
 }
@@ -122,7 +138,8 @@ export class SocketClient {
     try {
       // A refused handshake is most often an expired access token: get a new one first.
       let token = deps.token();
-      if (!token || (attempt > 0 && !this.refreshed)) {
+      const left = token ? secondsLeft(token) : null;
+      if (!token || (left !== null && left < MIN_TOKEN_S) || (attempt > 0 && !this.refreshed)) {
         this.refreshed = true;
         if (await deps.refresh()) token = deps.token();
       }
