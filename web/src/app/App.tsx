@@ -1,15 +1,18 @@
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import { lazy } from "react";
 import { BrowserRouter, Route, Routes } from "react-router-dom";
 
 import { LoginPage, PasswordPage, RegisterPage, RequireAuth } from "@/features/auth";
 import { ArtistPage, DashboardPage, HistoryPage, HomePage, LikesPage, TrackPage } from "@/features/library";
 import { MyPlaylistsPage, PlaylistPage } from "@/features/playlists";
 import { SearchPage } from "@/features/search";
-import { UploadPage } from "@/features/upload";
 import { ApiError } from "@/lib/api";
 
 import { Layout } from "./Layout";
 import { NotFound } from "./NotFound";
+
+// The upload page loads when an artist first opens it.
+const UploadPage = lazy(() => import("@/features/upload").then((m) => ({ default: m.UploadPage })));
 
 export function makeQueryClient(): QueryClient {
   return new QueryClient({

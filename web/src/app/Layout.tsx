@@ -1,8 +1,10 @@
+import { Suspense } from "react";
 import { useTranslation } from "react-i18next";
 import { Link, NavLink, Outlet, useLocation } from "react-router-dom";
 
+import { Loading } from "@/components/Feedback";
 import { Toaster } from "@/components/Toast";
-import { UserMenu, useCurrentUser, useSessionBoot, useSignedOutRedirect } from "@/features/auth";
+import { UserMenu, useCurrentUser, useSession, useSessionBoot, useSignedOutRedirect } from "@/features/auth";
 import { SearchBox } from "@/features/search";
 import { cn } from "@/lib/cn";
 
@@ -48,6 +50,8 @@ function Nav() {
 export function Layout() {
   const { t } = useTranslation();
   const location = useLocation();
+  // Pages wait for the session to be restored, so a private page is not asked for anonymously.
+  const restoring = useSession((s) => s.status === "restoring");
   useSessionBoot();
   useSignedOutRedirect();
   return (
@@ -59,14 +63,14 @@ export function Layout() {
         {t("app.skip")}
       </a>
       <header className="sticky top-0 z-30 border-b border-zinc-200 bg-white/95 dark:border-zinc-800 dark:bg-zinc-950/95">
-        <div className="mx-auto flex max-w-6xl flex-wrap items-center gap-x-3 gap-y-2 px-3 py-2 sm:px-4">
+        <div className="mx-auto flex max-w-6xl flex-wrap items-center gap-x-2 gap-y-2 px-3 py-2 sm:gap-x-3 sm:px-4">
           <Link to="/" className="text-xl font-bold tracking-tight text-violet-800 dark:text-violet-300">
             {t("app.name")}
           </Link>
           <div className="order-last w-full sm:order-none sm:w-auto sm:flex-1">
             <SearchBox />
           </div>
-          <div className="ml-auto flex items-center gap-2 sm:ml-0">
+          <div className="ml-auto flex items-center gap-1.5 sm:ml-0 sm:gap-2">
             <ThemeSwitch />
             <LanguageSwitch />
             <UserMenu />
@@ -78,7 +82,9 @@ export function Layout() {
       </header>
       <main id="main" tabIndex={-1} className="mx-auto w-full max-w-6xl flex-1 pb-28 focus:outline-none">
         <ErrorBoundary resetKey={location.pathname}>
-          <Outlet />
+          <Suspense fallback={<Loading />}>
+            {restoring ? <Loading /> : <Outlet />}
+          </Suspense>
         </ErrorBoundary>
       </main>
       <PlayerBarSlot />

@@ -3,7 +3,7 @@ import { forwardRef, type ButtonHTMLAttributes } from "react";
 import { cn } from "@/lib/cn";
 
 type Variant = "primary" | "secondary" | "ghost" | "danger";
-type Size = "sm" | "md" | "icon";
+type Size = "compact" | "sm" | "md" | "icon";
 
 const variants: Record<Variant, string> = {
   primary: "bg-violet-700 text-white hover:bg-violet-800 dark:bg-violet-600 dark:hover:bg-violet-700",
@@ -14,6 +14,7 @@ const variants: Record<Variant, string> = {
 };
 
 const sizes: Record<Size, string> = {
+  compact: "h-8 px-2 text-sm sm:px-3",
   sm: "h-8 px-3 text-sm",
   md: "h-10 px-4",
   icon: "h-10 w-10 justify-center",

@@ -1,4 +1,8 @@
+import { lazy } from "react";
+
 export { playlistKeys, type Playlist, type PlaylistSummary } from "./api/playlists";
 export { AddToPlaylistMenu } from "./components/AddToPlaylistMenu";
-export { MyPlaylistsPage, PlaylistPage } from "./components/pages";
 export { ReorderList } from "./components/ReorderList";
+
+export const MyPlaylistsPage = lazy(() => import("./components/pages").then((m) => ({ default: m.MyPlaylistsPage })));
+export const PlaylistPage = lazy(() => import("./components/pages").then((m) => ({ default: m.PlaylistPage })));

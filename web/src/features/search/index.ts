@@ -1,3 +1,6 @@
+import { lazy } from "react";
+
 export { searchKeys } from "./api/search";
 export { SearchBox } from "./components/SearchBox";
-export { SearchPage } from "./components/SearchPage";
+
+export const SearchPage = lazy(() => import("./components/SearchPage").then((m) => ({ default: m.SearchPage })));

@@ -19,10 +19,10 @@ export function UserMenu() {
   if (!user) {
     return (
       <div className="flex items-center gap-1">
-        <Link className={buttonClass("ghost", "sm")} to="/login">
+        <Link className={buttonClass("ghost", "compact")} to="/login">
           {t("login.title")}
         </Link>
-        <Link className={buttonClass("primary", "sm")} to="/register">
+        <Link className={buttonClass("primary", "compact")} to="/register">
           {t("register.title")}
         </Link>
       </div>

@@ -195,7 +195,7 @@ export function TrackPage() {
             <Button
               aria-label={t("playNamed", { title: track.title })}
               disabled={!play || !track.stream}
-              onClick={() => play?.([track], 0)}
+              onClick={() => play?.([{ ...track, access }], 0)}
             >
               <span aria-hidden="true">▶</span>
               {t("play")}

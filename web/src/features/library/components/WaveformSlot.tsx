@@ -3,6 +3,6 @@ import { TrackWaveform } from "@/features/waveform";
 import type { Track } from "../api/library";
 
 /** Where the track page shows the waveform (click or drag on it to seek). */
-export function WaveformSlot({ track }: { track: Track; access?: string | null }) {
-  return <TrackWaveform track={track} />;
+export function WaveformSlot({ track, access }: { track: Track; access?: string | null }) {
+  return <TrackWaveform track={{ ...track, access }} />;
 }

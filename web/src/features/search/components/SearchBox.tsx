@@ -72,7 +72,7 @@ export function SearchBox() {
           setText(event.target.value);
           if (event.target.value.trim() || onSearchPage) go(event.target.value, false);
         }}
-        className={cn(inputClass, "py-1.5")}
+        className={cn(inputClass, "py-1.5!")}
       />
     </form>
   );
