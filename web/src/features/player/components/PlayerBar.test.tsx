@@ -106,6 +106,16 @@ test("keyboard shortcuts work anywhere but in a text field; ? lists them", async
   expect(usePlayer.getState().muted).toBe(true);
   search.blur();
 
+  // On a slider the arrows are the slider's, but letters are still shortcuts.
+  screen.getByRole("slider", { name: "Volume" }).focus();
+  await user.keyboard("m");
+  expect(usePlayer.getState().muted).toBe(false);
+  const seeks = vi.mocked(engine.seek).mock.calls.length;
+  await user.keyboard("{ArrowLeft}");
+  expect(usePlayer.getState().volume).toBe(0.95);
+  expect(engine.seek).toHaveBeenCalledTimes(seeks);
+  screen.getByRole("slider", { name: "Volume" }).blur();
+
   await user.keyboard("?");
   const dialog = await screen.findByRole("dialog", { name: "Keyboard shortcuts" });
   expect(within(dialog).getByText("Play or pause")).toBeInTheDocument();

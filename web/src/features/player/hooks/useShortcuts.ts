@@ -2,15 +2,18 @@ import { useEffect } from "react";
 
 import { SEEK_STEP_S, usePlayer } from "../store";
 
-/** Elements that use the key themselves: typing, and controls that space or arrows operate. */
+const TYPING_ROLES = new Set(["textbox", "searchbox", "combobox", "spinbutton"]);
+const ARROW_ROLES = new Set(["slider", "radio", "radiogroup", "tab", "tablist", "listbox", "option", "menu", "menuitem", "menuitemradio", "menuitemcheckbox", "grid", "tree"]);
+const NAVIGATION_KEYS = new Set([" ", "ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown", "Home", "End", "PageUp", "PageDown"]);
+
+/** Whether the focused element uses this key itself (typing; arrows on a slider; space on a button). */
 function handlesKeys(target: EventTarget | null, key: string): boolean {
   if (!(target instanceof HTMLElement)) return false;
-  if (target.isContentEditable) return true;
   const tag = target.tagName;
-  if (tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT") return true;
-  if (key === " " && (tag === "BUTTON" || tag === "A" || tag === "SUMMARY")) return true;
-  const role = target.getAttribute("role");
-  if (role && ["slider", "switch", "checkbox", "radio", "menuitem", "option", "tab", "combobox", "textbox", "listbox", "spinbutton"].includes(role)) {
+  const role = target.getAttribute("role") ?? "";
+  if (target.isContentEditable || tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || TYPING_ROLES.has(role)) return true;
+  if (ARROW_ROLES.has(role)) return NAVIGATION_KEYS.has(key);
+  if (key === " " && (tag === "BUTTON" || tag === "A" || tag === "SUMMARY" || role === "button" || role === "switch" || role === "checkbox" || role === "link")) {
     return true;
   }
   return false;
