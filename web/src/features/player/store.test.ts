@@ -230,3 +230,18 @@ test("a track that cannot be played says why and stops", async () => {
   expect(state().error).toBe("not_playable:processing");
   expect(state().playing).toBe(false);
 });
+
+test("playing a list passes over a track that cannot play yet", async () => {
+  const engine = fakeEngine();
+  const { setEngine } = await import("./store");
+  setEngine(engine, async (trackId) => {
+    if (trackId === "t1") throw new Error("not_playable:processing");
+    return { trackId, url: `/m/${trackId}`, gainDb: 0 };
+  });
+  playTracks(tracks(3), 1);
+  await settle();
+  await settle();
+  expect(current()).toBe("t2");
+  expect(engine.loaded).toEqual(["t2"]);
+  expect(state().error).toBeNull();
+});

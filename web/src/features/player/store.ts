@@ -132,6 +132,9 @@ export function mediaElement(): HTMLMediaElement | null {
 }
 
 let loadSeq = 0;
+/** Tracks passed over in a row because they cannot play (still processing, failed). */
+let skipped = 0;
+
 async function loadCurrent(autoplay: boolean, startAt = 0): Promise<void> {
   const seq = ++loadSeq;
   const { queue, index } = usePlayer.getState();
@@ -146,9 +149,20 @@ async function loadCurrent(autoplay: boolean, startAt = 0): Promise<void> {
   } catch (error) {
     if (seq !== loadSeq) return;
     const message = error instanceof Error ? error.message : String(error);
+    // Playing a list, a track that cannot play yet is passed over (once round the queue at most).
+    const s = usePlayer.getState();
+    const next = followingIndex(s, 1, false);
+    if (autoplay && message.startsWith("not_playable") && next !== null && skipped < s.queue.length - 1) {
+      skipped++;
+      usePlayer.setState({ index: next });
+      void loadCurrent(true);
+      return;
+    }
+    skipped = 0;
     usePlayer.setState({ error: message, playing: false, buffering: false });
     return;
   }
+  skipped = 0;
   preloadNext();
 }
 
