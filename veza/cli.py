@@ -485,13 +485,16 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     src = Path(args.path)
     if not src.is_file():
         raise InputError(f"no such file: {src}")
-    probe(src)  # the same gate as an upload: refuses what is not whole, decodable audio
+    # The same gate as an upload: refuses what is not whole, decodable audio the pipeline
+    # processes (duration limit, sample rate, channel count).
+    probe(src, max_duration_s=settings.max_duration_s)
     track_id = str(uuid.uuid4())
     out = Path(args.out) / track_id
     bar = _progress_bar(sys.stderr.isatty() and not args.json)
     try:
         result = process(src, out, rungs=ladder(settings), segment_s=settings.segment_seconds,
-                         target_lufs=settings.target_lufs, progress=bar)
+                         target_lufs=settings.target_lufs, progress=bar,
+                         max_duration_s=settings.max_duration_s)
     finally:
         if bar is not None:
             sys.stderr.write("\n")

@@ -10,15 +10,16 @@ from pathlib import Path
 import m3u8
 import pytest
 
-from tests.helpers import decode_strictly, ffprobe_duration
+from tests.helpers import decode_strictly, ffprobe_duration, silent_flac
 from veza.cli import build_parser
 
 VEZA = str(Path(sys.executable).parent / "veza")
 
 
-def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run(*args: str, cwd: Path | None = None,
+        env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([VEZA, *args], capture_output=True, text=True, timeout=300, cwd=cwd,
-                          env={"PATH": "/usr/bin:/bin"})
+                          env={"PATH": "/usr/bin:/bin", **(env or {})})
 
 
 def _commands(parser, prefix=()):  # type: ignore[no-untyped-def]
@@ -119,6 +120,34 @@ def test_ingest_refuses_random_bytes_and_a_truncated_file(
         assert result.returncode == 2, (name, result.stderr)
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
         assert "Traceback" not in result.stderr
+
+
+def test_ingest_holds_the_uploads_limits_on_duration_sample_rate_and_channels(
+    tmp_path: Path,
+) -> None:
+    """`veza ingest` refuses what an upload refuses, naming the limit, with exit 2: audio
+    longer than VEZA_MAX_DURATION_S (as declared, or counted where the header says nothing),
+    and sample rates the pipeline does not process."""
+    limit = {"VEZA_MAX_DURATION_S": "10"}
+    cases = [
+        (silent_flac(tmp_path / "long.flac", 30), limit,
+         "longer than the limit of 00:10 (10 s)"),
+        (silent_flac(tmp_path / "unsaid.flac", 30, claim_s=0), limit,
+         "the audio goes on past the limit of 00:10 (10 s)"),
+        (silent_flac(tmp_path / "low.flac", 2, sample_rate=4000), {},
+         "unsupported sample rate: 4000 Hz (supported: 8000-192000 Hz)"),
+    ]
+    for path, env, words in cases:
+        out = tmp_path / f"out-{path.stem}"
+        result = run("ingest", str(path), "--out", str(out), env=env)
+        assert result.returncode == 2, (path.name, result.stderr)
+        [line] = result.stderr.strip().splitlines()
+        assert line.startswith("veza: ") and words in line, (path.name, line)
+    # Within the limit, the same silence is processed.
+    result = run("ingest", str(tmp_path / "long.flac"), "--out", str(tmp_path / "ok"),
+                 "--json", env={"VEZA_MAX_DURATION_S": "60"})
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["duration_s"] == pytest.approx(30.0, abs=0.01)
 
 
 def test_silence_is_valid_input_with_null_loudness(tmp_path: Path) -> None:
