@@ -38,7 +38,13 @@ export default defineConfig({
       },
     }),
   ],
-  resolve: { alias: { "@": fileURLToPath(new URL("./src", import.meta.url)) } },
+  resolve: {
+    alias: [
+      { find: "@", replacement: fileURLToPath(new URL("./src", import.meta.url)) },
+      // Radix's scroll lock without the <style> element it injects (the CSP refuses it).
+      { find: /^react-remove-scroll-bar$/, replacement: fileURLToPath(new URL("./src/lib/removeScrollBar.ts", import.meta.url)) },
+    ],
+  },
   build: { outDir: "dist", assetsDir: "assets", sourcemap: false },
   server: {
     proxy: { "/api": "http://127.0.0.1:8000", "/files": "http://127.0.0.1:8000" },

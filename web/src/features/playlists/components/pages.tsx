@@ -7,6 +7,7 @@ import { Confirm } from "@/components/Dialog";
 import { Empty, ErrorMessage, Loading } from "@/components/Feedback";
 import { SelectField } from "@/components/Field";
 import { toast } from "@/components/Toast";
+import { playTracks } from "@/features/player";
 import { ApiError } from "@/lib/api";
 
 import type { Visibility } from "../api/playlists";
@@ -45,7 +46,7 @@ export function MyPlaylistsPage() {
   );
 }
 
-export function PlaylistPage({ onPlay }: { onPlay?: (tracks: unknown[], index: number) => void }) {
+export function PlaylistPage() {
   const { t } = useTranslation("playlists");
   const { id = "" } = useParams();
   const navigate = useNavigate();
@@ -65,6 +66,7 @@ export function PlaylistPage({ onPlay }: { onPlay?: (tracks: unknown[], index: n
   }
   const data = playlist.data;
   const tracks = data.items.map((item) => item.track);
+  const onPlay = (index: number) => playTracks(tracks, index);
   const onError = (error: unknown) => toast(error instanceof ApiError ? error.message : t("failed"));
   return (
     <section className="p-4 sm:p-8">
@@ -80,7 +82,7 @@ export function PlaylistPage({ onPlay }: { onPlay?: (tracks: unknown[], index: n
           </p>
         </div>
         <div className="flex flex-wrap items-end gap-2">
-          {onPlay && tracks.length > 0 ? <Button onClick={() => onPlay(tracks, 0)}>{t("playAll")}</Button> : null}
+          {tracks.length > 0 ? <Button onClick={() => onPlay(0)}>{t("playAll")}</Button> : null}
           {data.editable ? (
             <>
               <Button variant="secondary" onClick={() => setRenaming(true)}>
@@ -116,7 +118,7 @@ export function PlaylistPage({ onPlay }: { onPlay?: (tracks: unknown[], index: n
           editable={data.editable}
           onMove={(from, to) => order.mutate({ from, to }, { onError })}
           onRemove={(item) => remove.mutate(item.id, { onError })}
-          onPlay={onPlay ? (index) => onPlay(tracks, index) : undefined}
+          onPlay={onPlay}
         />
       )}
       {data.editable ? <PlaylistFormDialog open={renaming} onOpenChange={setRenaming} playlist={data} /> : null}
