@@ -52,15 +52,19 @@ export function draw(
   const { width, height, ratio } = size;
   const columnsCount = cols.length / 2;
   ctx.clearRect(0, 0, width * ratio, height * ratio);
+  // Drawn to the track's own loudest peak, so a quiet track still fills the height.
+  let peak = 0;
+  for (let i = 0; i < cols.length; i++) peak = Math.max(peak, Math.abs(cols[i]!));
   const mid = (height * ratio) / 2;
+  const scale = peak > 0 ? (0.95 * mid) / peak : mid;
   const playedX = duration > 0 ? (position / duration) * columnsCount : 0;
   const barW = (width * ratio) / columnsCount;
   for (let x = 0; x < columnsCount; x++) {
     const lo = cols[x * 2]!;
     const hi = cols[x * 2 + 1]!;
     ctx.fillStyle = x < playedX ? palette.played : palette.unplayed;
-    const top = mid - hi * mid;
-    const h = Math.max(ratio, (hi - lo) * mid);
+    const top = mid - hi * scale;
+    const h = Math.max(ratio, (hi - lo) * scale);
     ctx.fillRect(x * barW, top, Math.max(ratio, barW - (barW > 2 ? ratio : 0)), h);
   }
   if (marks && duration > 0) {
