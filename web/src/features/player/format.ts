@@ -7,7 +7,8 @@ export function formatTime(seconds: number): string {
   return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${ss}` : `${m}:${ss}`;
 }
 
-/** Where a track's page is. */
-export function trackPath(trackId: string): string {
-  return `/tracks/${encodeURIComponent(trackId)}`;
+/** Where a track's page is (through its grant, for a private track reached by a shared link). */
+export function trackPath(trackId: string, access?: string | null): string {
+  const id = encodeURIComponent(trackId);
+  return access ? `/play/${id}?access=${encodeURIComponent(access)}` : `/tracks/${id}`;
 }

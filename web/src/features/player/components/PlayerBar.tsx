@@ -113,7 +113,7 @@ export function PlayerBar() {
             <>
               <Cover trackId={track.id} />
               <div className="min-w-0">
-                <Link to={trackPath(track.id)} className="block truncate font-medium hover:underline">
+                <Link to={trackPath(track.id, track.access)} className="block truncate font-medium hover:underline">
                   {track.title}
                 </Link>
                 <p className="truncate text-sm text-zinc-600 dark:text-zinc-400">
