@@ -167,3 +167,28 @@ test("a track the visitor may not see says so", async () => {
   renderPage(pages, "/play/t1?access=grant");
   expect(await screen.findByRole("heading", { name: "This track does not exist or is not yours to see." })).toBeInTheDocument();
 });
+
+test("Like is a pressed button that follows the API; Share copies the track's link and says so", async () => {
+  const user = userEvent.setup();
+  api();
+  const likes: string[] = [];
+  server.use(
+    http.put("/api/v1/tracks/t1/like", () => {
+      likes.push("PUT");
+      return HttpResponse.json({ liked: true, likes: 8 });
+    }),
+  );
+  useSession.setState({ status: "signedIn", user: listener });
+  renderPage(pages, "/tracks/t1");
+
+  const like = await screen.findByRole("button", { name: "Like" });
+  expect(like).toHaveAttribute("aria-pressed", "false");
+  await user.click(like);
+  await waitFor(() => expect(screen.getByRole("button", { name: /^Like/ })).toHaveAttribute("aria-pressed", "true"));
+  expect(likes).toEqual(["PUT"]);
+  expect(screen.getByRole("button", { name: /^Like/ })).toHaveTextContent("8");
+
+  await user.click(screen.getByRole("button", { name: "Share" }));
+  expect(await screen.findByText("Link copied")).toBeInTheDocument();
+  expect(await navigator.clipboard.readText()).toBe(`${window.location.origin}/tracks/t1`);
+});

@@ -164,7 +164,8 @@ export function TrackPage() {
       </section>
     );
   }
-  const shareUrl = track.visibility === "private" && access && track.stream ? track.stream.player_url : trackLink(track.id);
+  // A private track is shared with its grant (the owner's view of it, or the link it was opened from).
+  const shareUrl = track.visibility === "private" && track.stream ? track.stream.player_url : trackLink(track.id);
   const failure = track.error?.message ?? track.job?.error?.message;
   return (
     <article className="flex flex-col gap-6 p-4 sm:p-8">
