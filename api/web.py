@@ -11,6 +11,7 @@ API, nor turn an API's 404 or 405 into a page. A missing asset is a 404 problem.
 from __future__ import annotations
 
 import mimetypes
+import os
 import re
 from pathlib import Path
 
@@ -85,7 +86,9 @@ def init_app(app: Flask, settings: Settings) -> None:
             return app_page()
         if any(part.startswith(".") for part in name.split("/")):  # and ".." too
             return _not_found(exc)
-        if (_root() / name).is_file():
+        # os.path.isfile, unlike Path.is_file, says False for a name no file system could
+        # hold (longer than NAME_MAX, say) instead of raising.
+        if os.path.isfile(_root() / name):
             g.veza_web = True
             response = send_from_directory(_root(), name)
             response.headers["Cache-Control"] = \

@@ -75,14 +75,16 @@ def test_the_app_is_served_at_the_root_and_its_assets_are_cached_for_good(
 
 
 @pytest.mark.parametrize("path", ["/library", "/tracks/abc", "/u/ada.smith", "/search?q=x",
-                                  "/play/not-a-uuid", "/playlists/1/edit/"])
+                                  "/play/not-a-uuid", "/playlists/1/edit/",
+                                  "/" + "a" * 300, "/tracks/" + "a" * 5000])
 def test_the_apps_routes_fall_back_to_index_html(client: FlaskClient, path: str) -> None:
     assert_app_page(client.get(path))
 
 
 @pytest.mark.parametrize("path", ["/assets/missing.js", "/assets/", "/missing.css",
                                   "/favicon.ico", "/.env", "/assets/../.env",
-                                  "/assets/%2e%2e/.env"])
+                                  "/assets/%2e%2e/.env", "/assets/" + "a" * 300 + ".js",
+                                  "/" + "a" * 300 + ".css"])
 def test_a_missing_file_is_a_404_problem_not_the_app(client: FlaskClient, path: str) -> None:
     body = assert_problem(client.get(path), 404, "not_found")
     assert "SECRET" not in str(body)
