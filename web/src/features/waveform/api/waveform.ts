@@ -24,11 +24,21 @@ export interface AnalysisInfo {
 
 export const waveformKeys = {
   all: ["waveform"] as const,
-  analysis: (trackId: string) => [...waveformKeys.all, "analysis", trackId] as const,
-  peaks: (trackId: string, zoom: number | null) => [...waveformKeys.all, "peaks", trackId, zoom] as const,
+  analysis: (trackId: string, access?: string | null) => [...waveformKeys.all, "analysis", trackId, access ?? null] as const,
+  peaks: (trackId: string, zoom: number | null, access?: string | null) =>
+    [...waveformKeys.all, "peaks", trackId, zoom, access ?? null] as const,
 };
 
 const base = (trackId: string) => `${API}/tracks/${encodeURIComponent(trackId)}/analysis`;
+
+/** The query string: the zoom level, and the stream grant of a private track's shared link. */
+function query(params: { zoom?: number | null; access?: string | null }): string {
+  const search = new URLSearchParams();
+  if (params.zoom) search.set("zoom", String(params.zoom));
+  if (params.access) search.set("access", params.access);
+  const text = search.toString();
+  return text ? `?${text}` : "";
+}
 
 /** Enough pixels for a wide screen at double density, without fetching the finest level. */
 export const WANTED_PIXELS = 2400;
@@ -43,18 +53,18 @@ export function pickZoom(levels: number[], durationS: number | null, sampleRate:
   return fitting.length ? fitting[fitting.length - 1]! : sorted[0]!;
 }
 
-export function useAnalysis(trackId: string) {
+export function useAnalysis(trackId: string, access?: string | null) {
   return useQuery({
-    queryKey: waveformKeys.analysis(trackId),
-    queryFn: () => request<AnalysisInfo>(base(trackId)),
+    queryKey: waveformKeys.analysis(trackId, access),
+    queryFn: () => request<AnalysisInfo>(`${base(trackId)}${query({ access })}`),
     staleTime: 5 * 60_000,
   });
 }
 
-export function usePeaks(trackId: string, zoom: number | null, enabled: boolean) {
+export function usePeaks(trackId: string, zoom: number | null, enabled: boolean, access?: string | null) {
   return useQuery({
-    queryKey: waveformKeys.peaks(trackId, zoom),
-    queryFn: () => request<WaveformData>(`${base(trackId)}/waveform${zoom ? `?zoom=${zoom}` : ""}`),
+    queryKey: waveformKeys.peaks(trackId, zoom, access),
+    queryFn: () => request<WaveformData>(`${base(trackId)}/waveform${query({ zoom, access })}`),
     enabled,
     staleTime: Number.POSITIVE_INFINITY,
   });

@@ -25,11 +25,11 @@ function usePalette(refs: Record<keyof Palette, React.RefObject<HTMLSpanElement 
  */
 export function TrackWaveform({ track }: { track: PlayableTrack }) {
   const { t } = useTranslation("waveform");
-  const analysis = useAnalysis(track.id);
+  const analysis = useAnalysis(track.id, track.access);
   const zoom = analysis.data
     ? pickZoom(analysis.data.waveform.zoom_levels, analysis.data.duration_s, analysis.data.sample_rate)
     : null;
-  const peaks = usePeaks(track.id, zoom, analysis.isSuccess);
+  const peaks = usePeaks(track.id, zoom, analysis.isSuccess, track.access);
   const isCurrent = usePlayer((s) => s.queue[s.index]?.track.id === track.id);
   const storePosition = usePlayer((s) => (s.queue[s.index]?.track.id === track.id ? s.position : 0));
   const playing = usePlayer((s) => s.playing);
