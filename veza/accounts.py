@@ -28,6 +28,7 @@ from storage.repositories import unit_of_work
 from veza.errors import AuthError, ConflictError, ForbiddenError, InputError, ValidationError
 from veza.ratelimit import RateLimiter
 from veza.runtime import Services
+from veza.tags import DISPLAY_NAME_LIMIT, clean
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +135,7 @@ class AccountService:
         if problems:
             raise ValidationError(problems)
         assert isinstance(handle, str) and isinstance(email, str) and isinstance(password, str)
+        display_name = clean(display_name, DISPLAY_NAME_LIMIT)  # as titles are (U+202E...)
         # Whether an email is registered is nobody else's business: a taken handle and a taken
         # email answer alike, and an address that keeps meeting taken ones is slowed down
         # (registering logs in at once, so a fresh handle with someone's email would still tell).

@@ -18,9 +18,11 @@ from veza.access import can_change, can_see, check_owner, check_visible
 from veza.accounts import Principal
 from veza.errors import ConflictError, NotFoundError, ValidationError
 from veza.social import Page, paginate
+from veza.tags import clean
 
 MAX_ITEMS = 5000
 MAX_PLAYLISTS = 1000
+PLAYLIST_TITLE_LIMIT = 200
 
 
 class PlaylistFullError(ConflictError):
@@ -74,6 +76,8 @@ def _clean(fields: dict[str, Any]) -> dict[str, Any]:
     """Trim text fields; a blank description is none, a blank title or a null one is refused."""
     cleaned = {name: value.strip() if isinstance(value, str) else value
                for name, value in fields.items()}
+    if "title" in cleaned:  # cleaned as a track's title is (U+202E and other format characters)
+        cleaned["title"] = clean(cleaned["title"], PLAYLIST_TITLE_LIMIT)
     if cleaned.get("description") == "":
         cleaned["description"] = None
     bad: dict[str, str] = {name: "may not be blank or null" for name in ("title", "visibility")

@@ -18,6 +18,7 @@ from storage.social import After, LikedTrack, Person, Profile, Social
 from veza.access import check_visible
 from veza.accounts import Principal
 from veza.errors import ConflictError, NotFoundError, ValidationError
+from veza.tags import DISPLAY_NAME_LIMIT, clean
 
 T = TypeVar("T")
 
@@ -91,6 +92,8 @@ def update_profile(db: Database, who: Principal, fields: dict[str, Any]) -> Prof
         raise ValidationError({"body": "send display_name, bio or both"})
     cleaned = {name: (value.strip() or None) if isinstance(value, str) else value
                for name, value in fields.items()}
+    if "display_name" in cleaned:  # a one-line name, cleaned as titles are (U+202E...)
+        cleaned["display_name"] = clean(cleaned["display_name"], DISPLAY_NAME_LIMIT)
     with unit_of_work(db) as uow:
         social = Social(uow.cur)
         social.update_profile(who.user_id, cleaned)

@@ -19,6 +19,8 @@ log = logging.getLogger(__name__)
 
 COVER_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif"}
 MAX_COVER_BYTES = 5 * 1024 * 1024
+# A person's display name: one line, cleaned as a title is.
+DISPLAY_NAME_LIMIT = 100
 
 
 def read(path: Path) -> EmbeddedTags:

@@ -73,6 +73,19 @@ def positions(services: Services, playlist: str) -> list[int]:
 # ---------------------------------------------------------------- lifecycle
 
 
+def test_a_playlist_title_is_cleaned_as_a_track_title_is(client: FlaskClient) -> None:
+    ada = register(client, "ada")
+    created = client.post("/api/v1/playlists", headers=bearer(ada),
+                          json={"title": "Night\u202e\u200bDrive\u2066"})
+    assert created.status_code == 201, created.get_json()
+    assert created.get_json()["title"] == "NightDrive"
+    url = f"/api/v1/playlists/{created.get_json()['id']}"
+    renamed = client.patch(url, headers=bearer(ada), json={"title": "\u2067Slow\u202e ones"})
+    assert renamed.get_json()["title"] == "Slow ones"
+    assert fields(client.patch(url, headers=bearer(ada), json={"title": "\u202e\u200b"})) \
+        == {"title"}
+
+
 def test_create_read_rename_and_delete(client: FlaskClient) -> None:
     ada, bob = register(client, "ada"), register(client, "bob")
     created = client.post("/api/v1/playlists", headers=bearer(ada),

@@ -10,6 +10,7 @@ from flask.testing import FlaskClient
 
 from storage.repositories import unit_of_work
 from storage.social import Social
+from tests.helpers import PASSWORD
 from tests.integration.social_support import (
     add_track,
     admin,
@@ -106,6 +107,22 @@ def test_update_own_profile(client: FlaskClient) -> None:
     assert (cleared["display_name"], cleared["bio"]) == ("Ada L.", None)
     # GET /me still answers next to PATCH /me.
     assert client.get("/api/v1/me", headers=bearer(ada)).get_json()["display_name"] == "Ada L."
+
+
+def test_a_display_name_is_cleaned_as_a_title_is(client: FlaskClient) -> None:
+    # U+202E (right-to-left override) turns "Ada\u202enimda" into "Adaadmin" on screen.
+    response = client.post("/api/v1/auth/register", json={
+        "handle": "ada", "email": "ada@example.org", "password": PASSWORD,
+        "display_name": "Ada\u202e\u200bnimda\u2066"})
+    assert response.status_code == 201, response.get_json()
+    ada = response.get_json()
+    assert client.get("/api/v1/users/ada").get_json()["display_name"] == "Adanimda"
+    changed = client.patch("/api/v1/me", headers=bearer(ada),
+                           json={"display_name": "\u2067Ada\u202e L."})
+    assert changed.status_code == 200, changed.get_json()
+    assert changed.get_json()["display_name"] == "Ada L."
+    emptied = client.patch("/api/v1/me", headers=bearer(ada), json={"display_name": "\u202e"})
+    assert emptied.get_json()["display_name"] is None
 
 
 def test_profile_updates_that_fail(client: FlaskClient) -> None:
