@@ -6,6 +6,8 @@ import react from "@vitejs/plugin-react";
 import { defineConfig } from "vite";
 import { VitePWA } from "vite-plugin-pwa";
 
+const API_TARGET = process.env.VEZA_API ?? "http://127.0.0.1:8000";
+
 // The API serves the build at /, so every asset is absolute from the root.
 export default defineConfig({
   base: "/",
@@ -47,7 +49,8 @@ export default defineConfig({
   },
   build: { outDir: "dist", assetsDir: "assets", sourcemap: false },
   server: {
-    proxy: { "/api": "http://127.0.0.1:8000", "/files": "http://127.0.0.1:8000" },
+    // `VEZA_API=http://127.0.0.1:8731 npx vite` talks to a `veza up --port 8731`.
+    proxy: { "/api": API_TARGET, "/files": API_TARGET },
   },
   test: {
     environment: "jsdom",

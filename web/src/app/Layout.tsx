@@ -1,4 +1,4 @@
-import { Suspense } from "react";
+import { Suspense, useEffect, useRef } from "react";
 import { useTranslation } from "react-i18next";
 import { Link, NavLink, Outlet, useLocation } from "react-router-dom";
 
@@ -47,6 +47,23 @@ function Nav() {
   );
 }
 
+/**
+ * On arriving at another page: back to its top, and the focus to the main area (a screen reader
+ * then reads the new page), unless the user is typing in the header (the search box).
+ */
+function useMoveToNewPage(pathname: string) {
+  const first = useRef(true);
+  useEffect(() => {
+    if (first.current) {
+      first.current = false;
+      return;
+    }
+    window.scrollTo?.(0, 0);
+    if (document.activeElement?.closest("header")) return;
+    document.getElementById("main")?.focus({ preventScroll: true });
+  }, [pathname]);
+}
+
 export function Layout() {
   const { t } = useTranslation();
   const location = useLocation();
@@ -54,6 +71,7 @@ export function Layout() {
   const restoring = useSession((s) => s.status === "restoring");
   useSessionBoot();
   useSignedOutRedirect();
+  useMoveToNewPage(location.pathname);
   return (
     <div className="flex min-h-full flex-col">
       <a

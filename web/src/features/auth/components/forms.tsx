@@ -7,6 +7,7 @@ import { Button } from "@/components/Button";
 import { ErrorMessage } from "@/components/Feedback";
 import { TextField } from "@/components/Field";
 import { ApiError } from "@/lib/api";
+import { useTitle } from "@/lib/useTitle";
 
 import { changePassword, login, register, type RegisterInput } from "../api/auth";
 import { useSession } from "../store";
@@ -38,6 +39,7 @@ export function LoginPage() {
   const [name, setName] = useState("");
   const [password, setPassword] = useState("");
   const reason = params.get("reason");
+  useTitle(t("login.title"));
   const mutation = useMutation({
     mutationFn: () => login(name.trim(), password),
     onSuccess: (user) => {
@@ -91,6 +93,7 @@ export function RegisterPage() {
   const navigate = useNavigate();
   const queryClient = useQueryClient();
   const signedIn = useSession((s) => s.signedIn);
+  useTitle(t("register.title"));
   const [form, setForm] = useState<RegisterInput>({ handle: "", email: "", password: "", display_name: "", role: "listener" });
   const set = (name: keyof RegisterInput) => (e: React.ChangeEvent<HTMLInputElement>) => setForm({ ...form, [name]: e.target.value });
   const mutation = useMutation({
@@ -155,6 +158,7 @@ export function RegisterPage() {
 
 export function PasswordPage() {
   const { t } = useTranslation("auth");
+  useTitle(t("change.title"));
   const [current, setCurrent] = useState("");
   const [next, setNext] = useState("");
   const mutation = useMutation({

@@ -9,6 +9,7 @@ import { toast } from "@/components/Toast";
 import { useCurrentUser } from "@/features/auth";
 import { AddToPlaylistMenu } from "@/features/playlists";
 import { ApiError } from "@/lib/api";
+import { useTitle } from "@/lib/useTitle";
 import { formatCount, formatDate, formatDuration, formatNumber } from "@/lib/format";
 
 import type { Analysis, Track } from "../api/library";
@@ -151,6 +152,7 @@ export function TrackPage() {
   const analysis = useAnalysis(id, track?.status === "ready");
   const stats = useStats(id, owner);
   const play = usePlay();
+  useTitle(track?.title ?? (query.error ? t("notFound") : null));
   if (query.isPending) return <Loading />;
   if (query.error || !track) {
     const notFound = query.error instanceof ApiError && query.error.status === 404;

@@ -7,6 +7,7 @@ import { ErrorMessage, Loading } from "@/components/Feedback";
 import { toast } from "@/components/Toast";
 import { useCurrentUser } from "@/features/auth";
 import { ApiError } from "@/lib/api";
+import { useTitle } from "@/lib/useTitle";
 import { formatCount, formatDate } from "@/lib/format";
 
 import { fetchStats, libraryKeys, type TrackSummary } from "../api/library";
@@ -18,6 +19,7 @@ const page = "flex flex-col gap-4 p-4 sm:p-8";
 
 export function HomePage() {
   const { t } = useTranslation("library");
+  useTitle(t("home.title"));
   const newest = useNewest();
   const play = usePlay();
   const tracks = newest.data?.items ?? [];
@@ -44,6 +46,7 @@ export function ArtistPage() {
   const profile = useProfile(handle);
   const tracks = useOwnerTracks(handle);
   const follow = useFollow(handle);
+  useTitle(profile.data ? profile.data.display_name || profile.data.handle : null);
   if (profile.isPending) return <Loading />;
   if (profile.error) {
     const notFound = profile.error instanceof ApiError && profile.error.status === 404;
@@ -94,6 +97,7 @@ export function ArtistPage() {
 
 export function HistoryPage() {
   const { t, i18n } = useTranslation("library");
+  useTitle(t("history.title"));
   const history = useHistory();
   const items = history.data?.items ?? [];
   return (
@@ -122,6 +126,7 @@ export function HistoryPage() {
 export function LikesPage() {
   const { t } = useTranslation("library");
   const likes = useLikes();
+  useTitle(t("likes.title"));
   return (
     <section className={page}>
       <h1 className="text-2xl font-semibold">{t("likes.title")}</h1>
@@ -144,6 +149,7 @@ function useTrackStats(tracks: TrackSummary[]) {
 export function DashboardPage() {
   const { t, i18n } = useTranslation("library");
   const user = useCurrentUser();
+  useTitle(t("dashboard.title"));
   const tracks = useOwnerTracks(user?.handle ?? "", true);
   const items = tracks.data?.items ?? [];
   const stats = useTrackStats(items);

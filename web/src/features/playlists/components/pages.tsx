@@ -9,6 +9,7 @@ import { SelectField } from "@/components/Field";
 import { toast } from "@/components/Toast";
 import { playTracks } from "@/features/player";
 import { ApiError } from "@/lib/api";
+import { useTitle } from "@/lib/useTitle";
 
 import type { Visibility } from "../api/playlists";
 import { useDeletePlaylist, useMyPlaylists, usePlaylist, useRemoveItem, useReorder, useUpdatePlaylist } from "../hooks/usePlaylists";
@@ -18,6 +19,7 @@ import { ReorderList } from "./ReorderList";
 export function MyPlaylistsPage() {
   const { t } = useTranslation("playlists");
   const playlists = useMyPlaylists();
+  useTitle(t("mine"));
   const [creating, setCreating] = useState(false);
   const navigate = useNavigate();
   return (
@@ -56,6 +58,7 @@ export function PlaylistPage() {
   const order = useReorder(id);
   const destroy = useDeletePlaylist();
   const [renaming, setRenaming] = useState(false);
+  useTitle(playlist.data?.title);
   if (playlist.isPending) return <Loading />;
   if (playlist.error) {
     return (

@@ -8,6 +8,7 @@ import { ErrorMessage, Loading } from "@/components/Feedback";
 import { SelectField, TextField } from "@/components/Field";
 import { TrackList } from "@/features/library";
 import { ApiError } from "@/lib/api";
+import { useTitle } from "@/lib/useTitle";
 import { formatNumber } from "@/lib/format";
 import { useDebounced } from "@/lib/useDebounced";
 
@@ -140,6 +141,7 @@ export function SearchPage() {
   });
   const number = { type: "number", inputMode: "decimal" as const, step: "any" };
   const q = params.get("q");
+  useTitle(q ? t("titleFor", { q }) : t("title"));
 
   return (
     <section className="flex flex-col gap-4 p-4 sm:p-8">
