@@ -10,10 +10,11 @@ a trickle is cut off (408 ``timeout`` if the answer has not started). Werkzeug c
 connection after its answer, so no kept-alive connection holds a thread; each request is timed
 afresh all the same. waitress buffers whole bodies before the app sees them and cheroot gives a
 trickle a thread for as long as it lasts; neither has a header deadline. gunicorn (gthread)
-waits for a connection's first byte without a thread but then reads the headers for as long as
-they take: ``ProblemWorker`` gives them a deadline. Both servers answer what they refuse
-themselves (a malformed or over-long request line, too many headers, a request too slow) in the
-app's problem+json, and neither names itself in a ``Server`` header.
+waits for a connection's first byte without a thread but then reads the headers and the body
+for as long as they take: ``ProblemWorker`` gives the headers a deadline and the body the same
+minimum average rate as `veza up` (one ``BodyPace``, from the same settings). Both servers
+answer what they refuse themselves (a malformed or over-long request line, too many headers, a
+request too slow) in the app's problem+json, and neither names itself in a ``Server`` header.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import threading
 import time
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any
+from typing import Any, ClassVar
 
 from gunicorn.app.base import BaseApplication
 from gunicorn.workers.gthread import ThreadWorker
@@ -60,6 +61,75 @@ def problem_bytes(status: int, detail: str) -> bytes:
     return head.encode("latin-1") + body
 
 
+@dataclass(frozen=True)
+class ServerLimits:
+    """How long the API servers wait (`veza serve api` takes the header deadline and the body
+    rate), and for how many connections (`veza up`)."""
+
+    idle_timeout_s: float = 15.0  # a new connection's first byte (awaited without a thread)
+    header_timeout_s: float = 15.0  # from the first byte to the end of the headers
+    read_timeout_s: float = 60.0  # each read of a body; a slow upload that moves goes on
+    # A body (and what follows it on the connection) must come at this many bytes a second on
+    # average, counting only the time spent waiting for it, with up to a window's worth of
+    # stall: a slow link passes, a trickle is cut off.
+    min_body_rate: float = 1024.0
+    body_rate_window_s: float = 30.0
+    threads: int = 32
+    max_waiting: int = 256  # open connections beyond the threads (idle or queued); then 503
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ServerLimits:
+        """Return the limits both servers take from the settings, the rest as defaults."""
+        return cls(header_timeout_s=settings.api_header_timeout_s,
+                   min_body_rate=settings.api_min_body_rate,
+                   body_rate_window_s=settings.api_body_rate_window_s)
+
+
+class BodyTooSlow(TimeoutError):
+    """Raised by a read of a request body that came too slowly (the server answers 408)."""
+
+
+class BodyPace:
+    """A request body's minimum average rate, for both servers: each byte buys ``1 /
+    min_body_rate`` seconds of waiting, banked up to one window ahead, and only the time
+    spent waiting for the body counts (not the app's own work between reads)."""
+
+    def __init__(self, limits: ServerLimits) -> None:
+        self.limits = limits
+        self._waited = 0.0  # seconds spent waiting for the body's bytes
+        self._credit = limits.body_rate_window_s  # how long it may have been waited for
+
+    def timeout(self) -> float:
+        """Return how long the next read may wait; raise ``BodyTooSlow`` if not at all."""
+        left = self._credit - self._waited
+        if left <= 0:
+            raise BodyTooSlow(self.detail())
+        return min(self.limits.read_timeout_s, left)
+
+    def received(self, size: int, waited: float) -> None:
+        """Count ``size`` bytes that took ``waited`` seconds to come."""
+        self._waited += waited
+        self._credit = min(self._waited + self.limits.body_rate_window_s,
+                           self._credit + size / self.limits.min_body_rate)
+
+    def detail(self) -> str:
+        return (f"the request body came too slowly (under {self.limits.min_body_rate:g} "
+                f"bytes/s on average, or nothing for "
+                f"{min(self.limits.read_timeout_s, self.limits.body_rate_window_s):g} s)")
+
+
+def _cut(sock: socket.socket, detail: str | None) -> None:
+    """End a connection whose request was too slow, answering 408 ``detail`` first unless it
+    is None (the answer has started)."""
+    try:
+        if detail is not None:
+            sock.settimeout(5)
+            sock.sendall(problem_bytes(408, detail))
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
 class GunicornApp(BaseApplication):  # type: ignore[misc]
     """Gunicorn configured in code; each worker process builds its own services after fork."""
 
@@ -89,9 +159,10 @@ class GunicornApp(BaseApplication):  # type: ignore[misc]
 
 class ProblemWorker(ThreadWorker):  # type: ignore[misc]
     """gunicorn's threaded worker, answering in problem+json and without a ``Server`` header,
-    and cutting off a request whose line and headers take longer than ``header_timeout_s``."""
+    cutting off a request whose line and headers take longer than ``header_timeout_s`` and
+    one whose body comes under the minimum rate (``BodyPace``), with 408 ``timeout``."""
 
-    header_timeout_s = 15.0
+    limits: ClassVar[ServerLimits] = ServerLimits()
 
     def init_process(self) -> None:
         # A connection in a thread whose headers are not in yet: when its clock started (its
@@ -118,9 +189,18 @@ class ProblemWorker(ThreadWorker):  # type: ignore[misc]
                 self._reading_headers.pop(conn, None)
 
     def handle_request(self, req: Any, conn: Any) -> Any:
-        with self._headers_lock:  # the headers are in: the body has gunicorn's own limits
+        with self._headers_lock:  # the headers are in: now the body's pace
             self._reading_headers.pop(conn, None)
-        return super().handle_request(req, conn)
+        # The parser reads the body through its unreader's socket; what it read ahead with
+        # the headers is buffered there already. Between requests (draining an unread body,
+        # the next request's headers) it reads the socket itself, under gunicorn's bounds.
+        unreader = conn.parser.unreader
+        sock = unreader.sock
+        unreader.sock = _PacedSocket(sock, BodyPace(self.limits))
+        try:
+            return super().handle_request(req, conn)
+        finally:
+            unreader.sock = sock
 
     def murder_pending(self) -> None:
         # Called by the worker's loop about once a second, beside its own timeouts.
@@ -132,7 +212,7 @@ class ProblemWorker(ThreadWorker):  # type: ignore[misc]
                 if began is None:
                     if conn.initialized or conn.data_ready:
                         self._reading_headers[conn] = now
-                elif now - began > self.header_timeout_s:
+                elif now - began > self.limits.header_timeout_s:
                     del self._reading_headers[conn]
                     late.append(conn)
         for conn in late:
@@ -146,6 +226,39 @@ class ProblemWorker(ThreadWorker):  # type: ignore[misc]
                 conn.sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+
+
+class _PacedSocket:
+    """A connection's socket as gunicorn's parser reads a request body from it: each read
+    waits as long as the body's pace allows; a body too slow gets 408 and the connection
+    ends (the app reading it sees a client that went away)."""
+
+    def __init__(self, sock: socket.socket, pace: BodyPace) -> None:
+        self._sock = sock
+        self._pace = pace
+        self._cut_off = False
+
+    def recv(self, size: int) -> bytes:
+        if self._cut_off:
+            return b""
+        sock = self._sock
+        prior = sock.gettimeout()
+        try:
+            sock.settimeout(self._pace.timeout())
+            began = time.monotonic()
+            data = sock.recv(size)
+        except TimeoutError as exc:
+            self._cut_off = True
+            _cut(sock, self._pace.detail())
+            raise BodyTooSlow(self._pace.detail()) from exc
+        finally:
+            # Not left on the socket: the answer's writes (a long download) have none.
+            sock.settimeout(prior)
+        self._pace.received(len(data), time.monotonic() - began)
+        return data
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
 
 
 def _write_problem(sock: socket.socket, status_int: int, reason: str, mesg: str) -> None:
@@ -170,7 +283,7 @@ def serve_gunicorn(settings: Settings, *, workers: int, threads: int) -> None:
             "workers": workers,
             "threads": threads,
             "worker_class": type("ProblemWorker", (ProblemWorker,),
-                                 {"header_timeout_s": settings.api_header_timeout_s}),
+                                 {"limits": ServerLimits.from_settings(settings)}),
             # Uploads of large files over slow links take a while.
             "timeout": 300,
             "graceful_timeout": 30,
@@ -191,22 +304,6 @@ def _check_port(host: str, port: int) -> None:
         except OSError as exc:
             raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; "
                               "set VEZA_API_PORT to a free port") from exc
-
-
-@dataclass(frozen=True)
-class ServerLimits:
-    """How long `veza up`'s server waits, and for how many connections."""
-
-    idle_timeout_s: float = 15.0  # a new connection's first byte (awaited without a thread)
-    header_timeout_s: float = 15.0  # from the first byte to the end of the headers
-    read_timeout_s: float = 60.0  # each read of a body; a slow upload that moves goes on
-    # A body (and what follows it on the connection) must come at this many bytes a second on
-    # average, counting only the time spent waiting for it, with up to a window's worth of
-    # stall: a slow link passes, a trickle is cut off.
-    min_body_rate: float = 1024.0
-    body_rate_window_s: float = 30.0
-    threads: int = 32
-    max_waiting: int = 256  # open connections beyond the threads (idle or queued); then 503
 
 
 class _TimedSocketReader(io.RawIOBase):
@@ -238,8 +335,7 @@ class _Handler(WSGIRequestHandler):
     limits = ServerLimits()
     _in_headers = True
     _header_deadline: float | None = None  # set by the request's first byte
-    _body_waited = 0.0  # seconds spent waiting for the body's bytes
-    _body_credit = 0.0  # how long the body may have been waited for, given what came
+    _pace: BodyPace  # the body's, from the end of the headers
     _responded = False
     cut_off = False
 
@@ -255,10 +351,7 @@ class _Handler(WSGIRequestHandler):
 
     def read_timeout(self) -> float:
         if not self._in_headers:
-            left = self._body_credit - self._body_waited
-            if left <= 0:
-                raise TimeoutError("the request body came too slowly")
-            return min(self.limits.read_timeout_s, left)
+            return self._pace.timeout()
         if self._header_deadline is None:
             return self.limits.idle_timeout_s
         left = self._header_deadline - time.monotonic()
@@ -271,33 +364,23 @@ class _Handler(WSGIRequestHandler):
             if self._header_deadline is None:
                 self._header_deadline = time.monotonic() + self.limits.header_timeout_s
             return
-        # Each byte buys 1/rate seconds of waiting, banked up to one window ahead.
-        self._body_waited += waited
-        self._body_credit = min(self._body_waited + self.limits.body_rate_window_s,
-                                self._body_credit + size / self.limits.min_body_rate)
+        self._pace.received(size, waited)
 
     def cut(self) -> None:
         """End a request that stalled: 408 if its answer has not started, then close."""
         if self._in_headers and self._header_deadline is None:
             return  # nothing of a request came: closed without an answer
         self.cut_off = self.close_connection = True
-        try:
-            if not self._responded:
-                self._responded = True
-                self.connection.settimeout(5)
-                detail = ("the request line and headers took too long" if self._in_headers
-                          else f"the request body came too slowly (under "
-                               f"{self.limits.min_body_rate:g} bytes/s on average, or nothing "
-                               f"for {self.limits.read_timeout_s:g} s)")
-                self.connection.sendall(problem_bytes(408, detail))
-            self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
+        detail = None if self._responded else (
+            "the request line and headers took too long" if self._in_headers
+            else self._pace.detail())
+        self._responded = True
+        _cut(self.connection, detail)
 
     def parse_request(self) -> bool:
         ok = super().parse_request()
         self._in_headers = False
-        self._body_waited, self._body_credit = 0.0, self.limits.body_rate_window_s
+        self._pace = BodyPace(self.limits)
         return ok
 
     def send_response(self, code: int, message: str | None = None) -> None:
@@ -441,7 +524,7 @@ class ThreadedServer:
                  limits: ServerLimits | None = None) -> None:
         app = create_app(settings, services)
         _check_port(settings.api_host, settings.api_port)
-        limits = limits or ServerLimits(header_timeout_s=settings.api_header_timeout_s)
+        limits = limits or ServerLimits.from_settings(settings)
         self.server: BaseWSGIServer = _PooledServer(settings.api_host, settings.api_port, app,
                                                     limits)
         self.thread = threading.Thread(target=self.server.serve_forever, name="veza-api",

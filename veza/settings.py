@@ -86,6 +86,10 @@ class Settings:
     api_port: int = 8000
     # Both API servers cut off a request whose line and headers take longer (a slow trickle).
     api_header_timeout_s: float = 15.0
+    # Both cut off a request body that averages under this many bytes a second (counting only
+    # the time spent waiting for it), with up to a window's worth of stall: a trickle.
+    api_min_body_rate: float = 1024.0
+    api_body_rate_window_s: float = 30.0
     # Base URL clients use to reach the API; derived from host and port when unset.
     public_url: str | None = None
     max_upload_bytes: int = 500 * 1024 * 1024
@@ -178,6 +182,8 @@ class Settings:
             api_host=env.get("VEZA_API_HOST") or "127.0.0.1",
             api_port=_int(env, "VEZA_API_PORT", 8000),
             api_header_timeout_s=_float(env, "VEZA_API_HEADER_TIMEOUT_S", 15.0),
+            api_min_body_rate=_float(env, "VEZA_API_MIN_BODY_RATE", 1024.0),
+            api_body_rate_window_s=_float(env, "VEZA_API_BODY_RATE_WINDOW_S", 30.0),
             public_url=(env.get("VEZA_PUBLIC_URL") or None),
             max_upload_bytes=_int(env, "VEZA_MAX_UPLOAD_BYTES", 500 * 1024 * 1024),
             max_duration_s=_float(env, "VEZA_MAX_DURATION_S", 4 * 3600.0),
@@ -230,6 +236,9 @@ class Settings:
             raise ConfigError("VEZA_MAX_UPLOAD_BYTES must be positive")
         if not self.max_duration_s > 0:
             raise ConfigError("VEZA_MAX_DURATION_S must be positive")
+        if not (self.api_min_body_rate > 0 and self.api_body_rate_window_s > 0):
+            raise ConfigError("VEZA_API_MIN_BODY_RATE and VEZA_API_BODY_RATE_WINDOW_S must be "
+                              "positive")
         if not self.job_lease_s >= 1:
             raise ConfigError("VEZA_JOB_LEASE_S must be at least 1 second")
         if self.job_max_attempts < 1:
