@@ -23,7 +23,7 @@ from api.analysis_schemas import (
 )
 from api.context import optional_principal, services
 from api.openapi import problems
-from api.schemas import TrackPath
+from api.schemas import StreamQuery, TrackPath
 from veza import analysis
 
 TAG = Tag(name="analysis", description="loudness, gain, tempo, key, cue points and waveform")
@@ -32,11 +32,13 @@ bp = APIBlueprint("analysis", __name__, url_prefix="/api/v1/tracks/<uuid:track_i
 
 # The analysis of a track never changes once written; a client may keep it a while.
 CACHE = {"Cache-Control": "private, max-age=300"}
-ERRORS = problems(401, 404, 409)
+ERRORS = problems(401, 403, 404, 409, 422)
 
 
-def _summary(path: TrackPath) -> dict[str, Any]:
-    return analysis.summary(services(), path.track_id, optional_principal())
+def _summary(path: TrackPath, query: StreamQuery) -> dict[str, Any]:
+    # A private track's stream grant opens its analysis too: the player of a shared link
+    # draws the waveform and applies the gain.
+    return analysis.summary(services(), path.track_id, optional_principal(), grant=query.access)
 
 
 def _loudness(summary: dict[str, Any]) -> dict[str, Any]:
@@ -62,9 +64,9 @@ def _tempo(path: TrackPath, summary: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.get("", responses={200: AnalysisInfo, **ERRORS})
-def get_analysis(path: TrackPath) -> tuple[dict[str, Any], int, dict[str, str]]:
+def get_analysis(path: TrackPath, query: StreamQuery) -> tuple[dict[str, Any], int, dict[str, str]]:
     """Everything the pipeline measured, with the waveform's zoom levels."""
-    summary = _summary(path)
+    summary = _summary(path, query)
     svc = services()
     body = {
         "track_id": str(path.track_id),
@@ -85,41 +87,42 @@ def get_analysis(path: TrackPath) -> tuple[dict[str, Any], int, dict[str, str]]:
 
 
 @bp.get("/loudness", responses={200: LoudnessInfo, **ERRORS})
-def get_loudness(path: TrackPath) -> tuple[dict[str, Any], int, dict[str, str]]:
+def get_loudness(path: TrackPath, query: StreamQuery) -> tuple[dict[str, Any], int, dict[str, str]]:
     """Integrated loudness, loudness range, maximum momentary and short-term loudness, peaks."""
-    return _loudness(_summary(path)), 200, CACHE
+    return _loudness(_summary(path, query)), 200, CACHE
 
 
 @bp.get("/gain", responses={200: GainInfo, **ERRORS})
-def get_gain(path: TrackPath) -> tuple[dict[str, Any], int, dict[str, str]]:
+def get_gain(path: TrackPath, query: StreamQuery) -> tuple[dict[str, Any], int, dict[str, str]]:
     """The gain that brings the track to the platform's loudness target."""
-    return _gain(_summary(path)), 200, CACHE
+    return _gain(_summary(path, query)), 200, CACHE
 
 
 @bp.get("/tempo", responses={200: TempoInfo, **ERRORS})
-def get_tempo(path: TrackPath) -> tuple[dict[str, Any], int, dict[str, str]]:
+def get_tempo(path: TrackPath, query: StreamQuery) -> tuple[dict[str, Any], int, dict[str, str]]:
     """Tempo in beats per minute and the time of every beat."""
-    return _tempo(path, _summary(path)), 200, CACHE
+    return _tempo(path, _summary(path, query)), 200, CACHE
 
 
 @bp.get("/key", responses={200: KeyInfo, **ERRORS})
-def get_key(path: TrackPath) -> tuple[dict[str, Any], int, dict[str, str]]:
+def get_key(path: TrackPath, query: StreamQuery) -> tuple[dict[str, Any], int, dict[str, str]]:
     """Musical key with its mode, the detector's confidence and the Camelot code."""
-    return analysis.key(_summary(path)), 200, CACHE
+    return analysis.key(_summary(path, query)), 200, CACHE
 
 
 @bp.get("/cues", responses={200: CueInfo, **ERRORS})
-def get_cues(path: TrackPath) -> tuple[dict[str, Any], int, dict[str, str]]:
+def get_cues(path: TrackPath, query: StreamQuery) -> tuple[dict[str, Any], int, dict[str, str]]:
     """Where the sound starts and ends (leading and trailing silence cut)."""
-    return _cues(_summary(path)), 200, CACHE
+    return _cues(_summary(path, query)), 200, CACHE
 
 
-@bp.get("/waveform", responses={200: Waveform, **problems(401, 404, 409, 422)})
+@bp.get("/waveform", responses={200: Waveform, **ERRORS})
 def get_waveform(path: TrackPath, query: WaveformQuery) -> Response:
     """Waveform peaks at one zoom level (samples per pixel), in audiowaveform JSON.
 
     422 when ``zoom`` is not one of the track's levels; 404 ``no_waveform`` when the track's
     waveform is not in the store.
     """
-    body = analysis.waveform(services(), path.track_id, optional_principal(), query.zoom)
+    body = analysis.waveform(services(), path.track_id, optional_principal(), query.zoom,
+                              grant=query.access)
     return Response(body, mimetype="application/json", headers=CACHE)

@@ -10,6 +10,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
+from api.schemas import StreamQuery
+
 # ------------------------------------------------------------------- analysis
 
 
@@ -67,7 +69,7 @@ class AnalysisInfo(BaseModel):
     waveform: WaveformLevels
 
 
-class WaveformQuery(BaseModel):
+class WaveformQuery(StreamQuery):
     zoom: int | None = Field(default=None, ge=1, le=10_000_000,
                              description="samples per pixel; one of the track's zoom levels "
                                          "(GET /analysis lists them); the finest by default")

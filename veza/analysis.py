@@ -15,6 +15,7 @@ from uuid import UUID
 
 from pipeline.key import KEY_NAMES
 from storage.repositories import unit_of_work
+from veza import streaming
 from veza.access import check_visible
 from veza.accounts import Principal
 from veza.errors import ConflictError, NotFoundError, ObjectNotFoundError, ValidationError
@@ -39,19 +40,25 @@ class NotReadyError(ConflictError):
     code = "not_ready"
 
 
-def visible_track(services: Services, track_id: UUID, who: Principal | None) -> Track:
-    """Return the track if ``who`` may see it; NotFoundError otherwise."""
+def visible_track(services: Services, track_id: UUID, who: Principal | None, *,
+                  grant: str | None = None) -> Track:
+    """Return the track if ``who`` may see it, or to anyone with a stream ``grant`` for it;
+    NotFoundError otherwise (SignatureError for a grant that is not valid for it)."""
+    if grant is not None:
+        streaming.check_grant(services, track_id, grant)
     with unit_of_work(services.db) as uow:
         track = uow.tracks.get(track_id)
     if track is None:
         raise NotFoundError(f"no track with id {track_id}")
-    check_visible("track", track.id, track.owner_id, track.visibility, who)
+    if grant is None:
+        check_visible("track", track.id, track.owner_id, track.visibility, who)
     return track
 
 
-def summary(services: Services, track_id: UUID, who: Principal | None) -> dict[str, Any]:
+def summary(services: Services, track_id: UUID, who: Principal | None, *,
+            grant: str | None = None) -> dict[str, Any]:
     """Return the track's analysis summary; NotReadyError while it has none."""
-    track = visible_track(services, track_id, who)
+    track = visible_track(services, track_id, who, grant=grant)
     if not track.analysis:
         raise NotReadyError(f"track {track_id} is {track.status}: its analysis is not ready yet")
     return track.analysis
@@ -106,8 +113,8 @@ def zoom_levels(services: Services, track_id: UUID) -> dict[int, str]:
     return dict(sorted(levels.items()))
 
 
-def waveform(services: Services, track_id: UUID, who: Principal | None, zoom: int | None
-             ) -> bytes:
+def waveform(services: Services, track_id: UUID, who: Principal | None, zoom: int | None, *,
+             grant: str | None = None) -> bytes:
     """Return one waveform level as audiowaveform JSON; the finest when ``zoom`` is None.
 
     Raises:
@@ -115,7 +122,7 @@ def waveform(services: Services, track_id: UUID, who: Principal | None, zoom: in
         NotFoundError: (code ``no_waveform``) the track has no waveform in the store.
         ValidationError: ``zoom`` is not one of the track's levels.
     """
-    summary(services, track_id, who)
+    summary(services, track_id, who, grant=grant)
     levels = zoom_levels(services, track_id)
     if not levels:
         raise NotFoundError(f"track {track_id} has no waveform", code="no_waveform")

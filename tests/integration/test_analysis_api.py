@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
+from storage.repositories import unit_of_work
 from tests.helpers import assert_problem, operator, track_owner
 from tests.integration.track_api import (
     ANALYSIS,
@@ -19,6 +20,7 @@ from tests.integration.track_api import (
     upload,
     user_id,
 )
+from veza import streaming
 from veza.analysis import camelot
 from veza.catalogue import delete_track
 from veza.layout import analysis_prefix
@@ -144,6 +146,28 @@ def test_private_analysis_only_for_its_owner_and_admins(client: FlaskClient,
     assert client.get(url(track_id, "/key"), headers=other).status_code == 200
     assert_problem(client.get(url(track_id), headers={"Authorization": "Bearer junk"}),
                    401, "invalid_token")
+
+
+def test_a_private_tracks_stream_grant_opens_its_analysis_and_no_other(
+        client: FlaskClient, services: Services, demo_wav: Path) -> None:
+    owner = register(client, "owner", role="artist")
+    track_id = upload(services, demo_wav, user_id(client, owner), visibility="private")
+    other_id = upload(services, demo_wav, user_id(client, owner), visibility="private")
+    for each in (track_id, other_id):
+        finish_analysis(services, each)
+    with unit_of_work(services.db) as uow:
+        track = uow.tracks.get(track_id)
+    assert track is not None
+    access = {"access": streaming.grant(services, track)}
+    # No Authorization header: the player of a shared link draws the waveform and sets the gain.
+    for resource in RESOURCES:
+        answer = client.get(url(track_id, resource), query_string=access)
+        assert answer.status_code == 200, (resource, answer.get_data(as_text=True))
+        assert_problem(client.get(url(other_id, resource), query_string=access),
+                       403, "bad_signature")
+    assert_problem(client.get(url(track_id, "/waveform"),
+                              query_string={"access": access["access"][:-2] + "xx"}),
+                   403, "bad_signature")
 
 
 def test_unlisted_analysis_is_visible_by_its_link(client: FlaskClient, services: Services,
