@@ -26,6 +26,7 @@ from tests.e2e.web_app import (  # noqa: F401
     new_context,
     playlist,
     settle,
+    sign_up,
     tone,
     upload,
     web_stack,
@@ -148,6 +149,26 @@ def test_log_out_and_back_in_and_a_reload_keeps_the_session(listener: Person) ->
     page.get_by_role("heading", level=1, name="Liked tracks").wait_for()
     account_menu(page).wait_for()
     assert "/login" not in page.url
+
+
+def test_two_tabs_opened_at_once_both_stay_signed_in(browser: Any, web_stack: Stack) -> None:
+    """Both tabs restore the session from the one refresh cookie at the same moment (a browser
+    reopening its tabs): the second must not present the token the first just spent."""
+    context = new_context(browser, web_stack)
+    try:
+        page = context.new_page()
+        sign_up(page, "kim", "listener")
+        tabs = [context.new_page() for _ in range(3)]
+        for tab in tabs:
+            tab.goto("/likes", wait_until="commit")
+        for tab in tabs:
+            tab.get_by_role("heading", level=1, name="Liked tracks").wait_for()
+            assert "/login" not in tab.url
+        tabs[0].reload()
+        tabs[0].get_by_role("heading", level=1, name="Liked tracks").wait_for()
+        account_menu(tabs[0]).wait_for()
+    finally:
+        context.close()
 
 
 def test_the_app_is_installable(browser: Any, web_stack: Stack) -> None:

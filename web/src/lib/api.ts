@@ -84,15 +84,26 @@ export interface TokenAnswer {
   user: unknown;
 }
 
+/**
+ * Run one refresh at a time across the app's tabs: the cookie rotates on each refresh, so a tab
+ * sending the cookie another tab is spending would present a spent token and end the session.
+ */
+async function oneTabAtATime(run: () => Promise<Response>): Promise<Response> {
+  // `await` unwraps the callback's promise (the DOM typings of locks.request nest it).
+  return typeof navigator !== "undefined" && "locks" in navigator ? await navigator.locks.request("veza-refresh", run) : run();
+}
+
 /** Exchange the refresh cookie for a new access token; false when there is no session. */
 export function refreshSession(): Promise<boolean> {
   refreshing ??= (async () => {
     try {
-      const response = await fetch(`${API}/auth/refresh`, {
-        method: "POST",
-        credentials: "same-origin",
-        headers: { ...SESSION_HEADER },
-      });
+      const response = await oneTabAtATime(() =>
+        fetch(`${API}/auth/refresh`, {
+          method: "POST",
+          credentials: "same-origin",
+          headers: { ...SESSION_HEADER },
+        }),
+      );
       if (!response.ok) {
         const error = await toError(response);
         if (accessToken !== null || error.code === "token_reused" || error.code === "session_revoked") {
