@@ -68,6 +68,8 @@ async def join(svc: ChatService, conn: Conn, frame: dict[str, Any]) -> dict[str,
 
 async def leave(svc: ChatService, conn: Conn, frame: dict[str, Any]) -> dict[str, Any]:
     room = await svc.room(frame["room_id"])
+    if conn.user_id not in room.members:  # a room one may not see is not_found, as elsewhere
+        check_read(room, svc.principal(conn))
     for mine in list(svc.hub.users.get(conn.user_id, ())):
         await svc.hub.leave(mine, room.id)
     if room.role(conn.user_id) is not None:

@@ -139,6 +139,21 @@ def test_moderating_a_private_room_from_outside_is_not_found(chat: Chat, kind: s
                               user_id=member.id, **fields), "cid": error["cid"]}
 
 
+def test_leaving_a_private_room_from_outside_is_not_found(chat: Chat) -> None:
+    owner, stranger = chat.user(), chat.user()
+    o, s = chat.connect(owner), chat.connect(stranger)
+    room = o.ok("room.create", name="secret", kind="private")["room"]["id"]
+    error = s.call("room.leave", room_id=room)
+    assert error["code"] == "not_found", error
+    assert error == {**s.call("room.leave", room_id="00000000-0000-4000-8000-000000000000"),
+                     "cid": error["cid"]}
+    o.nothing("member", wait=0.3)
+    # A member leaves as before, and one who is not in a public room is told it is done.
+    open_room = o.ok("room.create", name="open", kind="public")["room"]["id"]
+    assert s.ok("room.leave", room_id=open_room)["room_id"] == open_room
+    assert o.ok("room.leave", room_id=room)["room_id"] == room
+
+
 def test_a_listening_room_host_cannot_play_a_track_they_may_not_see(chat: Chat) -> None:
     host, other, guest = chat.user(), chat.user(), chat.user()
     h, g = chat.connect(host), chat.connect(guest)
