@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, request, send_file
 
 from api.context import services
+from api.errors import problem
 from veza.errors import NotFoundError, SignatureError
 
 bp = Blueprint("files", __name__)
@@ -24,5 +25,10 @@ def get_file(key: str) -> Response:
     info = store.stat(key)
     path = store.path_for(key)  # type: ignore[attr-defined]
     # conditional=True answers Range requests with 206 and honours If-None-Match.
-    return send_file(path, mimetype=info.content_type, conditional=True, etag=info.etag,
-                     max_age=3600)
+    response = send_file(path, mimetype=info.content_type, conditional=True, etag=info.etag,
+                         max_age=3600)
+    if response.status_code == 412:  # Werkzeug keeps the whole object as the 412's body
+        response.close()
+        return problem(412, "precondition_failed", "Precondition failed",
+                       "If-Match names no version of this object")
+    return response

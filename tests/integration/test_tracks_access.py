@@ -493,6 +493,36 @@ def test_a_stream_grant_opens_one_track_only_and_refuses_forgeries(
                               query_string={"access": grant}), 404, "not_found")
 
 
+def test_a_private_tracks_shared_link_opens_its_page_to_anyone_with_the_grant(
+    client: FlaskClient, services: Services, people: People
+) -> None:
+    track_id = make_track(services, people.ids["owner"], visibility="private")
+    owner_view = client.get(f"/api/v1/tracks/{track_id}", headers=people.headers["owner"])
+    grant = _path(owner_view.get_json()["stream"]["player_url"])[1]
+    # What /play/{id}?access= asks, with no token and with a stranger's.
+    for caller in ("anonymous", "other"):
+        seen = client.get(f"/api/v1/tracks/{track_id}", query_string=grant,
+                          headers=people.headers[caller])
+        assert seen.status_code == 200, seen.get_data(as_text=True)
+        body = seen.get_json()
+        assert body["title"] == "Song" and body["visibility"] == "private"
+        # What any listener sees; never the owner's own fields.
+        assert body["original_filename"] is None and body["size_bytes"] is None
+        assert body["job"] is None and body["plays"] is None
+        # The stream URLs carry the same grant on: it is not renewed by asking again.
+        assert _path(body["stream"]["master_url"])[1] == grant
+        assert client.get(_path(body["stream"]["master_url"])[0],
+                          query_string=grant).status_code == 200
+    assert_problem(client.get(f"/api/v1/tracks/{track_id}"), 404, "not_found")
+    # A grant of another track, or a forged one, is refused as on the playlists.
+    theirs = make_track(services, people.ids["other"], visibility="private")
+    detail = assert_problem(client.get(f"/api/v1/tracks/{theirs}", query_string=grant), 403,
+                            "bad_signature")["detail"]
+    assert f"not for track {theirs}" in detail
+    assert_problem(client.get(f"/api/v1/tracks/{track_id}", query_string={"access": "x"}),
+                   403, "bad_signature")
+
+
 def test_a_stream_grant_expires(services: Services, people: People) -> None:
     # Expiry is in whole seconds: 2 s (+0.5 s of track) is good for 1-2 s from now.
     settings = services.settings.replace(signed_url_ttl_s=2)
@@ -528,6 +558,11 @@ def test_the_original_is_a_short_signed_redirect_that_answers_ranges(
     assert ranged.headers["Content-Range"] == f"bytes 1000-1099/{len(ORIGINAL)}"
     tail = client.get(path, query_string=query, headers={"Range": "bytes=-16"})
     assert tail.status_code == 206 and tail.get_data() == ORIGINAL[-16:]
+    # If-Match: the object itself when it names its version, else a problem, not the object.
+    same = client.get(path, query_string=query, headers={"If-Match": whole.headers["ETag"]})
+    assert same.status_code == 200 and same.get_data() == ORIGINAL
+    other = client.get(path, query_string=query, headers={"If-Match": '"another"'})
+    assert_problem(other, 412, "precondition_failed")
     # The URL is the owner's to share for minutes; it opens nothing else.
     assert_problem(client.get(f"/files/hls/{track_id}/master.m3u8", query_string=query), 403,
                    "bad_signature")
