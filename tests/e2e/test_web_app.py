@@ -61,6 +61,13 @@ def test_an_artist_uploads_a_file_and_watches_it_process(artist: Person, upload:
     assert re.search(r"Integrated loudness\s+[−-]?\d+(\.\d+)? LUFS", text), text
     assert re.search(r"Duration\s+0:20", text), text
 
+    page = artist.page
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Dashboard").click()
+    page.get_by_role("heading", level=1, name="Dashboard").wait_for()
+    page.get_by_text(re.compile(r"^1 track · plays in the last 30 days: \d+$")).wait_for()
+    row = page.get_by_role("table").get_by_role("row", name=re.compile(upload.title))
+    assert "Ready" in row.inner_text()
+
 
 def test_it_plays_through_hls_js_and_the_waveform_seeks(artist: Person, upload: Upload) -> None:
     page = artist.page
@@ -121,6 +128,9 @@ def test_a_listener_finds_it_by_search_likes_it_and_keeps_it_in_a_playlist(
     like.click()
     page.wait_for_function("b => b.getAttribute('aria-pressed') === 'true'",
                            arg=like.element_handle())
+    page.reload()  # the like is remembered
+    page.wait_for_function("b => b.getAttribute('aria-pressed') === 'true'",
+                           arg=like.element_handle(), timeout=5_000)
     account_menu(page).click()
     page.get_by_role("menuitem", name="Liked tracks").click()
     page.get_by_role("heading", level=1, name="Liked tracks").wait_for()
@@ -258,3 +268,11 @@ def test_no_serious_accessibility_violation_on_the_main_pages(
     finally:
         context.close()
     assert not found, "\n".join(found)
+
+
+def test_the_pages_broke_no_rule_of_their_security_policy(artist: Person, listener: Person) -> None:
+    """What the artist and the listener did above ran under the app's strict CSP without a
+    refusal (an inline style or script) and without an uncaught error."""
+    broken = [e for e in artist.errors + listener.errors
+              if "Content Security Policy" in e or e.startswith("uncaught:")]
+    assert not broken, "\n".join(broken)
