@@ -23,6 +23,8 @@ def _scope(settings: Settings) -> tuple[str, str] | None:
     endpoint = request.endpoint or ""
     if request.path.startswith(_UNLIMITED) or request.method == "OPTIONS":
         return None
+    if endpoint == "auth.refresh" and request.method == "POST":
+        return "refresh", settings.rate_limit_refresh
     if endpoint.startswith("auth.") and request.method == "POST":
         return "auth", settings.rate_limit_auth
     if endpoint == "tracks.upload":

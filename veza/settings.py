@@ -137,6 +137,9 @@ class Settings:
     rate_limit_auth: str = "60/minute"
     rate_limit_upload: str = "120/hour"
     rate_limit_read: str = "6000/minute"
+    # Refreshes per client address: the web app refreshes on every page load, so people behind
+    # one address (an office, a campus) need more than account calls; a token is unguessable.
+    rate_limit_refresh: str = "600/minute"
     # Origins allowed to call the API from a browser (CORS); none by default.
     cors_origins: tuple[str, ...] = ()
     # Reverse proxies in front of the API (HAProxy: 1) whose X-Forwarded-For and
@@ -212,6 +215,7 @@ class Settings:
             rate_limit_auth=env.get("VEZA_RATE_LIMIT_AUTH") or "60/minute",
             rate_limit_upload=env.get("VEZA_RATE_LIMIT_UPLOAD") or "120/hour",
             rate_limit_read=env.get("VEZA_RATE_LIMIT_READ") or "6000/minute",
+            rate_limit_refresh=env.get("VEZA_RATE_LIMIT_REFRESH") or "600/minute",
             cors_origins=tuple(o.strip().rstrip("/") for o in
                                (env.get("VEZA_CORS_ORIGINS") or "").split(",") if o.strip()),
             trusted_proxies=_int(env, "VEZA_TRUSTED_PROXIES", 0),
@@ -277,6 +281,7 @@ class Settings:
                             ("VEZA_RATE_LIMIT_AUTH", self.rate_limit_auth),
                             ("VEZA_RATE_LIMIT_UPLOAD", self.rate_limit_upload),
                             ("VEZA_RATE_LIMIT_READ", self.rate_limit_read),
+                            ("VEZA_RATE_LIMIT_REFRESH", self.rate_limit_refresh),
                             ("VEZA_CHAT_RATE_LIMIT", self.chat_rate_limit),
                             ("VEZA_CHAT_ROOM_LIMIT", self.chat_room_limit)):
             if value != "0" and not re.fullmatch(r"[1-9]\d*/(second|minute|hour)", value):

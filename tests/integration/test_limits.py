@@ -101,3 +101,18 @@ def test_an_upload_form_of_many_fields_is_refused_for_its_form(limited: FlaskCli
     big = limited.post("/api/v1/tracks", data={"title": "t" * 600_000},
                        content_type="multipart/form-data", headers=artist)
     assert big.status_code == 413 and big.get_json()["code"] == "form_too_large"
+
+
+def test_refreshes_have_their_own_budget_apart_from_the_account_calls(
+    database_url: str, local_store: LocalStore, tmp_path: Path
+) -> None:
+    """The web app refreshes on every page load: people behind one address must not spend the
+    budget of logins and sign-ups, and the other way round."""
+    for client in _client(database_url, local_store, tmp_path, rate_limit_auth="3/minute",
+                          rate_limit_refresh="5/minute"):
+        refreshes = [client.post("/api/v1/auth/refresh", json={"refresh_token": "made-up"})
+                     for _ in range(6)]
+        assert [r.status_code for r in refreshes] == [401] * 5 + [429]
+        assert "refresh requests" in refreshes[-1].get_json()["detail"]
+        logins = [client.post("/api/v1/auth/login", json={}).status_code for _ in range(4)]
+        assert logins == [422, 422, 422, 429]
