@@ -122,7 +122,9 @@ def test_a_listener_finds_it_by_search_likes_it_and_keeps_it_in_a_playlist(
     results.get_by_text("No track matches this search.").wait_for()
     assert results.get_by_role("link", name=upload.title, exact=True).count() == 0
 
-    page.goto(f"/tracks/{upload.track_id}")
+    # The link the API hands out (stream.player_url) opens the same track page.
+    page.goto(upload.track["stream"]["player_url"])
+    page.get_by_role("heading", level=1, name=upload.title).wait_for()
     like = page.get_by_role("main").get_by_role("button", name=re.compile("^Like"))
     assert like.get_attribute("aria-pressed") == "false"
     like.click()
@@ -224,6 +226,7 @@ def test_the_main_pages_fit_360_px_and_are_photographed(
             for name, path in main_pages(upload, playlist, artist.handle):
                 page.goto(path)
                 settle(page)
+                account_menu(page).wait_for()  # still signed in: the page the artist sees
                 page.screenshot(path=shots / f"{name}-{width}.png", full_page=True)
                 sizes = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
                 if sizes[0] > sizes[1]:
@@ -250,20 +253,25 @@ def axe_violations(page: Any) -> list[str]:
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_no_serious_accessibility_violation_on_the_main_pages(
-    browser: Any, web_stack: Stack, upload: Upload, playlist: str, artist: Person, scheme: str
+    browser: Any, web_stack: Stack, upload: Upload, playlist: str, artist: Person, scheme: str,
+    tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     # axe is injected as an inline script, which the app's policy rightly refuses: bypass it here.
     context = new_context(browser, web_stack, viewport={"width": 1280, "height": 800},
                           color_scheme=scheme, bypass_csp=True)
     found = []
+    shots = tmp_path_factory.mktemp("screenshots-dark") if scheme == "dark" else None
     try:
         page = context.new_page()
         log_in(page, artist.handle)
         for name, path in main_pages(upload, playlist, artist.handle):
             page.goto(path)
             settle(page)
+            account_menu(page).wait_for()
             assert page.evaluate("document.documentElement.classList.contains('dark')") == \
                 (scheme == "dark")
+            if shots:
+                page.screenshot(path=shots / f"{name}-1280-dark.png", full_page=True)
             found += [f"{name} ({path}): {v}" for v in axe_violations(page)]
     finally:
         context.close()
