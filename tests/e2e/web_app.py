@@ -42,6 +42,7 @@ class Person:
     handle: str
     context: Any  # playwright BrowserContext
     page: Any  # playwright Page
+    errors: list[str] = field(default_factory=list)  # the page's console errors
 
     @property
     def email(self) -> str:
@@ -138,8 +139,9 @@ def account_menu(page: Any) -> Any:
 def artist(browser: Any, web_stack: Stack) -> Iterator[Person]:
     context = new_context(browser, web_stack, viewport={"width": 1280, "height": 800})
     page = context.new_page()
+    errors = console_errors(page)
     sign_up(page, "ada", "artist")
-    yield Person("ada", context, page)
+    yield Person("ada", context, page, errors)
     context.close()
 
 
@@ -147,8 +149,9 @@ def artist(browser: Any, web_stack: Stack) -> Iterator[Person]:
 def listener(browser: Any, web_stack: Stack) -> Iterator[Person]:
     context = new_context(browser, web_stack, viewport={"width": 1280, "height": 800})
     page = context.new_page()
+    errors = console_errors(page)
     sign_up(page, "lin", "listener")
-    yield Person("lin", context, page)
+    yield Person("lin", context, page, errors)
     context.close()
 
 
