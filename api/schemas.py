@@ -228,7 +228,16 @@ class Stream(BaseModel):
     renditions: list[RenditionInfo]
 
 
-class TrackSummary(BaseModel):
+class TrackCounts(BaseModel):
+    likes: int = Field(description="how many people like the track")
+    liked_by_me: bool | None = Field(
+        description="whether the caller likes the track; null without a token")
+    plays: int | None = Field(
+        description="listening sessions of the track, its owner's own left out (as in its "
+                    "stats); shown to the owner and admins only, null for everyone else")
+
+
+class TrackSummary(TrackCounts):
     id: UUID
     owner_id: UUID
     owner_handle: str = Field(description="the owner's handle")
@@ -249,9 +258,9 @@ class TrackPage(BaseModel):
     next: str | None = Field(description="cursor of the next page; null on the last page")
 
 
-class TrackStatus(BaseModel):
-    """A track. The failure reason, the job, the file name and size are shown to the owner
-    and admins only (null for everyone else)."""
+class TrackStatus(TrackCounts):
+    """A track. The failure reason, the job, the file name, size and plays are shown to the
+    owner and admins only (null for everyone else)."""
 
     id: UUID
     owner_id: UUID

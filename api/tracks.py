@@ -29,7 +29,7 @@ from api.schemas import (
     UploadQuery,
 )
 from veza import catalogue, streaming, uploads
-from veza.catalogue import TrackView
+from veza.catalogue import Counts, TrackView
 from veza.errors import EmptyInputError, InputError, NotFoundError, TooLargeError
 from veza.records import Job, Track
 
@@ -144,15 +144,25 @@ def _metadata(track: Track, owner_handle: str | None) -> dict[str, Any]:
     }
 
 
-def _track(seen: TrackView) -> dict[str, Any]:
-    """Render a track for its viewer: why it failed, its job and its file only for the owner."""
+def _counts(counts: Counts | None) -> dict[str, Any]:
+    if counts is None:
+        return {}
+    return {"likes": counts.likes, "liked_by_me": counts.liked_by_me, "plays": counts.plays}
+
+
+def _track(seen: TrackView, access: str | None = None) -> dict[str, Any]:
+    """Render a track for its viewer: why it failed, its job and its file only for the owner.
+
+    ``access`` is the stream grant the viewer came with: their stream URLs carry it on (a new
+    grant is minted only for those who see the track without one, so a grant never renews
+    itself)."""
     svc = services()
     track, base = seen.track, svc.settings.base_url
     stream = None
     if streaming.playable(track):
         # Whoever sees a private track here may stream it: its URLs carry a stream grant.
         grant = streaming.grant_query(
-            streaming.grant(svc, track) if track.visibility == "private" else None)
+            (access or streaming.grant(svc, track)) if track.visibility == "private" else None)
         stream = {
             # False while segments are still being added (an EVENT playlist).
             "complete": track.status == "ready",
@@ -182,6 +192,7 @@ def _track(seen: TrackView) -> dict[str, Any]:
         "analysis": track.analysis,
         "job": _job(seen.job) if seen.mine else None,
         "stream": stream,
+        **_counts(seen.counts),
     }
 
 
@@ -199,19 +210,22 @@ def list_tracks(query: TrackListQuery) -> dict[str, Any]:
     base = svc.settings.base_url
     return {
         "items": [{**_metadata(t, found.handles[t.owner_id]),
-                   "url": f"{base}/api/v1/tracks/{t.id}"} for t in found.tracks],
+                   "url": f"{base}/api/v1/tracks/{t.id}", **_counts(found.counts.get(t.id))}
+                  for t in found.tracks],
         "next": found.next,
     }
 
 
-@bp.get("/<uuid:track_id>", responses={200: TrackStatus, **problems(401, 404)})
-def get_track(path: TrackPath) -> dict[str, Any]:
-    """The track's metadata, status and, when playable, the stream URLs; its owner also sees
-    the job's progress and any failure reason."""
+@bp.get("/<uuid:track_id>", responses={200: TrackStatus, **problems(401, 403, 404, 422)})
+def get_track(path: TrackPath, query: StreamQuery) -> dict[str, Any]:
+    """The track's metadata, status, likes and, when playable, the stream URLs; its owner also
+    sees the job's progress, any failure reason and its plays. A private track opens to anyone
+    with its stream grant (``access``, as on ``master.m3u8``), who sees what its listeners see."""
     who = optional_principal()
-    if who is None:
+    if who is None and query.access is None:
         public_answer()
-    return _track(catalogue.view(services(), path.track_id, who))
+    seen = catalogue.view(services(), path.track_id, who, grant=query.access, counted=True)
+    return _track(seen, query.access)
 
 
 @bp.patch("/<uuid:track_id>", security=BEARER,
@@ -221,7 +235,7 @@ def update(path: TrackPath, body: TrackUpdate) -> dict[str, Any]:
     who = principal()
     svc = services()
     catalogue.update(svc, path.track_id, who, body.model_dump(include=body.model_fields_set))
-    return _track(catalogue.view(svc, path.track_id, who))
+    return _track(catalogue.view(svc, path.track_id, who, counted=True))
 
 
 @bp.delete("/<uuid:track_id>", security=BEARER,

@@ -163,6 +163,23 @@ class Social:
                          (track_id,))
         return int(self.cur.fetchone()["n"])
 
+    def track_likes(self, track_ids: list[UUID], viewer: UUID | None
+                    ) -> dict[UUID, tuple[int, bool]]:
+        """Return each track's like count and whether ``viewer`` likes it, in one statement
+        (track_likes_track); a track nobody likes is (0, False)."""
+        self.cur.execute(
+            """
+            SELECT t.id, count(l.user_id) AS likes,
+                   coalesce(bool_or(l.user_id = %(viewer)s), false) AS mine
+            FROM unnest(%(ids)s::uuid[]) AS t(id)
+            LEFT JOIN track_likes l ON l.track_id = t.id
+            GROUP BY t.id
+            """,
+            {"ids": [str(i) for i in track_ids], "viewer": viewer},
+        )
+        return {UUID(str(row["id"])): (int(row["likes"]), bool(row["mine"]))
+                for row in self.cur.fetchall()}
+
     def like_playlist(self, user_id: UUID, playlist_id: UUID) -> None:
         self.cur.execute("INSERT INTO playlist_likes (user_id, playlist_id) VALUES (%s, %s)"
                          " ON CONFLICT DO NOTHING", (user_id, playlist_id))

@@ -18,7 +18,9 @@ from uuid import UUID
 from pipeline.probe import TAG_LIMITS
 from storage.accounts import Accounts
 from storage.objects import ObjectStore
-from storage.repositories import single_reads, unit_of_work
+from storage.plays import Plays
+from storage.repositories import UnitOfWork, single_reads, unit_of_work
+from storage.social import Social
 from veza import access, events, streaming
 from veza.accounts import Principal
 from veza.errors import ConflictError, InputError, NotFoundError, ValidationError
@@ -37,6 +39,16 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
+class Counts:
+    """A track's likes and plays as one caller sees them: ``liked_by_me`` only for a signed-in
+    caller, ``plays`` only for the owner and admins (who see its statistics), else None."""
+
+    likes: int
+    liked_by_me: bool | None
+    plays: int | None
+
+
+@dataclass(frozen=True)
 class TrackView:
     """A track as one caller sees it: ``mine`` when they own it or are an admin."""
 
@@ -45,6 +57,7 @@ class TrackView:
     renditions: list[Rendition]
     mine: bool
     owner_handle: str | None = None
+    counts: Counts | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +66,8 @@ class Page:
     next: str | None
     # The handle of each track's owner, by owner id.
     handles: dict[UUID, str] = field(default_factory=dict)
+    # Each track's likes and plays, by track id.
+    counts: dict[UUID, Counts] = field(default_factory=dict)
 
 
 def remove_objects(store: ObjectStore, track_id: UUID | str) -> int:
@@ -75,10 +90,28 @@ def _owned(uow: Any, track_id: UUID, who: Principal | None) -> Track:
     return track
 
 
+def _counts(uow: UnitOfWork, tracks: list[Track], who: Principal | None) -> dict[UUID, Counts]:
+    """Return the likes and plays of ``tracks`` as ``who`` sees them: two statements for any
+    number of tracks, the plays one only when ``who`` may see some track's plays."""
+    if not tracks:
+        return {}
+    likes = Social(uow.cur).track_likes([t.id for t in tracks],
+                                        who.user_id if who is not None else None)
+    theirs = [t.id for t in tracks if access.can_change(t.owner_id, who)]
+    plays = Plays(uow.cur).totals(theirs) if theirs else {}
+    counts = {}
+    for t in tracks:
+        liked, mine = likes.get(t.id, (0, False))
+        counts[t.id] = Counts(likes=liked, liked_by_me=mine if who is not None else None,
+                              plays=plays.get(t.id, 0) if t.id in theirs else None)
+    return counts
+
+
 def view(services: Services, track_id: UUID, who: Principal | None, *,
-         grant: str | None = None) -> TrackView:
+         grant: str | None = None, counted: bool = False) -> TrackView:
     """Return the track with its latest job and renditions if ``who`` may see it, or to anyone
-    with a stream ``grant`` for it (``streaming.grant``).
+    with a stream ``grant`` for it (``streaming.grant``); with ``counted``, its likes and plays
+    too.
 
     Raises:
         SignatureError: ``grant`` is given and is not an unexpired grant for this track.
@@ -96,8 +129,9 @@ def view(services: Services, track_id: UUID, who: Principal | None, *,
             access.check_visible("track", track.id, track.owner_id, track.visibility, who)
         mine = access.can_change(track.owner_id, who)
         job = uow.jobs.latest_for_track(track_id) if mine else None
+        counts = _counts(uow, [track], who)[track.id] if counted else None
     return TrackView(track=track, job=job, renditions=renditions, mine=mine,
-                     owner_handle=handle)
+                     owner_handle=handle, counts=counts)
 
 
 def owned(services: Services, track_id: UUID, who: Principal | None) -> Track:
@@ -300,7 +334,9 @@ def page(services: Services, who: Principal | None, *, limit: int, cursor: str |
             public_only=not mine, genre=genre,
             tag=normalise_tags([tag])[0] if tag and tag.strip() else None,
             status=status, visibility=visibility)
-    tracks = [track for track, _ in found[:limit]]
+        tracks = [track for track, _ in found[:limit]]
+        counts = _counts(uow, tracks, who)
     following = encode_cursor(services, tracks[-1]) if len(found) > limit else None
     return Page(tracks=tracks, next=following,
-                handles={track.owner_id: owner for track, owner in found[:limit]})
+                handles={track.owner_id: owner for track, owner in found[:limit]},
+                counts=counts)
