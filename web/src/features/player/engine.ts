@@ -9,6 +9,8 @@
  */
 import type HlsType from "hls.js";
 
+import { API, getAccessToken, refreshSession } from "@/lib/api";
+
 import type { StreamSource } from "./types";
 
 export interface EngineEvents {
@@ -40,6 +42,49 @@ export interface PlaybackEngine {
 export function dbToGain(db: number | null): number {
   if (db === null || !Number.isFinite(db)) return 1;
   return 10 ** (Math.max(-24, Math.min(24, db)) / 20);
+}
+
+/**
+ * Whether a request of the player carries the access token: the API's own playlists only (same
+ * origin, under /api/v1/, `.m3u8`), so a play is counted for the signed-in listener and shows in
+ * their history. Never segments or objects (/files/..., a store's presigned URLs): a header they
+ * were not signed with can break their signature, and they need no token.
+ */
+export function sendsToken(url: string, origin: string = window.location.origin): boolean {
+  let target: URL;
+  try {
+    target = new URL(url, origin);
+  } catch {
+    return false;
+  }
+  return target.origin === origin && target.pathname.startsWith(`${API}/`) && target.pathname.endsWith(".m3u8");
+}
+
+/** Whether a JWT's `exp` is past (with a margin); a token it cannot read is taken as good. */
+function expired(token: string, marginS = 10): boolean {
+  try {
+    const payload = token.split(".")[1] ?? "";
+    const claims = JSON.parse(atob(payload.replace(/-/g, "+").replace(/_/g, "/"))) as { exp?: number };
+    return typeof claims.exp === "number" && claims.exp * 1000 < Date.now() + marginS * 1000;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * hls.js's `xhrSetup`: the bearer token on the API's playlists (see `sendsToken`), refreshed first
+ * when it has expired (the API refuses a stale token with 401 rather than count anonymously).
+ */
+export async function authorisePlaylistRequest(xhr: XMLHttpRequest, url: string): Promise<void> {
+  if (!sendsToken(url)) return;
+  let token = getAccessToken();
+  if (token && expired(token)) {
+    await refreshSession();
+    token = getAccessToken();
+  }
+  if (!token) return;
+  if (!xhr.readyState) xhr.open("GET", url, true);
+  xhr.setRequestHeader("Authorization", `Bearer ${token}`);
 }
 
 type HlsClass = typeof HlsType;
@@ -133,7 +178,7 @@ export class MediaElementEngine implements PlaybackEngine {
     const Hls = await loadHls();
     if (id !== this.loadId) return; // another track was asked for meanwhile
     if (Hls.isSupported()) {
-      const hls = new Hls({ startPosition: startAt, enableWorker: true });
+      const hls = new Hls({ startPosition: startAt, enableWorker: true, xhrSetup: authorisePlaylistRequest });
       this.hls = hls;
       hls.on(Hls.Events.ERROR, (_event, data) => {
         if (!data.fatal) return;

@@ -17,6 +17,12 @@ export interface TrackSummary {
   created_at?: string;
   genre?: string | null;
   tags?: string[];
+  /** On the API's tracks and pages of tracks (not on likes or history entries). */
+  likes?: number;
+  /** Whether I like it; null when signed out. */
+  liked_by_me?: boolean | null;
+  /** Its plays (the owner's own left out); null for anyone but its owner and admins. */
+  plays?: number | null;
 }
 
 export interface LoudnessSummary {
@@ -51,10 +57,9 @@ export interface Track extends TrackSummary {
   stream: { master_url: string; player_url: string; complete: boolean } | null;
   created_at: string;
   updated_at: string;
-  /** Present when the API counts them on the track itself. */
-  likes?: number;
-  liked_by_me?: boolean;
-  plays?: number;
+  likes: number;
+  liked_by_me: boolean | null;
+  plays: number | null;
 }
 
 export interface Analysis {

@@ -30,6 +30,10 @@ const track = {
   job: null,
   stream: { master_url: "/api/v1/tracks/t1/master.m3u8", player_url: "/play/t1", complete: true, renditions: [] },
   analysis: { tempo_bpm: 140.22, key: "A major", key_confidence: 0.186, gain_db: 10.69, loudness: { integrated_lufs: -24.69, range_lu: 3.2, true_peak_dbtp: -1.48 } },
+  // The owner's view: plays shown to them only.
+  likes: 7,
+  liked_by_me: false,
+  plays: 1234,
 };
 
 const analysis = {
@@ -62,7 +66,6 @@ function api(answerTrack: object = track) {
     http.get("/api/v1/tracks/t1/analysis/waveform", () =>
       HttpResponse.json({ version: 2, channels: 1, sample_rate: 44100, samples_per_pixel: 44100, bits: 8, length: 2, data: [0, 1, -1, 2] }),
     ),
-    http.get("/api/v1/tracks/t1/stats", () => HttpResponse.json({ track_id: "t1", total_plays: 1234, unique_listeners: 56, days: [] })),
     http.get("/api/v1/me/likes", () => HttpResponse.json({ items: [], next_cursor: null })),
     http.get("/api/v1/users/:handle/playlists", () => HttpResponse.json({ items: [], next_cursor: null })),
     http.patch("/api/v1/tracks/t1", async ({ request }) => {
@@ -95,10 +98,13 @@ test("the track page shows the analysis: tempo, key with Camelot and confidence,
   expect(value("Gain to target")).toHaveTextContent("+10.7 dB");
   expect(value("Cue in – cue out")).toHaveTextContent("0:01 – 3:18");
   expect(value("Duration")).toHaveTextContent("3:20");
-  await waitFor(() => expect(value("Plays")).toHaveTextContent("1,234"));
-  for (const name of ["Play First Light", "Like", "Share", "Add to playlist"]) {
+  expect(value("Plays")).toHaveTextContent("1,234");
+  expect(value("Likes")).toHaveTextContent("7");
+  for (const name of ["Play First Light", "Share", "Add to playlist"]) {
     expect(screen.getByRole("button", { name })).toBeInTheDocument();
   }
+  // The count is part of the button's name: "Like, 7" (jsdom drops the space).
+  expect(screen.getByRole("button", { name: /^Like, ?7$/ })).toHaveAttribute("aria-pressed", "false");
 });
 
 test("the owner sees Edit metadata, Reprocess and Delete; a listener and a visitor do not", async () => {
@@ -114,7 +120,7 @@ test("the owner sees Edit metadata, Reprocess and Delete; a listener and a visit
     useSession.setState({ status: who ? "signedIn" : "signedOut", user: who });
     const view = renderPage(pages, "/tracks/t1");
     await screen.findByRole("heading", { level: 1, name: "First Light" });
-    expect(screen.getByRole("button", { name: "Like" })).toBeInTheDocument();
+    expect(screen.getByRole("button", { name: /^Like/ })).toBeInTheDocument();
     for (const name of ["Edit metadata", "Reprocess", "Delete"]) {
       expect(screen.queryByRole("button", { name })).toBeNull();
     }
@@ -181,7 +187,7 @@ test("Like is a pressed button that follows the API; Share copies the track's li
   useSession.setState({ status: "signedIn", user: listener });
   renderPage(pages, "/tracks/t1");
 
-  const like = await screen.findByRole("button", { name: "Like" });
+  const like = await screen.findByRole("button", { name: /^Like, ?7$/ });
   expect(like).toHaveAttribute("aria-pressed", "false");
   await user.click(like);
   await waitFor(() => expect(screen.getByRole("button", { name: /^Like/ })).toHaveAttribute("aria-pressed", "true"));
@@ -191,4 +197,17 @@ test("Like is a pressed button that follows the API; Share copies the track's li
   await user.click(screen.getByRole("button", { name: "Share" }));
   expect(await screen.findByText("Link copied")).toBeInTheDocument();
   expect(await navigator.clipboard.readText()).toBe(`${window.location.origin}/tracks/t1`);
+});
+
+test("a listener's Like shows whether they like the track and its count, from the track itself; no plays", async () => {
+  api({ ...track, likes: 1204, liked_by_me: true, plays: null });
+  useSession.setState({ status: "signedIn", user: listener });
+  renderPage(pages, "/tracks/t1");
+
+  const like = await screen.findByRole("button", { name: /^Like/ });
+  expect(like).toHaveAttribute("aria-pressed", "true");
+  expect(like).toHaveTextContent("1,204");
+  const figures = within(screen.getByRole("region", { name: "Analysis" }));
+  expect(figures.getByText("Likes").nextElementSibling).toHaveTextContent("1,204");
+  expect(figures.queryByText("Plays")).toBeNull();
 });

@@ -13,7 +13,7 @@ import { useTitle } from "@/lib/useTitle";
 import { formatCount, formatDate, formatDuration, formatNumber } from "@/lib/format";
 
 import type { Analysis, Track } from "../api/library";
-import { useAnalysis, useDeleteTrack, useReprocess, useStats, useTrack } from "../hooks/useLibrary";
+import { useAnalysis, useDeleteTrack, useReprocess, useTrack } from "../hooks/useLibrary";
 import { usePlay } from "../hooks/usePlay";
 import { Cover, LikeButton, ShareButton, StatusBadge, trackLink } from "./bits";
 import { EditTrackDialog } from "./EditTrackDialog";
@@ -34,7 +34,7 @@ function signed(value: number | null | undefined, lang: string): string {
   return value > 0 ? `+${text}` : text;
 }
 
-function Figures({ track, analysis, plays }: { track: Track; analysis?: Analysis | undefined; plays?: number | undefined }) {
+function Figures({ track, analysis }: { track: Track; analysis?: Analysis | undefined }) {
   const { t, i18n } = useTranslation("library");
   const lang = i18n.language;
   const summary = track.analysis ?? {};
@@ -72,7 +72,8 @@ function Figures({ track, analysis, plays }: { track: Track; analysis?: Analysis
       <Figure label={t("fig.cues")}>
         {cueIn != null || cueOut != null ? `${formatDuration(cueIn)} – ${formatDuration(cueOut)}` : "—"}
       </Figure>
-      <Figure label={t("fig.plays")}>{formatCount(plays ?? track.plays, lang)}</Figure>
+      {/* Plays are its owner's to see (null for everyone else). */}
+      {track.plays != null ? <Figure label={t("fig.plays")}>{formatCount(track.plays, lang)}</Figure> : null}
       <Figure label={t("fig.likes")}>{formatCount(track.likes, lang)}</Figure>
     </dl>
   );
@@ -150,7 +151,6 @@ export function TrackPage() {
   const track = query.data;
   const owner = !!user && !!track && (user.id === track.owner_id || user.role === "admin");
   const analysis = useAnalysis(id, track?.status === "ready");
-  const stats = useStats(id, owner);
   const play = usePlay();
   useTitle(track?.title ?? (query.error ? t("notFound") : null));
   if (query.isPending) return <Loading />;
@@ -221,7 +221,7 @@ export function TrackPage() {
         <h2 id="figures" className="mb-3 text-xl font-semibold">
           {t("analysis")}
         </h2>
-        <Figures track={track} analysis={analysis.data} plays={stats.data?.total_plays} />
+        <Figures track={track} analysis={analysis.data} />
       </section>
       {track.description ? (
         <section aria-labelledby="about">

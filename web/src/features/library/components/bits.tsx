@@ -40,13 +40,13 @@ export function StatusBadge({ status }: { status?: string | undefined }) {
 }
 
 /** Whether I like the track: the track's own field when the API gives it, else my likes list. */
-export function useLiked(track: { id: string; liked_by_me?: boolean }): boolean {
+export function useLiked(track: { id: string; liked_by_me?: boolean | null | undefined }): boolean {
   const likes = useLikes();
-  if (track.liked_by_me !== undefined) return track.liked_by_me;
+  if (track.liked_by_me != null) return track.liked_by_me;
   return (likes.data?.items ?? []).some((item) => item.id === track.id);
 }
 
-export function LikeButton({ track, withCount = false }: { track: { id: string; liked_by_me?: boolean; likes?: number }; withCount?: boolean }) {
+export function LikeButton({ track, withCount = false }: { track: { id: string; liked_by_me?: boolean | null | undefined; likes?: number | undefined }; withCount?: boolean }) {
   const { t, i18n } = useTranslation("library");
   const user = useCurrentUser();
   const navigate = useNavigate();

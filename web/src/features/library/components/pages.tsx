@@ -154,7 +154,7 @@ export function DashboardPage() {
   const items = tracks.data?.items ?? [];
   const stats = useTrackStats(items);
   const lang = i18n.language;
-  const total = stats.reduce((sum, s) => sum + (s.data?.total_plays ?? 0), 0);
+  const total = items.reduce((sum, track) => sum + (track.plays ?? 0), 0);
   return (
     <section className={page}>
       <div className="flex flex-wrap items-end justify-between gap-2">
@@ -204,7 +204,6 @@ export function DashboardPage() {
               <tbody className="divide-y divide-zinc-200 dark:divide-zinc-800">
                 {items.map((track, index) => {
                   const s = stats[index]?.data;
-                  const likes = (track as TrackSummary & { likes?: number }).likes;
                   return (
                     <tr key={track.id}>
                       <th scope="row" className="max-w-48 truncate px-3 py-2 font-medium sm:max-w-none">
@@ -215,9 +214,9 @@ export function DashboardPage() {
                       <td className="px-3 py-2">
                         {track.status === "ready" ? t("status.ready") : <StatusBadge status={track.status} />}
                       </td>
-                      <td className="px-3 py-2 text-right tabular-nums">{formatCount(s?.total_plays, lang)}</td>
+                      <td className="px-3 py-2 text-right tabular-nums">{formatCount(track.plays, lang)}</td>
                       <td className="hidden px-3 py-2 text-right tabular-nums sm:table-cell">{formatCount(s?.unique_listeners, lang)}</td>
-                      <td className="px-3 py-2 text-right tabular-nums">{formatCount(likes, lang)}</td>
+                      <td className="px-3 py-2 text-right tabular-nums">{formatCount(track.likes, lang)}</td>
                     </tr>
                   );
                 })}

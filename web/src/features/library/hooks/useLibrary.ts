@@ -65,12 +65,16 @@ export function useHistory() {
   return useQuery({ queryKey: libraryKeys.history(), queryFn: fetchHistory });
 }
 
-/** Like or unlike; the count the API answers is kept until the next read. */
+/** Like or unlike; the count the API answers is kept until the next read of the track. */
 export function useLike(id: string) {
   const queryClient = useQueryClient();
   return useMutation({
     mutationFn: (liked: boolean) => setLike(id, liked),
-    onSuccess: () => void queryClient.invalidateQueries({ queryKey: libraryKeys.likes() }),
+    onSuccess: () => {
+      void queryClient.invalidateQueries({ queryKey: libraryKeys.likes() });
+      // Tracks and pages carry `likes` and `liked_by_me`.
+      void queryClient.invalidateQueries({ queryKey: libraryKeys.tracks() });
+    },
   });
 }
 
