@@ -149,8 +149,11 @@ class Accounts:
         row = self.cur.fetchone()
         return RefreshToken(**row) if row else None
 
-    def spend_refresh_token(self, token_hash: bytes) -> None:
-        self.cur.execute("UPDATE refresh_tokens SET used_at = now() WHERE token_hash = %s",
+    def spend_refresh_token(self, token_hash: bytes, *, unreceived: bool = False) -> None:
+        """Mark a token spent; ``unreceived`` for a replacement whose answer never arrived: it
+        counts as spent when issued, so nothing replaced it and it gets no grace of its own."""
+        used_at = "issued_at" if unreceived else "now()"
+        self.cur.execute(f"UPDATE refresh_tokens SET used_at = {used_at} WHERE token_hash = %s",
                          (token_hash,))
         self.cur.execute(
             """
@@ -159,3 +162,24 @@ class Accounts:
             """,
             (token_hash,),
         )
+
+    def unused_replacement(self, token_hash: bytes, grace_s: int) -> bytes | None:
+        """The hash of the token that replaced a spent one, if the spent one was spent less than
+        ``grace_s`` seconds ago and its replacement has never been used; locked for this
+        transaction. A refresh spends one token and issues the next in one transaction, so the
+        replacement is the session's token issued at the very time the spent one was used."""
+        if grace_s <= 0:
+            return None
+        self.cur.execute(
+            """
+            SELECT r.token_hash
+            FROM refresh_tokens t
+            JOIN refresh_tokens r ON r.session_id = t.session_id AND r.issued_at = t.used_at
+            WHERE t.token_hash = %s AND t.used_at > now() - make_interval(secs => %s)
+              AND r.used_at IS NULL AND r.expires_at > now()
+            FOR UPDATE OF r
+            """,
+            (token_hash, grace_s),
+        )
+        row = self.cur.fetchone()
+        return None if row is None else bytes(row["token_hash"])

@@ -5,7 +5,9 @@ tokens are short-lived HS256 JWTs (PyJWT) naming the user, their role and their 
 request checks that the session is still open, so logging out, a password change or a detected
 refresh-token reuse takes effect at once. Refresh tokens are random, stored only as SHA-256
 hashes, and single-use: each refresh spends one and returns the next in the same session.
-Presenting a spent token again means it leaked, so the whole session is revoked.
+Presenting a spent token again means it leaked, so the whole session is revoked; except for
+``VEZA_REFRESH_REUSE_GRACE_S`` seconds after it was spent while the token that replaced it is
+still unused (the browser lost the answer): then the replacement is spent in its stead.
 """
 
 from __future__ import annotations
@@ -219,7 +221,18 @@ class AccountService:
                 raise AuthError("unknown refresh token", code="invalid_token")
             if found.session_revoked_at is not None:
                 raise AuthError("this session was signed out", code="session_revoked")
-            if found.used_at is not None:
+            replacement = None if found.used_at is None else accounts.unused_replacement(
+                digest, self.settings.refresh_reuse_grace_s)
+            if replacement is not None:
+                # Spent moments ago and its replacement never used: the answer was lost (a
+                # reload aborted the request), not stolen. Hand out a fresh pair in place of
+                # the unused replacement, so the session still has one live refresh token.
+                reused = False
+                accounts.spend_refresh_token(replacement, unreceived=True)
+                account = accounts.get(found.user_id)
+                assert account is not None
+                tokens = self._issue(accounts, account, found.session_id)
+            elif found.used_at is not None:
                 # A spent token came back: someone holds a copy. End the whole session.
                 accounts.revoke_session(found.session_id, "refresh token reused")
                 reused = True

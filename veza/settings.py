@@ -129,6 +129,8 @@ class Settings:
     # Accounts: access tokens are short-lived JWTs; refresh tokens rotate and last longer.
     access_token_ttl_s: int = 300
     refresh_token_ttl_s: int = 30 * 24 * 3600
+    # Seconds a spent refresh token may come back (an aborted page load) before it is reuse.
+    refresh_reuse_grace_s: int = 10
     # Login attempts allowed per account and per client address ("N/second|minute|hour").
     login_limit_account: str = "10/minute"
     login_limit_ip: str = "30/minute"
@@ -210,6 +212,7 @@ class Settings:
             redis_url=env.get("VEZA_REDIS_URL") or None,
             access_token_ttl_s=_int(env, "VEZA_ACCESS_TOKEN_TTL", 300),
             refresh_token_ttl_s=_int(env, "VEZA_REFRESH_TOKEN_TTL", 30 * 24 * 3600),
+            refresh_reuse_grace_s=_int(env, "VEZA_REFRESH_REUSE_GRACE_S", 10),
             login_limit_account=env.get("VEZA_LOGIN_LIMIT_ACCOUNT") or "10/minute",
             login_limit_ip=env.get("VEZA_LOGIN_LIMIT_IP") or "30/minute",
             rate_limit_auth=env.get("VEZA_RATE_LIMIT_AUTH") or "60/minute",
@@ -276,6 +279,8 @@ class Settings:
             raise ConfigError("VEZA_ACCESS_TOKEN_TTL must be 10-3600 seconds")
         if self.refresh_token_ttl_s < self.access_token_ttl_s:
             raise ConfigError("VEZA_REFRESH_TOKEN_TTL must be at least VEZA_ACCESS_TOKEN_TTL")
+        if not 0 <= self.refresh_reuse_grace_s <= 300:
+            raise ConfigError("VEZA_REFRESH_REUSE_GRACE_S must be 0-300 seconds")
         for name, value in (("VEZA_LOGIN_LIMIT_ACCOUNT", self.login_limit_account),
                             ("VEZA_LOGIN_LIMIT_IP", self.login_limit_ip),
                             ("VEZA_RATE_LIMIT_AUTH", self.rate_limit_auth),

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ from flask.testing import FlaskClient
 from storage.repositories import unit_of_work
 from tests.helpers import assert_problem, track_owner
 from veza.accounts import AccountService, signing_key
+from veza.errors import AuthError
 from veza.ratelimit import RateLimiter
 from veza.runtime import Services
 from veza.uploads import accept
@@ -29,7 +32,13 @@ REDIS_URL = "redis://127.0.0.1:6379/0"
 
 @pytest.fixture
 def settings_changes() -> dict[str, Any]:
-    return {"login_limit_account": "4/minute", "login_limit_ip": "6/minute"}
+    # No grace for a spent refresh token here: these tests assert that reuse is caught at once.
+    return {"login_limit_account": "4/minute", "login_limit_ip": "6/minute",
+            "refresh_reuse_grace_s": 0}
+
+
+GRACE = {"login_limit_account": "4/minute", "login_limit_ip": "6/minute",
+         "refresh_reuse_grace_s": 10}
 
 
 def register(client: FlaskClient, handle: str, role: str = "listener",
@@ -114,6 +123,66 @@ def test_refresh_rotates_and_a_reused_token_signs_the_session_out(client: FlaskC
     assert 'error="invalid_token"' in revoked.headers["WWW-Authenticate"]
     assert_problem(client.post("/api/v1/auth/refresh", json={"refresh_token": "made-up"}), 401,
                    "invalid_token")
+
+
+def refresh(client: FlaskClient, token: str) -> Any:
+    return client.post("/api/v1/auth/refresh", json={"refresh_token": token})
+
+
+@pytest.mark.parametrize("settings_changes", [GRACE])
+def test_a_spent_token_presented_again_at_once_gets_a_fresh_pair(client: FlaskClient) -> None:
+    first = register(client, "hedy")
+    lost = refresh(client, first["refresh_token"]).get_json()  # the answer a reload aborted
+    again = refresh(client, first["refresh_token"])
+    assert again.status_code == 200, again.get_json()
+    fresh = again.get_json()
+    assert fresh["refresh_token"] not in (first["refresh_token"], lost["refresh_token"])
+    assert client.get("/api/v1/me", headers=bearer(fresh)).status_code == 200
+    # The replacement nobody received is spent in its stead: one live refresh token remains.
+    assert_problem(refresh(client, lost["refresh_token"]), 401, "token_reused")
+
+
+@pytest.mark.parametrize("settings_changes", [GRACE])
+def test_the_grace_ends_once_the_replacement_was_used(client: FlaskClient) -> None:
+    first = register(client, "barbara")
+    second = refresh(client, first["refresh_token"]).get_json()
+    third = refresh(client, second["refresh_token"]).get_json()  # the replacement was used
+    assert_problem(refresh(client, first["refresh_token"]), 401, "token_reused")
+    assert_problem(refresh(client, third["refresh_token"]), 401, "session_revoked")
+    assert_problem(client.get("/api/v1/me", headers=bearer(third)), 401, "session_revoked")
+
+
+@pytest.mark.parametrize("settings_changes", [{**GRACE, "refresh_reuse_grace_s": 1}])
+def test_the_grace_ends_after_its_window(client: FlaskClient) -> None:
+    first = register(client, "radia")
+    second = refresh(client, first["refresh_token"]).get_json()
+    time.sleep(1.3)
+    assert_problem(refresh(client, first["refresh_token"]), 401, "token_reused")
+    assert_problem(refresh(client, second["refresh_token"]), 401, "session_revoked")
+
+
+@pytest.mark.parametrize("settings_changes", [GRACE])
+def test_a_spent_token_presented_twice_at_once_yields_one_live_token(
+    client: FlaskClient, services: Services
+) -> None:
+    first = register(client, "frances")
+    refresh(client, first["refresh_token"])
+    accounts = AccountService(services)
+    barrier = threading.Barrier(2)
+
+    def present() -> str:
+        barrier.wait()
+        try:
+            return accounts.refresh({"refresh_token": first["refresh_token"]}).refresh_token
+        except AuthError as exc:
+            return exc.code
+
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = list(pool.map(lambda _: present(), range(2)))
+    # One gets the fresh pair; the other finds the replacement spent, which is reuse.
+    assert sorted(o == "token_reused" for o in outcomes) == [False, True], outcomes
+    [winner] = [o for o in outcomes if o != "token_reused"]
+    assert_problem(refresh(client, winner), 401, "session_revoked")
 
 
 def test_other_sessions_survive_a_reuse_in_one(client: FlaskClient) -> None:

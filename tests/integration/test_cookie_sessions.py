@@ -18,6 +18,12 @@ OWN = {**COOKIE_MODE, "Origin": "http://localhost"}  # the test client's own hos
 TTL = 30 * 24 * 3600
 
 
+@pytest.fixture
+def settings_changes() -> dict[str, Any]:
+    # No grace for a spent refresh token unless a test asks: reuse is caught at once.
+    return {"refresh_reuse_grace_s": 0}
+
+
 def account(handle: str) -> dict[str, str]:
     return {"handle": handle, "email": f"{handle}@example.org", "password": PASSWORD,
             "role": "artist"}
@@ -84,6 +90,25 @@ def test_refresh_by_cookie_rotates_it_and_a_reused_one_signs_the_session_out(
     assert client.get_cookie("veza_refresh", path="/api/v1/auth") is None
     assert_problem(client.get("/api/v1/me", headers={
         "Authorization": f"Bearer {tokens['access_token']}"}), 401, "session_revoked")
+
+
+@pytest.mark.parametrize("settings_changes", [{"refresh_reuse_grace_s": 10}])
+def test_a_reload_that_aborts_the_refresh_stays_signed_in(client: FlaskClient) -> None:
+    cookie_login(client, "katherine")
+    first = client.get_cookie("veza_refresh", path="/api/v1/auth")
+    assert first is not None
+    # The page refreshes, then reloads before the answer (and its new cookie) arrives.
+    lost = set_cookie(refresh_by_cookie(client))[1].value
+    client.set_cookie("veza_refresh", first.value, path="/api/v1/auth")
+    restored = refresh_by_cookie(client)
+    assert restored.status_code == 200, restored.get_json()
+    assert restored.get_json()["user"]["handle"] == "katherine"
+    fresh = set_cookie(restored)[1].value
+    assert fresh not in (first.value, lost)
+    # The next load goes on with the new cookie; the lost one was spent in its stead.
+    assert refresh_by_cookie(client).status_code == 200
+    client.set_cookie("veza_refresh", lost, path="/api/v1/auth")
+    assert_problem(refresh_by_cookie(client), 401, "token_reused")
 
 
 def test_refresh_in_cookie_mode_without_a_cookie_is_unauthorized(client: FlaskClient) -> None:
