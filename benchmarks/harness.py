@@ -408,6 +408,7 @@ REGISTRY: dict[str, Callable[..., dict[str, Any]]] = {
     "engines": _lazy("benchmarks.engines"),
     "parallel": _lazy("benchmarks.parallel"),
     "chat": _lazy("benchmarks.chat"),
+    "web": _lazy("benchmarks.web"),
 }
 
 

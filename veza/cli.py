@@ -619,7 +619,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser("bench", help="run a benchmark; prints a table and writes JSON")
     bench.add_argument("name", help="ladder, kernels, memory, first-segment, engines, "
-                       "parallel, api, chat, or all")
+                       "parallel, api, chat, web, or all")
     bench.add_argument("--quick", action="store_true",
                        help="tiny inputs and one run: proves it works, measures little")
     bench.add_argument("--out", default="benchmarks/results",

@@ -100,10 +100,10 @@ def test_write_result_records_time_machine_and_evaluated_targets(tmp_path):
 
 def test_an_unknown_benchmark_names_the_known_ones(tmp_path):
     assert set(REGISTRY) == {"ladder", "kernels", "memory", "first-segment", "api", "engines",
-                             "parallel", "chat"}
+                             "parallel", "chat", "web"}
     with pytest.raises(InputError, match="unknown benchmark 'lader'; known benchmarks: "
                                          "ladder, kernels, memory, first-segment, api, engines, "
-                                         "parallel, chat"):
+                                         "parallel, chat, web"):
         run_benchmark("lader", out_dir=tmp_path)
 
 
