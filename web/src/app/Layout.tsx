@@ -4,7 +4,7 @@ import { Link, NavLink, Outlet, useLocation } from "react-router-dom";
 
 import { Loading } from "@/components/Feedback";
 import { Toaster } from "@/components/Toast";
-import { UserMenu, useCurrentUser, useSession, useSessionBoot, useSignedOutRedirect } from "@/features/auth";
+import { SessionRestoring, UserMenu, useCurrentUser, useSession, useSessionBoot, useSignedOutRedirect } from "@/features/auth";
 import { SearchBox } from "@/features/search";
 import { cn } from "@/lib/cn";
 
@@ -101,7 +101,7 @@ export function Layout() {
       <main id="main" tabIndex={-1} className="mx-auto w-full max-w-6xl flex-1 pb-28 focus:outline-none">
         <ErrorBoundary resetKey={location.pathname}>
           <Suspense fallback={<Loading />}>
-            {restoring ? <Loading /> : <Outlet />}
+            {restoring ? <SessionRestoring /> : <Outlet />}
           </Suspense>
         </ErrorBoundary>
       </main>

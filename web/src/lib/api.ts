@@ -35,7 +35,7 @@ export const SESSION_HEADER = { "X-Veza-Session": "cookie" } as const;
 type Listener = (reason: string | null) => void;
 
 let accessToken: string | null = null;
-let refreshing: Promise<boolean> | null = null;
+let refreshing: Promise<RefreshResult> | null = null;
 const signedOut = new Set<Listener>();
 
 export function setAccessToken(token: string | null): void {
@@ -93,9 +93,15 @@ async function oneTabAtATime(run: () => Promise<Response>): Promise<Response> {
   return typeof navigator !== "undefined" && "locks" in navigator ? await navigator.locks.request("veza-refresh", run) : run();
 }
 
-/** Exchange the refresh cookie for a new access token; false when there is no session. */
-export function refreshSession(): Promise<boolean> {
-  refreshing ??= (async () => {
+/**
+ * What a refresh came to: a new access token, no session (401: none, or it ended), or no answer
+ * to go by (a network error, 429, 5xx): the session may well be alive, so nothing is ended.
+ */
+export type RefreshResult = "refreshed" | "noSession" | "unreachable";
+
+/** Exchange the refresh cookie for a new access token, saying why when it could not. */
+export function refreshSessionResult(): Promise<RefreshResult> {
+  refreshing ??= (async (): Promise<RefreshResult> => {
     try {
       const response = await oneTabAtATime(() =>
         fetch(`${API}/auth/refresh`, {
@@ -104,23 +110,29 @@ export function refreshSession(): Promise<boolean> {
           headers: { ...SESSION_HEADER },
         }),
       );
-      if (!response.ok) {
+      if (response.status === 401) {
         const error = await toError(response);
         if (accessToken !== null || error.code === "token_reused" || error.code === "session_revoked") {
           endSession(error.code);
         }
-        return false;
+        return "noSession";
       }
+      if (!response.ok) return "unreachable";
       const answer = (await response.json()) as TokenAnswer;
       accessToken = answer.access_token;
-      return true;
+      return "refreshed";
     } catch {
-      return false;
+      return "unreachable";
     } finally {
       refreshing = null;
     }
   })();
   return refreshing;
+}
+
+/** Exchange the refresh cookie for a new access token; false when that did not happen. */
+export async function refreshSession(): Promise<boolean> {
+  return (await refreshSessionResult()) === "refreshed";
 }
 
 export interface RequestOptions extends Omit<RequestInit, "body"> {

@@ -1,6 +1,7 @@
 import { lazy } from "react";
 
 export { authKeys, type Me, type Role } from "./api/auth";
+export { SessionRestoring } from "./components/SessionRestoring";
 export { RequireAuth, UserMenu } from "./components/UserMenu";
 export { useSessionBoot, useSignedOutRedirect } from "./hooks/useSessionBoot";
 export { useCurrentUser, useSession } from "./store";

@@ -1,4 +1,4 @@
-import { request, SESSION_HEADER, setAccessToken, refreshSession } from "@/lib/api";
+import { ApiError, refreshSessionResult, request, SESSION_HEADER, setAccessToken } from "@/lib/api";
 
 export type Role = "listener" | "artist" | "admin";
 
@@ -63,12 +63,16 @@ export async function changePassword(current_password: string, new_password: str
   setAccessToken(tokens.access_token);
 }
 
+/** What restoring the session after a reload found: who is signed in, nobody, or no answer. */
+export type Restored = { user: Me } | "signedOut" | "unreachable";
+
 /** After a reload: trade the refresh cookie for an access token, then ask who we are. */
-export async function restore(): Promise<Me | null> {
-  if (!(await refreshSession())) return null;
+export async function restore(): Promise<Restored> {
+  const refreshed = await refreshSessionResult();
+  if (refreshed !== "refreshed") return refreshed === "noSession" ? "signedOut" : "unreachable";
   try {
-    return await fetchMe();
-  } catch {
-    return null;
+    return { user: await fetchMe() };
+  } catch (error) {
+    return error instanceof ApiError && error.status === 401 ? "signedOut" : "unreachable";
   }
 }

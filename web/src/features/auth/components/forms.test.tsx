@@ -120,3 +120,22 @@ test("a revoked session lands on the login page with the reason as a sentence", 
   renderPage(pages, "/login?reason=session_revoked");
   expect(screen.getByRole("status")).toHaveTextContent(/Your session was ended .* Please log in again\./);
 });
+
+test("a signed-in user who opens the login page goes on to ?next=, or home from the sign-up page", async () => {
+  useSession.setState({ status: "signedIn", user: { ...ana, role: "artist" as const } });
+  renderPage({ ...pages, "/playlists": <p>my playlists</p> }, "/login?next=%2Fplaylists");
+  expect(await screen.findByText("my playlists")).toBeInTheDocument();
+  expect(currentUrl()).toBe("/playlists");
+  expect(screen.queryByRole("heading", { name: "Log in" })).not.toBeInTheDocument();
+});
+
+test("a signed-in user who opens the sign-up page goes home, and never to another site", async () => {
+  useSession.setState({ status: "signedIn", user: { ...ana, role: "artist" as const } });
+  const { unmount } = renderPage(pages, "/register");
+  expect(await screen.findByText("home")).toBeInTheDocument();
+  expect(screen.queryByRole("heading", { name: "Sign up" })).not.toBeInTheDocument();
+  unmount();
+  renderPage(pages, "/login?next=%2F%2Fevil.example");
+  expect(await screen.findByText("home")).toBeInTheDocument();
+  expect(currentUrl()).toBe("/");
+});

@@ -1,7 +1,7 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
-import { useState, type FormEvent } from "react";
+import { useRef, useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
-import { Link, useNavigate, useSearchParams } from "react-router-dom";
+import { Link, Navigate, useNavigate, useSearchParams } from "react-router-dom";
 
 import { Button } from "@/components/Button";
 import { ErrorMessage } from "@/components/Feedback";
@@ -30,6 +30,12 @@ function FormError({ error }: { error: unknown }) {
 
 const pageClass = "mx-auto flex w-full max-w-md flex-col gap-4 p-4 sm:p-8";
 
+/** A signed-in user has nothing to do on the login or sign-up page: go on to `?next=` or home. */
+function AlreadySignedIn() {
+  const [params] = useSearchParams();
+  return <Navigate to={safeNext(params.get("next"))} replace />;
+}
+
 export function LoginPage() {
   const { t } = useTranslation("auth");
   const [params] = useSearchParams();
@@ -39,11 +45,14 @@ export function LoginPage() {
   const [name, setName] = useState("");
   const [password, setPassword] = useState("");
   const reason = params.get("reason");
+  const status = useSession((s) => s.status);
+  const signingIn = useRef(false);
   useTitle(t("login.title"));
   const mutation = useMutation({
     mutationFn: () => login(name.trim(), password),
     onSuccess: (user) => {
       queryClient.removeQueries();
+      signingIn.current = true; // this page goes on where it means to, below
       signedIn(user);
       navigate(safeNext(params.get("next")), { replace: true });
     },
@@ -53,6 +62,7 @@ export function LoginPage() {
     event.preventDefault();
     mutation.mutate();
   };
+  if (status === "signedIn" && !signingIn.current) return <AlreadySignedIn />;
   return (
     <section className={pageClass}>
       <h1 className="text-2xl font-semibold">{t("login.title")}</h1>
@@ -93,6 +103,8 @@ export function RegisterPage() {
   const navigate = useNavigate();
   const queryClient = useQueryClient();
   const signedIn = useSession((s) => s.signedIn);
+  const status = useSession((s) => s.status);
+  const signingIn = useRef(false);
   useTitle(t("register.title"));
   const [form, setForm] = useState<RegisterInput>({ handle: "", email: "", password: "", display_name: "", role: "listener" });
   const set = (name: keyof RegisterInput) => (e: React.ChangeEvent<HTMLInputElement>) => setForm({ ...form, [name]: e.target.value });
@@ -100,11 +112,13 @@ export function RegisterPage() {
     mutationFn: () => register({ ...form, handle: form.handle.trim(), email: form.email.trim() }),
     onSuccess: (user) => {
       queryClient.removeQueries();
+      signingIn.current = true; // this page goes on where it means to, below
       signedIn(user);
       navigate(user.role === "artist" ? "/dashboard" : "/", { replace: true });
     },
   });
   const errors = fieldErrors(mutation.error);
+  if (status === "signedIn" && !signingIn.current) return <AlreadySignedIn />;
   return (
     <section className={pageClass}>
       <h1 className="text-2xl font-semibold">{t("register.title")}</h1>

@@ -1,13 +1,16 @@
 import { act, screen } from "@testing-library/react";
-import { afterAll, afterEach, beforeAll, expect, test } from "vitest";
+import userEvent from "@testing-library/user-event";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
 
 import { sessionEnded, setAccessToken } from "@/lib/api";
+import i18n from "@/lib/i18n";
 import { currentUrl, renderPage } from "@/test/render";
-import { server } from "@/test/server";
+import { http, HttpResponse, problem, server } from "@/test/server";
 
 import { LoginPage } from "../components/forms";
+import { SessionRestoring } from "../components/SessionRestoring";
 import { useSession } from "../store";
-import { useSignedOutRedirect } from "./useSessionBoot";
+import { RESTORE_RETRY_DELAYS_MS, useSessionBoot, useSignedOutRedirect } from "./useSessionBoot";
 
 beforeAll(() => server.listen({ onUnhandledRequest: "error" }));
 afterEach(() => server.resetHandlers());
@@ -29,4 +32,102 @@ test("a session revoked elsewhere returns to the login page, says why, and comes
   expect(currentUrl()).toBe("/login?reason=session_revoked&next=%2Fplaylists%3Fx%3D1");
   expect(screen.getByRole("status")).toHaveTextContent("Your session was ended");
   expect(useSession.getState().user).toBeNull();
+});
+
+describe("restoring the session on page load", () => {
+  const ana = { id: "u1", handle: "ana", email: "ana@example.org", display_name: "Ana", role: "artist" };
+  const delays = [...RESTORE_RETRY_DELAYS_MS];
+
+  function Page() {
+    useSessionBoot();
+    const { status, user } = useSession();
+    if (status === "restoring") return <SessionRestoring />;
+    return <p>{user ? `signed in as ${user.handle}` : "signed out"}</p>;
+  }
+
+  beforeEach(() => {
+    // The same backoff, in milliseconds rather than seconds.
+    RESTORE_RETRY_DELAYS_MS.splice(0, Infinity, 10, 20, 40, 80);
+    setAccessToken(null);
+    useSession.setState({ status: "restoring", user: null, restoreTrouble: null });
+  });
+  afterEach(() => {
+    RESTORE_RETRY_DELAYS_MS.splice(0, Infinity, ...delays);
+  });
+
+  function meAs(token: string) {
+    return http.get("/api/v1/me", ({ request }) =>
+      request.headers.get("Authorization") === `Bearer ${token}` ? HttpResponse.json(ana) : problem(401, "unauthorized"),
+    );
+  }
+
+  test("no session (401) is signed out at once, without a message", async () => {
+    let refreshes = 0;
+    server.use(
+      http.post("/api/v1/auth/refresh", () => {
+        refreshes += 1;
+        return problem(401, "unauthorized", "no session cookie");
+      }),
+    );
+    renderPage({ "/": <Page /> }, "/");
+
+    expect(await screen.findByText("signed out")).toBeInTheDocument();
+    expect(refreshes).toBe(1);
+    expect(screen.queryByText(/Could not restore your session/)).not.toBeInTheDocument();
+  });
+
+  test("a server that does not answer leaves the user unknown, says so, and is asked again", async () => {
+    let refreshes = 0;
+    server.use(
+      http.post("/api/v1/auth/refresh", () => {
+        refreshes += 1;
+        if (refreshes === 1) return problem(503, "unavailable");
+        if (refreshes === 2) return problem(429, "rate_limited");
+        if (refreshes === 3) return HttpResponse.error();
+        return HttpResponse.json({ access_token: "t4", expires_in: 300, user: ana });
+      }),
+      meAs("t4"),
+    );
+    renderPage({ "/": <Page /> }, "/");
+
+    expect(await screen.findByRole("status")).toHaveTextContent("Could not restore your session: the server did not answer. Retrying…");
+    expect(useSession.getState().status).toBe("restoring");
+    expect(await screen.findByText("signed in as ana")).toBeInTheDocument();
+    expect(refreshes).toBe(4);
+  });
+
+  test("after a few tries it stops, keeps the user unknown, and offers to try again", async () => {
+    const user = userEvent.setup();
+    let up = false;
+    let refreshes = 0;
+    server.use(
+      http.post("/api/v1/auth/refresh", () => {
+        refreshes += 1;
+        return up ? HttpResponse.json({ access_token: "t9", expires_in: 300, user: ana }) : HttpResponse.error();
+      }),
+      meAs("t9"),
+    );
+    renderPage({ "/": <Page /> }, "/");
+
+    expect(await screen.findByRole("alert")).toHaveTextContent("Could not restore your session: the server did not answer.");
+    expect(refreshes).toBe(5);
+    expect(useSession.getState().status).toBe("restoring");
+    expect(screen.queryByText("signed out")).not.toBeInTheDocument();
+
+    up = true;
+    await user.click(screen.getByRole("button", { name: "Try again" }));
+    expect(await screen.findByText("signed in as ana")).toBeInTheDocument();
+  });
+
+  test("the message is in French too", async () => {
+    await i18n.changeLanguage("fr");
+    try {
+      server.use(http.post("/api/v1/auth/refresh", () => problem(502, "bad_gateway")));
+      renderPage({ "/": <Page /> }, "/");
+      expect(await screen.findByRole("status")).toHaveTextContent("Impossible de rétablir votre session : le serveur n’a pas répondu. Nouvel essai…");
+      expect(await screen.findByRole("button", { name: "Réessayer" })).toBeInTheDocument();
+    } finally {
+      await i18n.changeLanguage("en");
+    }
+  });
 });

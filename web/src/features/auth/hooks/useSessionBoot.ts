@@ -4,22 +4,42 @@ import { useLocation, useNavigate } from "react-router-dom";
 
 import { onSignedOut } from "@/lib/api";
 
-import { restore, type Me } from "../api/auth";
+import { restore } from "../api/auth";
 import { useSession } from "../store";
 
-let restoring: Promise<Me | null> | null = null;
+/** Waits before each new attempt while the server does not answer; then the user may retry. */
+export const RESTORE_RETRY_DELAYS_MS = [1000, 2000, 4000, 8000];
+
+let booting: Promise<void> | null = null;
+
+async function boot(): Promise<void> {
+  for (let attempt = 0; ; attempt += 1) {
+    const restored = await restore();
+    const session = useSession.getState();
+    if (session.status !== "restoring") return; // signed in or out meanwhile
+    if (restored === "signedOut") return session.signedOut();
+    if (restored !== "unreachable") return session.signedIn(restored.user);
+    // No answer to go by (offline, 429, 5xx): who the user is stays unknown, and we try again.
+    const delay = RESTORE_RETRY_DELAYS_MS[attempt];
+    if (delay === undefined) return session.restoreFailed("gaveUp");
+    session.restoreFailed("retrying");
+    await new Promise((resolve) => setTimeout(resolve, delay));
+  }
+}
+
+/** Restore the session from the refresh cookie, unless it is known or being restored already. */
+export function restoreSession(): void {
+  const session = useSession.getState();
+  if (session.status !== "restoring") return;
+  if (session.restoreTrouble === "gaveUp") session.restoreFailed("retrying");
+  booting ??= boot().finally(() => {
+    booting = null;
+  });
+}
 
 /** Once per page load: restore the session from the refresh cookie. */
 export function useSessionBoot(): void {
-  useEffect(() => {
-    restoring ??= restore();
-    void restoring.then((user) => {
-      const session = useSession.getState();
-      if (session.status !== "restoring") return;
-      if (user) session.signedIn(user);
-      else session.signedOut();
-    });
-  }, []);
+  useEffect(restoreSession, []);
 }
 
 /** When the API ends the session (revoked, reused token), go to the login page and say why. */
