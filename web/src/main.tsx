@@ -1,5 +1,5 @@
 import "./index.css";
-import "@/lib/i18n";
+import { languageReady } from "@/lib/i18n";
 
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
@@ -12,9 +12,13 @@ watchSystemTheme();
 
 const root = document.getElementById("root");
 if (root) {
-  createRoot(root).render(
-    <StrictMode>
-      <App />
-    </StrictMode>,
-  );
+  const render = () =>
+    createRoot(root).render(
+      <StrictMode>
+        <App />
+      </StrictMode>,
+    );
+  // A reader in another language than English: its strings first, so the first paint is in it.
+  if (languageReady) void languageReady.then(render, render);
+  else render();
 }

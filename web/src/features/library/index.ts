@@ -2,7 +2,7 @@ import { lazy } from "react";
 
 export { libraryKeys, type Track, type TrackSummary } from "./api/library";
 export { Cover, LikeButton, ShareButton, StatusBadge, TrackList } from "./components/bits";
-export { HomePage } from "./components/pages";
+export { HomePage } from "./components/HomePage";
 export { usePlay } from "./hooks/usePlay";
 export { useLiveTracks } from "./hooks/useLiveTracks";
 

@@ -11,33 +11,10 @@ import { useTitle } from "@/lib/useTitle";
 import { formatCount, formatDate } from "@/lib/format";
 
 import { fetchStats, libraryKeys, type TrackSummary } from "../api/library";
-import { useFollow, useHistory, useLikes, useNewest, useOwnerTracks, useProfile } from "../hooks/useLibrary";
-import { usePlay } from "../hooks/usePlay";
+import { useFollow, useHistory, useLikes, useOwnerTracks, useProfile } from "../hooks/useLibrary";
 import { StatusBadge, TrackList } from "./bits";
 
 const page = "flex flex-col gap-4 p-4 sm:p-8";
-
-export function HomePage() {
-  const { t } = useTranslation("library");
-  useTitle(t("home.title"));
-  const newest = useNewest();
-  const play = usePlay();
-  const tracks = newest.data?.items ?? [];
-  return (
-    <section className={page}>
-      <div className="flex flex-wrap items-end justify-between gap-2">
-        <div>
-          <h1 className="text-2xl font-semibold">{t("home.title")}</h1>
-          <p className="text-zinc-600 dark:text-zinc-400">{t("home.subtitle")}</p>
-        </div>
-        {play && tracks.length > 0 ? <Button onClick={() => play(tracks, 0)}>{t("playAll")}</Button> : null}
-      </div>
-      {newest.isPending ? <Loading /> : null}
-      <ErrorMessage error={newest.error} />
-      {newest.data ? <TrackList tracks={tracks} empty={t("home.empty")} /> : null}
-    </section>
-  );
-}
 
 export function ArtistPage() {
   const { t, i18n } = useTranslation("library");

@@ -1,5 +1,5 @@
 import { Slider } from "radix-ui";
-import { useRef, useState } from "react";
+import { lazy, Suspense, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { Link } from "react-router-dom";
 
@@ -15,7 +15,11 @@ import {
   QueueIcon,
 } from "./icons";
 import { iconButton, NormaliseSwitch, RepeatButton, ShuffleButton, VolumeControl } from "./controls";
-import { QueuePanel } from "./QueuePanel";
+
+// The queue panel (and the virtualiser under it) loads when first opened, not with the page;
+// pointing at or focusing its button starts the download, so it opens at once.
+const loadQueuePanel = () => import("./QueuePanel");
+const QueuePanel = lazy(() => loadQueuePanel().then((m) => ({ default: m.QueuePanel })));
 
 function Cover({ trackId }: { trackId: string }) {
   const [failed, setFailed] = useState<string | null>(null);
@@ -100,12 +104,14 @@ export function PlayerBar() {
       className="fixed inset-x-0 bottom-0 z-30 border-t border-zinc-200 bg-white/95 px-2 py-2 backdrop-blur dark:border-zinc-800 dark:bg-zinc-950/95 sm:px-4"
     >
       {queueOpen && (
-        <QueuePanel
-          onClose={() => {
-            setQueueOpen(false);
-            queueButton.current?.focus();
-          }}
-        />
+        <Suspense fallback={null}>
+          <QueuePanel
+            onClose={() => {
+              setQueueOpen(false);
+              queueButton.current?.focus();
+            }}
+          />
+        </Suspense>
       )}
       <div className="mx-auto flex max-w-6xl flex-wrap items-center gap-x-3 gap-y-1 sm:flex-nowrap">
         <div className="flex min-w-0 flex-1 items-center gap-3 sm:w-64 sm:flex-none">
@@ -163,6 +169,8 @@ export function PlayerBar() {
             aria-controls={queueOpen ? "player-queue" : undefined}
             title={t("queueCount", { count: queueLength })}
             onClick={() => setQueueOpen((o) => !o)}
+            onPointerEnter={() => void loadQueuePanel()}
+            onFocus={() => void loadQueuePanel()}
           >
             <QueueIcon />
           </button>

@@ -29,7 +29,8 @@ async function openQueue(n: number) {
   );
   act(() => playTracks(tracks(n)));
   await userEvent.click(screen.getByRole("button", { name: "Queue" }));
-  return screen.getByRole("list", { name: "Queue" });
+  // The panel loads on first use.
+  return screen.findByRole("list", { name: "Queue" });
 }
 
 test("a queue of 5,000 tracks renders only a window of rows", async () => {
