@@ -109,7 +109,6 @@ export class MediaElementEngine implements PlaybackEngine {
   private volume = 1;
   private muted = false;
   private loadId = 0;
-  private preloaded = new Set<string>();
 
   constructor(private readonly events: EngineEvents) {
     const el = document.createElement("audio");
@@ -238,17 +237,10 @@ export class MediaElementEngine implements PlaybackEngine {
     this.applyGains();
   }
 
-  preload(source: StreamSource | null): void {
-    // Until gapless lands, warm the HTTP cache with the next track's playlists.
-    if (!source || this.preloaded.has(source.url)) return;
-    this.preloaded.add(source.url);
-    void fetch(source.url, { credentials: "same-origin" })
-      .then((r) => r.text())
-      .then((text) => {
-        const variant = text.split("\n").find((line) => line && !line.startsWith("#"));
-        if (variant) void fetch(new URL(variant, source.url), { credentials: "same-origin" }).catch(() => undefined);
-      })
-      .catch(() => undefined);
+  preload(): void {
+    // The seam for the gapless step, which will append the next source into the same media
+    // timeline. Nothing is fetched ahead today: the playlists are served no-cache, their
+    // segment URLs are signed afresh on each fetch, and fetching a master playlist counts a play.
   }
 
   private detach(): void {
