@@ -27,7 +27,7 @@ from veza.errors import ConflictError, InputError, NotFoundError, ValidationErro
 from veza.layout import analysis_prefix, hls_prefix, track_prefixes
 from veza.records import Job, Rendition, Track
 from veza.runtime import Services
-from veza.tags import clean
+from veza.tags import clean, clean_paragraphs
 from veza.uploads import queue_ingest
 
 log = logging.getLogger(__name__)
@@ -169,12 +169,12 @@ def normalise_tags(tags: list[str]) -> list[str]:
 
 def _clean_text(name: str, value: Any) -> Any:
     """Clean a one-line field as titles from uploads and tags are cleaned (control and format
-    characters such as U+202E removed), trim a description; an empty optional field becomes
-    None."""
+    characters such as U+202E removed), a description keeping its line breaks; an empty
+    optional field becomes None."""
     if name in TAG_LIMITS:
         value = clean(value, TAG_LIMITS[name])
-    elif isinstance(value, str):
-        value = value.strip()
+    elif name == "description":
+        value = clean_paragraphs(value)
     if name == "title" and not value:
         raise ValidationError({"title": "the title cannot be empty"})
     return value or None

@@ -18,7 +18,7 @@ from veza.access import can_change, can_see, check_owner, check_visible
 from veza.accounts import Principal
 from veza.errors import ConflictError, NotFoundError, ValidationError
 from veza.social import Page, paginate
-from veza.tags import clean
+from veza.tags import clean, clean_paragraphs
 
 MAX_ITEMS = 5000
 MAX_PLAYLISTS = 1000
@@ -78,8 +78,8 @@ def _clean(fields: dict[str, Any]) -> dict[str, Any]:
                for name, value in fields.items()}
     if "title" in cleaned:  # cleaned as a track's title is (U+202E and other format characters)
         cleaned["title"] = clean(cleaned["title"], PLAYLIST_TITLE_LIMIT)
-    if cleaned.get("description") == "":
-        cleaned["description"] = None
+    if "description" in cleaned:  # lines kept, format characters (U+202E...) removed
+        cleaned["description"] = clean_paragraphs(cleaned["description"])
     bad: dict[str, str] = {name: "may not be blank or null" for name in ("title", "visibility")
                            if name in cleaned and not cleaned[name]}
     if bad:

@@ -18,7 +18,7 @@ from storage.social import After, LikedTrack, Person, Profile, Social
 from veza.access import check_visible
 from veza.accounts import Principal
 from veza.errors import ConflictError, NotFoundError, ValidationError
-from veza.tags import DISPLAY_NAME_LIMIT, clean
+from veza.tags import DISPLAY_NAME_LIMIT, clean, clean_paragraphs
 
 T = TypeVar("T")
 
@@ -94,6 +94,8 @@ def update_profile(db: Database, who: Principal, fields: dict[str, Any]) -> Prof
                for name, value in fields.items()}
     if "display_name" in cleaned:  # a one-line name, cleaned as titles are (U+202E...)
         cleaned["display_name"] = clean(cleaned["display_name"], DISPLAY_NAME_LIMIT)
+    if "bio" in cleaned:  # lines kept, format characters (U+202E...) removed
+        cleaned["bio"] = clean_paragraphs(cleaned["bio"])
     with unit_of_work(db) as uow:
         social = Social(uow.cur)
         social.update_profile(who.user_id, cleaned)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import unicodedata
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,18 @@ def clean(value: object, limit: int) -> str | None:
     characters (a right-to-left override U+202E, a zero-width space...), whitespace
     collapsed, at most ``limit`` characters; None when nothing is left."""
     return clean_text(value, limit)
+
+
+def clean_paragraphs(value: object) -> str | None:
+    """Return text of several lines (a description, a bio) cleaned as one-line text is, but
+    keeping its line breaks and tabs: control and format characters (U+202E...) removed,
+    line ends made ``\n``, ends trimmed; None when nothing is left."""
+    if not isinstance(value, str):
+        return None
+    lines = value.replace("\r\n", "\n").replace("\r", "\n")
+    kept = "".join(ch for ch in lines
+                   if ch in "\n\t" or unicodedata.category(ch)[0] != "C").strip()
+    return kept or None
 
 
 def title(explicit: str | None, tags: EmbeddedTags, from_filename: str) -> str:

@@ -84,6 +84,9 @@ def test_a_playlist_title_is_cleaned_as_a_track_title_is(client: FlaskClient) ->
     assert renamed.get_json()["title"] == "Slow ones"
     assert fields(client.patch(url, headers=bearer(ada), json={"title": "\u202e\u200b"})) \
         == {"title"}
+    described = client.patch(url, headers=bearer(ada),
+                             json={"description": " Side A\u202e\r\n\tSide B\u2066 "})
+    assert described.get_json()["description"] == "Side A\n\tSide B"
 
 
 def test_create_read_rename_and_delete(client: FlaskClient) -> None:

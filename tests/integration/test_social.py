@@ -123,6 +123,10 @@ def test_a_display_name_is_cleaned_as_a_title_is(client: FlaskClient) -> None:
     assert changed.get_json()["display_name"] == "Ada L."
     emptied = client.patch("/api/v1/me", headers=bearer(ada), json={"display_name": "\u202e"})
     assert emptied.get_json()["display_name"] is None
+    # A bio keeps its lines and loses the same characters.
+    bio = client.patch("/api/v1/me", headers=bearer(ada),
+                       json={"bio": "Plays\u202e the cello.\r\nLives by the sea.\u200b"})
+    assert bio.get_json()["bio"] == "Plays the cello.\nLives by the sea."
 
 
 def test_profile_updates_that_fail(client: FlaskClient) -> None:

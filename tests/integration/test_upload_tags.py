@@ -119,6 +119,9 @@ def test_control_and_format_characters_leave_a_file_name_as_they_leave_a_tag(
     assert edited.status_code == 200, edited.get_data(as_text=True)
     assert (edited.get_json()["title"], edited.get_json()["artist"],
             edited.get_json()["album"]) == ("NightDrive", "Ada", None)
+    described = client.patch(f"/api/v1/tracks/{given.id}",
+                             json={"description": "Recorded\u202e live.\r\n\r\nTake 2\u2066"})
+    assert described.get_json()["description"] == "Recorded live.\n\nTake 2"
     emptied = client.patch(f"/api/v1/tracks/{given.id}", json={"title": "\u202e "})
     assert_problem(emptied, 422, "invalid")
 
