@@ -10,15 +10,19 @@ a trickle is cut off (408 ``timeout`` if the answer has not started). Werkzeug c
 connection after its answer, so no kept-alive connection holds a thread; each request is timed
 afresh all the same. waitress buffers whole bodies before the app sees them and cheroot gives a
 trickle a thread for as long as it lasts; neither has a header deadline. gunicorn (gthread)
-waits for a connection's first byte without a thread but then reads the headers and the body
-for as long as they take: ``ProblemWorker`` gives the headers a deadline and the body the same
+gives a new connection a thread at once, which waits up to 5 s for its first byte (so a few
+idle connections hold up every request), then reads the headers and the body for as long as
+they take: ``ProblemWorker`` keeps a new connection in its poller until it sends a byte, closing
+it after the same idle timeout as `veza up`, gives the headers a deadline and the body the same
 minimum average rate as `veza up` (one ``BodyPace``, from the same settings). Both servers
 answer what they refuse themselves (a malformed or over-long request line, too many headers, a
-request too slow) in the app's problem+json, and neither names itself in a ``Server`` header.
+request too slow, an HTTP version other than 1.0 and 1.1) in the app's problem+json, and
+neither names itself in a ``Server`` header.
 """
 
 from __future__ import annotations
 
+import errno
 import gc
 import io
 import json
@@ -28,11 +32,15 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
+from functools import partial
 from http import HTTPStatus
 from typing import Any, ClassVar
 
+from gunicorn import util
 from gunicorn.app.base import BaseApplication
-from gunicorn.workers.gthread import ThreadWorker
+from gunicorn.http import body as gunicorn_body
+from gunicorn.http.errors import InvalidHTTPVersion
+from gunicorn.workers.gthread import TConn, ThreadWorker
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler
 
 from api import create_app
@@ -63,8 +71,8 @@ def problem_bytes(status: int, detail: str) -> bytes:
 
 @dataclass(frozen=True)
 class ServerLimits:
-    """How long the API servers wait (`veza serve api` takes the header deadline and the body
-    rate), and for how many connections (`veza up`)."""
+    """How long the API servers wait (`veza serve api` takes the idle timeout, the header
+    deadline and the body rate), and for how many connections (`veza up`)."""
 
     idle_timeout_s: float = 15.0  # a new connection's first byte (awaited without a thread)
     header_timeout_s: float = 15.0  # from the first byte to the end of the headers
@@ -80,7 +88,8 @@ class ServerLimits:
     @classmethod
     def from_settings(cls, settings: Settings) -> ServerLimits:
         """Return the limits both servers take from the settings, the rest as defaults."""
-        return cls(header_timeout_s=settings.api_header_timeout_s,
+        return cls(idle_timeout_s=settings.api_idle_timeout_s,
+                   header_timeout_s=settings.api_header_timeout_s,
                    min_body_rate=settings.api_min_body_rate,
                    body_rate_window_s=settings.api_body_rate_window_s)
 
@@ -165,12 +174,10 @@ class ProblemWorker(ThreadWorker):  # type: ignore[misc]
     limits: ClassVar[ServerLimits] = ServerLimits()
 
     def init_process(self) -> None:
-        # A connection in a thread whose headers are not in yet: when its clock started (its
-        # first byte), or None while the thread still waits for that byte (gunicorn bounds
-        # that wait itself, then hands the connection back to its poller).
+        # A connection in a thread whose headers are not in yet: when its clock started (the
+        # worker's first look after the connection became readable), None until then.
         self._reading_headers: dict[Any, float | None] = {}
         self._headers_lock = threading.Lock()
-        from gunicorn import util
         from gunicorn.http import wsgi
 
         # gunicorn has no setting for either: its error page and its banner are module
@@ -178,6 +185,24 @@ class ProblemWorker(ThreadWorker):  # type: ignore[misc]
         util.write_error = _write_problem
         wsgi.Response.default_headers = _unnamed(wsgi.Response.default_headers)
         super().init_process()
+
+    def accept(self, listener: Any) -> None:
+        # gunicorn hands a new connection to a thread at once, which then waits up to 5 s for
+        # its first byte: more idle connections than threads hold up every request. Here it
+        # waits in the worker's poller, holding no thread, among gunicorn's own pending
+        # connections (handed to a thread once readable, closed past their timeout).
+        try:
+            client_sock, client_addr = listener.accept()
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
+                raise
+            return
+        self.nr_conns += 1
+        conn = TConn(self.cfg, client_sock, client_addr, listener.getsockname())
+        conn.timeout = time.monotonic() + self.limits.idle_timeout_s
+        self.pending_conns.append(conn)
+        self.poller.register(conn.sock, selectors.EVENT_READ,
+                             partial(self.on_pending_socket_readable, conn))
 
     def handle(self, conn: Any) -> Any:
         with self._headers_lock:
@@ -191,6 +216,10 @@ class ProblemWorker(ThreadWorker):  # type: ignore[misc]
     def handle_request(self, req: Any, conn: Any) -> Any:
         with self._headers_lock:  # the headers are in: now the body's pace
             self._reading_headers.pop(conn, None)
+        if req.version not in ((1, 0), (1, 1)):
+            # gunicorn takes HTTP/1.2 to 1.9 as 1.1 and would echo the version back; its
+            # error handler answers this 400 (in problem+json) and closes.
+            raise InvalidHTTPVersion("HTTP/{}.{}".format(*req.version))
         # The parser reads the body through its unreader's socket; what it read ahead with
         # the headers is buffered there already. Between requests (draining an unread body,
         # the next request's headers) it reads the socket itself, under gunicorn's bounds.
@@ -198,12 +227,22 @@ class ProblemWorker(ThreadWorker):  # type: ignore[misc]
         sock = unreader.sock
         unreader.sock = _PacedSocket(sock, BodyPace(self.limits))
         try:
-            return super().handle_request(req, conn)
+            keepalive = super().handle_request(req, conn)
         finally:
             unreader.sock = sock
+        if _body_unread(req):
+            # Answered before the body was read (so with "Connection: close"): closing with
+            # the body still coming would reset the connection, which can destroy the answer
+            # before the client reads it. gunicorn drains only 64 KiB before it closes.
+            _drain(sock)
+            return False
+        return keepalive
 
     def murder_pending(self) -> None:
         # Called by the worker's loop about once a second, beside its own timeouts.
+        if not self.alive:  # stopping: a connection that sent nothing is not waited for
+            for conn in self.pending_conns:
+                conn.timeout = 0.0
         super().murder_pending()
         now = time.monotonic()
         late = []
@@ -261,14 +300,55 @@ class _PacedSocket:
         return getattr(self._sock, name)
 
 
-def _write_problem(sock: socket.socket, status_int: int, reason: str, mesg: str) -> None:
-    from gunicorn import util
+def _unsupported_version(version: str | None) -> str:
+    if version is None:
+        return "the request line has no HTTP version"
+    return f"HTTP version {version} is not supported; use HTTP/1.1 or HTTP/1.0"
 
+
+def _write_problem(sock: socket.socket, status_int: int, reason: str, mesg: str) -> None:
     util.write_nonblock(sock, problem_bytes(status_int, mesg or reason))
+
+
+# What a connection whose answer came before its body was read may still send, and for how
+# long, before it is closed (received and discarded, so that the client reads the answer).
+DRAIN_TIMEOUT_S = 2.0
+DRAIN_MAX_BYTES = 16 * 1024 * 1024
+
+
+def _body_unread(req: Any) -> bool:
+    """Whether gunicorn's request ``req`` still has body bytes to come from the client."""
+    reader = getattr(getattr(req, "body", None), "reader", None)
+    if isinstance(reader, gunicorn_body.LengthReader):
+        return bool(reader.length > 0)
+    if isinstance(reader, gunicorn_body.ChunkedReader):
+        return reader.parser is not None
+    if isinstance(reader, gunicorn_body.EOFReader):
+        return not reader.finished
+    return False
+
+
+def _drain(sock: socket.socket) -> None:
+    """End the answer (shut down for writing) and discard what the client still sends, up to
+    the drain's bounds, leaving the socket to be closed."""
+    try:
+        sock.shutdown(socket.SHUT_WR)
+        deadline = time.monotonic() + DRAIN_TIMEOUT_S
+        drained = 0
+        while drained < DRAIN_MAX_BYTES and (left := deadline - time.monotonic()) > 0:
+            sock.settimeout(left)
+            data = sock.recv(65536)
+            if not data:
+                break
+            drained += len(data)
+    except OSError:  # timed out, or the client went away
+        pass
 
 
 def _unnamed(default_headers: Any) -> Any:
     def headers(self: Any) -> list[str]:
+        if _body_unread(self.req):  # the connection will not be reused: say so
+            self.force_close()
         return [h for h in default_headers(self) if not h.startswith("Server:")]
 
     return headers
@@ -381,6 +461,13 @@ class _Handler(WSGIRequestHandler):
         ok = super().parse_request()
         self._in_headers = False
         self._pace = BodyPace(self.limits)
+        if ok and self.request_version not in ("HTTP/1.0", "HTTP/1.1"):
+            # http.server answers a request line without a version (or HTTP/0.9) as HTTP/0.9,
+            # a bare body without a status line or headers, and HTTP/1.2 to 1.9 as 1.1; it
+            # refuses 2.0 and up with 505 itself.
+            self.send_error(400, _unsupported_version(
+                None if len(self.requestline.split()) == 2 else self.request_version))
+            return False
         return ok
 
     def send_response(self, code: int, message: str | None = None) -> None:

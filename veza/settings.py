@@ -84,6 +84,9 @@ class Settings:
     s3_public_endpoint: str | None = None
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    # Both API servers close a connection that sends nothing for this long (awaited without a
+    # thread).
+    api_idle_timeout_s: float = 15.0
     # Both API servers cut off a request whose line and headers take longer (a slow trickle).
     api_header_timeout_s: float = 15.0
     # Both cut off a request body that averages under this many bytes a second (counting only
@@ -186,6 +189,7 @@ class Settings:
             s3_public_endpoint=env.get("VEZA_S3_PUBLIC_ENDPOINT") or None,
             api_host=env.get("VEZA_API_HOST") or "127.0.0.1",
             api_port=_int(env, "VEZA_API_PORT", 8000),
+            api_idle_timeout_s=_float(env, "VEZA_API_IDLE_TIMEOUT_S", 15.0),
             api_header_timeout_s=_float(env, "VEZA_API_HEADER_TIMEOUT_S", 15.0),
             api_min_body_rate=_float(env, "VEZA_API_MIN_BODY_RATE", 1024.0),
             api_body_rate_window_s=_float(env, "VEZA_API_BODY_RATE_WINDOW_S", 30.0),
@@ -243,6 +247,8 @@ class Settings:
             raise ConfigError("VEZA_MAX_UPLOAD_BYTES must be positive")
         if not self.max_duration_s > 0:
             raise ConfigError("VEZA_MAX_DURATION_S must be positive")
+        if not self.api_idle_timeout_s > 0:
+            raise ConfigError("VEZA_API_IDLE_TIMEOUT_S must be positive")
         if not (self.api_min_body_rate > 0 and self.api_body_rate_window_s > 0):
             raise ConfigError("VEZA_API_MIN_BODY_RATE and VEZA_API_BODY_RATE_WINDOW_S must be "
                               "positive")
