@@ -38,28 +38,45 @@ function Extra({ error, hint, errorId, hintId }: { error?: string | undefined; h
 }
 
 export function TextField({ label, error, hint, className, ...props }: Common & InputHTMLAttributes<HTMLInputElement>) {
+  return (
+    <FieldShell label={label} error={error} hint={hint} className={className} htmlFor={props.id}>
+      {({ id, describedBy }) => <input id={id} aria-invalid={error ? true : undefined} aria-describedby={describedBy} className={inputClass} {...props} />}
+    </FieldShell>
+  );
+}
+
+/** The label, the control (given the ids it is to carry) and the hint and error under it. */
+function FieldShell({
+  label,
+  error,
+  hint,
+  className,
+  htmlFor,
+  children,
+}: Common & {
+  className?: string | undefined;
+  htmlFor?: string | undefined;
+  children: (ids: { id: string; describedBy: string | undefined }) => ReactNode;
+}) {
   const { id, errorId, hintId, describedBy } = useFieldIds(error, hint);
   return (
     <div className={cn("flex flex-col gap-1", className)}>
-      <label htmlFor={props.id ?? id} className="text-sm font-medium">
+      <label htmlFor={htmlFor ?? id} className="text-sm font-medium">
         {label}
       </label>
-      <input id={id} aria-invalid={error ? true : undefined} aria-describedby={describedBy} className={inputClass} {...props} />
+      {children({ id, describedBy })}
       <Extra error={error} hint={hint} errorId={errorId} hintId={hintId} />
     </div>
   );
 }
 
 export function TextAreaField({ label, error, hint, className, ...props }: Common & TextareaHTMLAttributes<HTMLTextAreaElement>) {
-  const { id, errorId, hintId, describedBy } = useFieldIds(error, hint);
   return (
-    <div className={cn("flex flex-col gap-1", className)}>
-      <label htmlFor={id} className="text-sm font-medium">
-        {label}
-      </label>
-      <textarea id={id} aria-invalid={error ? true : undefined} aria-describedby={describedBy} className={inputClass} rows={3} {...props} />
-      <Extra error={error} hint={hint} errorId={errorId} hintId={hintId} />
-    </div>
+    <FieldShell label={label} error={error} hint={hint} className={className}>
+      {({ id, describedBy }) => (
+        <textarea id={id} aria-invalid={error ? true : undefined} aria-describedby={describedBy} className={inputClass} rows={3} {...props} />
+      )}
+    </FieldShell>
   );
 }
 
@@ -71,16 +88,13 @@ export function SelectField({
   children,
   ...props
 }: Common & SelectHTMLAttributes<HTMLSelectElement>) {
-  const { id, errorId, hintId, describedBy } = useFieldIds(error, hint);
   return (
-    <div className={cn("flex flex-col gap-1", className)}>
-      <label htmlFor={id} className="text-sm font-medium">
-        {label}
-      </label>
-      <select id={id} aria-invalid={error ? true : undefined} aria-describedby={describedBy} className={inputClass} {...props}>
-        {children}
-      </select>
-      <Extra error={error} hint={hint} errorId={errorId} hintId={hintId} />
-    </div>
+    <FieldShell label={label} error={error} hint={hint} className={className}>
+      {({ id, describedBy }) => (
+        <select id={id} aria-invalid={error ? true : undefined} aria-describedby={describedBy} className={inputClass} {...props}>
+          {children}
+        </select>
+      )}
+    </FieldShell>
   );
 }
