@@ -123,6 +123,15 @@ function useTrackStats(tracks: TrackSummary[]) {
   });
 }
 
+/** The dashboard table's column headings: the label's key and the cell's classes. */
+const dashboardColumns = [
+  ["dashboard.track", "px-3 py-2 font-medium"],
+  ["dashboard.status", "px-3 py-2 font-medium"],
+  ["fig.plays", "px-3 py-2 text-right font-medium"],
+  ["dashboard.listeners", "hidden px-3 py-2 text-right font-medium sm:table-cell"],
+  ["fig.likes", "px-3 py-2 text-right font-medium"],
+] as const;
+
 export function DashboardPage() {
   const { t, i18n } = useTranslation("library");
   const user = useCurrentUser();
@@ -161,21 +170,11 @@ export function DashboardPage() {
               <caption className="sr-only">{t("dashboard.caption")}</caption>
               <thead className="bg-zinc-50 text-zinc-700 dark:bg-zinc-900 dark:text-zinc-300">
                 <tr>
-                  <th scope="col" className="px-3 py-2 font-medium">
-                    {t("dashboard.track")}
-                  </th>
-                  <th scope="col" className="px-3 py-2 font-medium">
-                    {t("dashboard.status")}
-                  </th>
-                  <th scope="col" className="px-3 py-2 text-right font-medium">
-                    {t("fig.plays")}
-                  </th>
-                  <th scope="col" className="hidden px-3 py-2 text-right font-medium sm:table-cell">
-                    {t("dashboard.listeners")}
-                  </th>
-                  <th scope="col" className="px-3 py-2 text-right font-medium">
-                    {t("fig.likes")}
-                  </th>
+                  {dashboardColumns.map(([key, className]) => (
+                    <th key={key} scope="col" className={className}>
+                      {t(key)}
+                    </th>
+                  ))}
                 </tr>
               </thead>
               <tbody className="divide-y divide-zinc-200 dark:divide-zinc-800">
