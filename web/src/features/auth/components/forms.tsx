@@ -9,7 +9,7 @@ import { TextField } from "@/components/Field";
 import { ApiError } from "@/lib/api";
 import { useTitle } from "@/lib/useTitle";
 
-import { changePassword, login, register, type RegisterInput } from "../api/auth";
+import { changePassword, login, register, type Me, type RegisterInput } from "../api/auth";
 import { useSession } from "../store";
 
 /** Where to go after signing in: only a path of this app, never another site. */
@@ -36,33 +36,64 @@ function AlreadySignedIn() {
   return <Navigate to={safeNext(params.get("next"))} replace />;
 }
 
-export function LoginPage() {
-  const { t } = useTranslation("auth");
-  const [params] = useSearchParams();
+/** Signing in from a page: a fresh cache, the session, then on to `to`; `alreadySignedIn` is for one who came signed in. */
+function useSignIn() {
   const navigate = useNavigate();
   const queryClient = useQueryClient();
   const signedIn = useSession((s) => s.signedIn);
+  const status = useSession((s) => s.status);
+  const signingIn = useRef(false);
+  const enter = (user: Me, to: string) => {
+    queryClient.removeQueries();
+    signingIn.current = true; // this page goes on where it means to, below
+    signedIn(user);
+    navigate(to, { replace: true });
+  };
+  return { enter, alreadySignedIn: status === "signedIn" && !signingIn.current };
+}
+
+/** The form's error line and its submit button, off while the request is on its way. */
+function SubmitRow({ error, pending, label }: { error: unknown; pending: boolean; label: string }) {
+  return (
+    <>
+      <FormError error={error} />
+      <Button type="submit" disabled={pending}>
+        {label}
+      </Button>
+    </>
+  );
+}
+
+/** "No account yet? Sign up" and the like, under the form. */
+function OtherPage({ prompt, to, label }: { prompt: string; to: string; label: string }) {
+  return (
+    <p>
+      {prompt}{" "}
+      <Link className="text-violet-700 underline dark:text-violet-300" to={to}>
+        {label}
+      </Link>
+    </p>
+  );
+}
+
+export function LoginPage() {
+  const { t } = useTranslation("auth");
+  const [params] = useSearchParams();
+  const { enter, alreadySignedIn } = useSignIn();
   const [name, setName] = useState("");
   const [password, setPassword] = useState("");
   const reason = params.get("reason");
-  const status = useSession((s) => s.status);
-  const signingIn = useRef(false);
   useTitle(t("login.title"));
   const mutation = useMutation({
     mutationFn: () => login(name.trim(), password),
-    onSuccess: (user) => {
-      queryClient.removeQueries();
-      signingIn.current = true; // this page goes on where it means to, below
-      signedIn(user);
-      navigate(safeNext(params.get("next")), { replace: true });
-    },
+    onSuccess: (user) => enter(user, safeNext(params.get("next"))),
   });
   const errors = fieldErrors(mutation.error);
   const onSubmit = (event: FormEvent) => {
     event.preventDefault();
     mutation.mutate();
   };
-  if (status === "signedIn" && !signingIn.current) return <AlreadySignedIn />;
+  if (alreadySignedIn) return <AlreadySignedIn />;
   return (
     <section className={pageClass}>
       <h1 className="text-2xl font-semibold">{t("login.title")}</h1>
@@ -83,42 +114,25 @@ export function LoginPage() {
           onChange={(e) => setPassword(e.target.value)}
           error={errors.password}
         />
-        <FormError error={mutation.error} />
-        <Button type="submit" disabled={mutation.isPending}>
-          {t("login.submit")}
-        </Button>
+        <SubmitRow error={mutation.error} pending={mutation.isPending} label={t("login.submit")} />
       </form>
-      <p>
-        {t("login.noAccount")}{" "}
-        <Link className="text-violet-700 underline dark:text-violet-300" to="/register">
-          {t("register.title")}
-        </Link>
-      </p>
+      <OtherPage prompt={t("login.noAccount")} to="/register" label={t("register.title")} />
     </section>
   );
 }
 
 export function RegisterPage() {
   const { t } = useTranslation("auth");
-  const navigate = useNavigate();
-  const queryClient = useQueryClient();
-  const signedIn = useSession((s) => s.signedIn);
-  const status = useSession((s) => s.status);
-  const signingIn = useRef(false);
+  const { enter, alreadySignedIn } = useSignIn();
   useTitle(t("register.title"));
   const [form, setForm] = useState<RegisterInput>({ handle: "", email: "", password: "", display_name: "", role: "listener" });
   const set = (name: keyof RegisterInput) => (e: React.ChangeEvent<HTMLInputElement>) => setForm({ ...form, [name]: e.target.value });
   const mutation = useMutation({
     mutationFn: () => register({ ...form, handle: form.handle.trim(), email: form.email.trim() }),
-    onSuccess: (user) => {
-      queryClient.removeQueries();
-      signingIn.current = true; // this page goes on where it means to, below
-      signedIn(user);
-      navigate(user.role === "artist" ? "/dashboard" : "/", { replace: true });
-    },
+    onSuccess: (user) => enter(user, user.role === "artist" ? "/dashboard" : "/"),
   });
   const errors = fieldErrors(mutation.error);
-  if (status === "signedIn" && !signingIn.current) return <AlreadySignedIn />;
+  if (alreadySignedIn) return <AlreadySignedIn />;
   return (
     <section className={pageClass}>
       <h1 className="text-2xl font-semibold">{t("register.title")}</h1>
@@ -155,17 +169,9 @@ export function RegisterPage() {
           error={errors.password}
           hint={t("passwordHint")}
         />
-        <FormError error={mutation.error} />
-        <Button type="submit" disabled={mutation.isPending}>
-          {t("register.submit")}
-        </Button>
+        <SubmitRow error={mutation.error} pending={mutation.isPending} label={t("register.submit")} />
       </form>
-      <p>
-        {t("register.haveAccount")}{" "}
-        <Link className="text-violet-700 underline dark:text-violet-300" to="/login">
-          {t("login.title")}
-        </Link>
-      </p>
+      <OtherPage prompt={t("register.haveAccount")} to="/login" label={t("login.title")} />
     </section>
   );
 }
