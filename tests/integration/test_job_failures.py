@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pika
@@ -15,7 +17,7 @@ from storage.s3 import S3Store
 from tests.helpers import operator, running_worker, track_owner
 from veza.runtime import Services
 from veza.settings import Settings
-from veza.uploads import accept
+from veza.uploads import Accepted, accept
 
 pytestmark = pytest.mark.integration
 
@@ -217,27 +219,29 @@ def hour_of_silence(tmp_path: Path) -> Path:
     return silent_flac(tmp_path / "hours.flac", 7200, claim_s=0)
 
 
-def _running_long(services: Services, demo_wav: Path, long: Path):  # type: ignore[no-untyped-def]
-    """Start a job on ``long`` behind a 30 s track's row: its progress (30 s expected) is
-    reported in the first second, then never again, so only the lease can notice anything."""
-    accepted = accept(services, demo_wav, owner_id=track_owner(services), filename="x.wav")
-    services.store.put_file(accepted.track.original_key or "", long, content_type="audio/wav")
-    _running(services, accepted.track.id)
-    time.sleep(1.5)  # past the last progress report
-    return accepted
+@contextmanager
+def _running_long(
+    services: Services, demo_wav: Path, long: Path, caplog: pytest.LogCaptureFixture
+) -> Iterator[tuple[Services, Accepted]]:
+    """With a worker (one rung, its log in ``caplog``) running, start a job on ``long`` behind
+    a 30 s track's row: its progress (30 s expected) is reported in the first second, then never
+    again, so only the lease can notice anything. Gives the services and the accepted upload."""
+    caplog.set_level(logging.INFO, logger="veza.ingest")
+    services = Services(services.settings.replace(ladder=(64_000,)), services.db, services.store)
+    with running_worker(services):
+        accepted = accept(services, demo_wav, owner_id=track_owner(services), filename="x.wav")
+        services.store.put_file(accepted.track.original_key or "", long, content_type="audio/wav")
+        _running(services, accepted.track.id)
+        time.sleep(1.5)  # past the last progress report
+        yield services, accepted
 
 
 def test_deleting_a_track_stops_its_job_within_a_block(
     services: Services, demo_wav: Path, hour_of_silence: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    import logging
-
     from veza.catalogue import delete_track
 
-    caplog.set_level(logging.INFO, logger="veza.ingest")
-    services = Services(services.settings.replace(ladder=(64_000,)), services.db, services.store)
-    with running_worker(services):
-        accepted = _running_long(services, demo_wav, hour_of_silence)
+    with _running_long(services, demo_wav, hour_of_silence, caplog) as (services, accepted):
         delete_track(services, accepted.track.id, operator())
         # The lease is renewed every second; the pass stops at its next block.
         assert _logged(caplog, "cancelled: track", timeout=5) < 5
@@ -248,12 +252,7 @@ def test_deleting_a_track_stops_its_job_within_a_block(
 def test_a_job_whose_lease_is_lost_stops_within_a_block_and_leaves_it_alone(
     services: Services, demo_wav: Path, hour_of_silence: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    import logging
-
-    caplog.set_level(logging.INFO, logger="veza.ingest")
-    services = Services(services.settings.replace(ladder=(64_000,)), services.db, services.store)
-    with running_worker(services):
-        accepted = _running_long(services, demo_wav, hour_of_silence)
+    with _running_long(services, demo_wav, hour_of_silence, caplog) as (services, accepted):
         with unit_of_work(services.db) as uow:  # as when the reaper gave it to another worker
             uow.cur.execute("UPDATE jobs SET worker = 'elsewhere/1/1' WHERE track_id = %s",
                             (accepted.track.id,))
