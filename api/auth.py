@@ -32,6 +32,9 @@ bp = APIBlueprint("auth", __name__, url_prefix="/api/v1", abp_tags=[TAG])
 
 COOKIE = "veza_refresh"
 COOKIE_PATH = "/api/v1/auth"
+# Beside the refresh cookie, one a script may read that holds no secret: it only tells the app
+# that a session may exist, so that an anonymous page load does not ask /auth/refresh in vain.
+SESSION_COOKIE = "veza_session"
 SESSION_HEADER = "X-Veza-Session"
 _SESSION_PARAMETER = {
     "name": SESSION_HEADER, "in": "header", "required": False,
@@ -76,12 +79,15 @@ def _answer(tokens: Issued, status: int = 200) -> tuple[Response, int]:
     response = jsonify({k: v for k, v in body.items() if k != "refresh_token"})
     response.set_cookie(COOKIE, tokens.refresh_token, max_age=_settings().refresh_token_ttl_s,
                         path=COOKIE_PATH, secure=True, httponly=True, samesite="Strict")
+    response.set_cookie(SESSION_COOKIE, "1", max_age=_settings().refresh_token_ttl_s, path="/",
+                        secure=True, httponly=False, samesite="Strict")
     return response, status
 
 
 def _forget(response: Response) -> Response:
     response.delete_cookie(COOKIE, path=COOKIE_PATH, secure=True, httponly=True,
                            samesite="Strict")
+    response.delete_cookie(SESSION_COOKIE, path="/", secure=True, samesite="Strict")
     return response
 
 

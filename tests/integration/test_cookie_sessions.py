@@ -29,12 +29,12 @@ def account(handle: str) -> dict[str, str]:
             "role": "artist"}
 
 
-def set_cookie(response: Any) -> Any:
-    """The one Set-Cookie of ``response``, parsed (attribute names lower-cased)."""
-    [header] = response.headers.getlist("Set-Cookie")
+def set_cookie(response: Any, name: str = "veza_refresh") -> Any:
+    """The one Set-Cookie of ``name`` in ``response``, parsed (attribute names lower-cased)."""
+    [header] = [h for h in response.headers.getlist("Set-Cookie") if h.startswith(f"{name}=")]
     cookie = SimpleCookie()
     cookie.load(header)
-    return header, cookie["veza_refresh"]
+    return header, cookie[name]
 
 
 def cookie_login(client: FlaskClient, handle: str) -> dict[str, Any]:
@@ -193,6 +193,32 @@ def test_a_password_change_in_cookie_mode_sets_the_new_session_cookie(
     assert "refresh_token" not in response.get_json()
     assert set_cookie(response)[1]["httponly"]
     assert refresh_by_cookie(client).status_code == 200
+
+
+def test_a_readable_session_cookie_comes_and_goes_with_the_refresh_cookie(
+    client: FlaskClient
+) -> None:
+    # It holds no secret: the app reads it to know whether restoring a session is worth asking.
+    registered = client.post("/api/v1/auth/register", json=account("grete"), headers=OWN)
+    morsel = set_cookie(registered, "veza_session")[1]
+    assert morsel.value == "1" and not morsel["httponly"] and morsel["secure"]
+    assert morsel["samesite"] == "Strict" and morsel["path"] == "/"
+    assert morsel["max-age"] == str(TTL)
+    refreshed = refresh_by_cookie(client)
+    assert set_cookie(refreshed, "veza_session")[1]["max-age"] == str(TTL)
+    logout = client.post("/api/v1/auth/logout", headers={
+        **OWN, "Authorization": f"Bearer {refreshed.get_json()['access_token']}"})
+    assert logout.status_code == 204
+    assert set_cookie(logout, "veza_session")[1]["max-age"] == "0"
+    assert client.get_cookie("veza_session", path="/") is None
+    # A refused refresh cookie takes it along too.
+    client.set_cookie("veza_refresh", "not-a-token", path="/api/v1/auth")
+    refused = refresh_by_cookie(client)
+    assert refused.status_code == 401
+    assert set_cookie(refused, "veza_session")[1]["max-age"] == "0"
+    # The JSON body mode sets neither.
+    plain = client.post("/api/v1/auth/login", json={"login": "grete", "password": PASSWORD})
+    assert plain.status_code == 200 and "Set-Cookie" not in plain.headers
 
 
 def test_the_document_describes_cookie_mode(client: FlaskClient) -> None:
