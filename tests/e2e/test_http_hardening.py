@@ -205,6 +205,17 @@ def test_every_refusal_is_problem_json_and_no_server_names_itself(port: int) -> 
     assert garbage.status == 400 and garbage.problem()["code"] == "bad_request", garbage
 
 
+def _read_all(sock: socket.socket) -> bytes:
+    """Everything the server sends on ``sock`` until it closes it (a reset ends it too)."""
+    data = b""
+    try:
+        while chunk := sock.recv(65536):
+            data += chunk
+    except ConnectionResetError:
+        pass
+    return data
+
+
 def _closed_within(sock: socket.socket, seconds: float) -> float:
     """Return how long the server took to close ``sock`` (failing past ``seconds``)."""
     began = time.monotonic()
@@ -313,12 +324,7 @@ def test_a_trickled_body_is_cut_off_with_408(port: int) -> None:
         # 10 bytes/s, a fifth of the minimum; each byte well within the read timeout.
         took = _trickle(sock, body, 0.1)
         assert took < LIMITS.body_rate_window_s + 2, took
-        data = b""
-        try:
-            while chunk := sock.recv(65536):
-                data += chunk
-        except ConnectionResetError:
-            pass
+        data = _read_all(sock)
     reply = parse(data)
     assert reply.status == 408 and reply.problem()["code"] == "timeout", reply
     assert "50 bytes/s" in str(reply.problem()["detail"])
@@ -373,13 +379,7 @@ def test_veza_serve_api_frees_its_threads_from_stalled_bodies(gunicorn: int) -> 
         began = time.monotonic()
         replies = []
         for sock in crowd:
-            data = b""
-            try:
-                while chunk := sock.recv(65536):
-                    data += chunk
-            except ConnectionResetError:
-                pass
-            replies.append(parse(data))
+            replies.append(parse(_read_all(sock)))
         # Those past the threads wait their turn, then have a window of their own.
         assert time.monotonic() - began < 3 * LIMITS.body_rate_window_s + 2
     finally:
@@ -400,12 +400,7 @@ def test_veza_serve_api_cuts_off_trickled_headers_with_408(gunicorn: int) -> Non
                         0.2)
         # The worker looks about once a second.
         assert took < GUNICORN_HEADER_TIMEOUT_S + 2.5, took
-        data = b""
-        try:
-            while chunk := slow.recv(65536):
-                data += chunk
-        except ConnectionResetError:
-            pass
+        data = _read_all(slow)
     reply = parse(data)
     assert reply.status == 408 and reply.problem()["code"] == "timeout", reply
     # More trickles than the worker has threads, at once: all cut off, and then it answers.
@@ -447,13 +442,7 @@ def test_veza_serve_api_keeps_idle_connections_without_a_thread(gunicorn: int) -
 def _raw(port: int, request: bytes) -> bytes:
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         sock.sendall(request)
-        data = b""
-        try:
-            while chunk := sock.recv(65536):
-                data += chunk
-        except ConnectionResetError:
-            pass
-    return data
+        return _read_all(sock)
 
 
 def test_only_http_1_0_and_1_1_are_served(port: int) -> None:
@@ -487,12 +476,7 @@ def test_an_answer_before_the_body_is_read_reaches_the_client(port: int) -> None
                 sock.sendall(big)
             except OSError:  # the server closed before taking all of it
                 pass
-            data = b""
-            try:
-                while chunk := sock.recv(65536):
-                    data += chunk
-            except ConnectionResetError:
-                pass
+            data = _read_all(sock)
         assert data, (n, path)
         reply = parse(data)
         assert reply.status == status, (n, reply)
