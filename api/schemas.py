@@ -250,6 +250,7 @@ class TrackSummary(TrackCounts):
     status: TrackState
     duration_s: float | None
     created_at: str
+    cover_url: str | None = Field(description="the track's cover art; null when it has none")
     url: str = Field(description="the track's own URL (status, metadata, stream)")
 
 
@@ -279,6 +280,7 @@ class TrackStatus(TrackCounts):
     duration_s: float | None
     source: Source
     created_at: str
+    cover_url: str | None = Field(description="the track's cover art; null when it has none")
     updated_at: str
     ready_at: str | None
     playable_at: str | None

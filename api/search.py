@@ -25,6 +25,7 @@ def _hit(hit: SearchHit, base: str) -> dict[str, Any]:
         "tempo_bpm": hit.tempo_bpm, "key": hit.musical_key, "camelot": camelot_of(hit.musical_key),
         "loudness_lufs": hit.loudness_lufs, "created_at": hit.created_at.isoformat(),
         "score": hit.score, "url": f"{base}/api/v1/tracks/{hit.id}",
+        "cover_url": f"{base}/api/v1/tracks/{hit.id}/cover" if hit.has_cover else None,
     }
 
 

@@ -77,6 +77,7 @@ class SearchHitOut(BaseModel):
     score: float | None = Field(description="relevance (text searches only): above 1 for a "
                                             "text match, below 1 for a typo-tolerant one")
     url: str
+    cover_url: str | None = Field(description="the track's cover art; null when it has none")
 
 
 class SearchPage(BaseModel):

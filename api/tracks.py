@@ -128,6 +128,7 @@ def _job(job: Job | None) -> dict[str, Any] | None:
 
 
 def _metadata(track: Track, owner_handle: str | None) -> dict[str, Any]:
+    base = services().settings.base_url
     return {
         "id": str(track.id),
         "owner_id": str(track.owner_id),
@@ -141,6 +142,8 @@ def _metadata(track: Track, owner_handle: str | None) -> dict[str, Any]:
         "status": track.status,
         "duration_s": track.duration_s,
         "created_at": track.created_at.isoformat(),
+        # Null when the track has none: a client shows its placeholder without asking.
+        "cover_url": f"{base}/api/v1/tracks/{track.id}/cover" if track.cover_key else None,
     }
 
 

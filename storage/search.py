@@ -58,12 +58,14 @@ class SearchHit:
     musical_key: str | None
     loudness_lufs: float | None
     created_at: datetime
+    has_cover: bool
     score: float | None
     owner_handle: str = ""
 
 
 _COLUMNS = ("t.id, t.owner_id, t.title, t.artist, t.album, t.genre, t.tags, t.duration_s,"
-            " t.tempo_bpm, t.musical_key, t.loudness_lufs, t.created_at")
+            " t.tempo_bpm, t.musical_key, t.loudness_lufs, t.created_at,"
+            " t.cover_key IS NOT NULL AS has_cover")
 # The owners' handles are looked up for the rows of the page only, once it is cut.
 _WITH_HANDLES = ("SELECT p.*, (SELECT u.handle FROM users u WHERE u.id = p.owner_id)"
                  " AS owner_handle FROM ({page}) p ORDER BY {order}")

@@ -17,6 +17,7 @@ from flask.testing import FlaskClient
 from api.cache import read_cache
 from storage.repositories import unit_of_work
 from storage.search import Criteria, Range, SearchRepository
+from storage.track_tags import TrackTags
 from tests.helpers import assert_problem
 from veza.runtime import Services
 from veza.search import KEY_SPELLING, parse_key
@@ -115,6 +116,18 @@ def test_hits_name_their_owner(client: FlaskClient, services: Services,
     for params in ({"q": "sonata"}, {}, {"q": "moonlite sonata"}):  # text, recent, fuzzy
         item = search(client, **params)["items"][0]
         assert item["owner_id"] == str(owner.id) and item["owner_handle"] == "artist", params
+
+
+def test_hits_say_whether_they_have_a_cover(client: FlaskClient, services: Services,
+                                            add: Callable[..., uuid.UUID]) -> None:
+    pictured = add(Row("Moonlight Sonata", age_s=1))
+    add(Row("Moonlight Drive"))
+    with unit_of_work(services.db) as uow:
+        TrackTags(uow.cur).set_cover(pictured, f"covers/{pictured}/cover.jpg")
+    for params in ({"q": "moonlight"}, {}, {"q": "moonlite"}):  # text, recent, fuzzy
+        covers = {item["title"]: item["cover_url"] for item in search(client, **params)["items"]}
+        assert covers["Moonlight Drive"] is None, params
+        assert covers["Moonlight Sonata"].endswith(f"/api/v1/tracks/{pictured}/cover"), params
 
 
 def test_a_misspelt_word_still_finds_the_track_below_exact_matches(

@@ -129,7 +129,12 @@ def test_control_and_format_characters_leave_a_file_name_as_they_leave_a_tag(
 def test_cover_redirects_to_a_signed_url(client: FlaskClient, services: Services,
                                          tagged_mp3: Path, cover_jpg: Path) -> None:
     track_id = post(client, tagged_mp3)
-    response = client.get(f"/api/v1/tracks/{track_id}/cover")
+    cover = f"/api/v1/tracks/{track_id}/cover"
+    assert client.get(f"/api/v1/tracks/{track_id}").get_json()["cover_url"].endswith(cover)
+    owner = client.get("/api/v1/me").get_json()["handle"]
+    [listed] = client.get(f"/api/v1/tracks?owner={owner}").get_json()["items"]
+    assert listed["cover_url"].endswith(cover)
+    response = client.get(cover)
     assert response.status_code == 302
     assert response.headers["Cache-Control"] == "private, max-age=300"
     location = urlsplit(response.headers["Location"])
@@ -144,6 +149,8 @@ def test_cover_redirects_to_a_signed_url(client: FlaskClient, services: Services
 def test_no_cover_and_no_track(client: FlaskClient, services: Services,
                                demo_wav: Path) -> None:
     track_id = post(client, demo_wav)
+    # The track says so: a client need not ask for the cover to learn there is none.
+    assert client.get(f"/api/v1/tracks/{track_id}").get_json()["cover_url"] is None
     assert_problem(client.get(f"/api/v1/tracks/{track_id}/cover"), 404, "no_cover")
     assert_problem(client.get(f"/api/v1/tracks/{uuid.uuid4()}/cover"), 404, "not_found")
 

@@ -11,7 +11,7 @@ from veza.records import Track
 
 
 def _names(columns: str) -> list[str]:
-    return [c.strip().removeprefix("t.") for c in columns.split(",")]
+    return [c.strip().split(" AS ")[-1].removeprefix("t.") for c in columns.split(",")]
 
 
 def test_track_columns_follow_the_record() -> None:
