@@ -66,8 +66,15 @@ export async function changePassword(current_password: string, new_password: str
 /** What restoring the session after a reload found: who is signed in, nobody, or no answer. */
 export type Restored = { user: Me } | "signedOut" | "unreachable";
 
+/** Whether the API left its readable `veza_session` cookie (no secret) beside the refresh cookie. */
+export function mayHaveSession(): boolean {
+  return document.cookie.split(";").some((part) => part.trim() === "veza_session=1");
+}
+
 /** After a reload: trade the refresh cookie for an access token, then ask who we are. */
 export async function restore(): Promise<Restored> {
+  // No companion cookie, no refresh cookie: an anonymous visit asks nothing (and logs no 401).
+  if (!mayHaveSession()) return "signedOut";
   const refreshed = await refreshSessionResult();
   if (refreshed !== "refreshed") return refreshed === "noSession" ? "signedOut" : "unreachable";
   try {

@@ -50,9 +50,41 @@ describe("restoring the session on page load", () => {
     RESTORE_RETRY_DELAYS_MS.splice(0, Infinity, 10, 20, 40, 80);
     setAccessToken(null);
     useSession.setState({ status: "restoring", user: null, restoreTrouble: null });
+    document.cookie = "veza_session=1; path=/";
   });
   afterEach(() => {
     RESTORE_RETRY_DELAYS_MS.splice(0, Infinity, ...delays);
+    document.cookie = "veza_session=; path=/; max-age=0";
+  });
+
+  test("without the veza_session cookie it is signed out without asking the server", async () => {
+    document.cookie = "veza_session=; path=/; max-age=0";
+    let refreshes = 0;
+    server.use(
+      http.post("/api/v1/auth/refresh", () => {
+        refreshes += 1;
+        return problem(401, "unauthorized", "no session cookie");
+      }),
+    );
+    renderPage({ "/": <Page /> }, "/");
+
+    expect(await screen.findByText("signed out")).toBeInTheDocument();
+    expect(refreshes).toBe(0);
+  });
+
+  test("with the veza_session cookie it asks the server once and is signed in", async () => {
+    let refreshes = 0;
+    server.use(
+      http.post("/api/v1/auth/refresh", () => {
+        refreshes += 1;
+        return HttpResponse.json({ access_token: "t1", expires_in: 300, user: ana });
+      }),
+      meAs("t1"),
+    );
+    renderPage({ "/": <Page /> }, "/");
+
+    expect(await screen.findByText("signed in as ana")).toBeInTheDocument();
+    expect(refreshes).toBe(1);
   });
 
   function meAs(token: string) {

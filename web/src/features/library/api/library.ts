@@ -23,6 +23,8 @@ export interface TrackSummary {
   liked_by_me?: boolean | null;
   /** Its plays (the owner's own left out); null for anyone but its owner and admins. */
   plays?: number | null;
+  /** Its cover art; null when it has none (absent on likes and history entries: unknown). */
+  cover_url?: string | null;
 }
 
 export interface LoudnessSummary {

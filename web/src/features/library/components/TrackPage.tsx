@@ -172,7 +172,7 @@ export function TrackPage() {
   return (
     <article className="flex flex-col gap-6 p-4 sm:p-8">
       <header className="flex flex-col gap-4 sm:flex-row sm:items-end">
-        <Cover id={track.id} alt={t("coverOf", { title: track.title })} />
+        <Cover id={track.id} alt={t("coverOf", { title: track.title })} cover={track.cover_url} />
         <div className="min-w-0 flex-1">
           <div className="flex flex-wrap items-center gap-2">
             <StatusBadge status={track.status} />

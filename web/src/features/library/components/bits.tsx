@@ -15,9 +15,10 @@ import { coverUrl, type TrackSummary } from "../api/library";
 import { useLike, useLikes } from "../hooks/useLibrary";
 import { usePlay } from "../hooks/usePlay";
 
-/** The track's cover art, or a plain square when it has none. */
-export function Cover({ id, size = "lg", alt }: { id: string; size?: "sm" | "lg"; alt: string }) {
-  const [missing, setMissing] = useState(false);
+/** The track's cover art, or a plain square when it has none (`cover` null: not even asked for). */
+export function Cover({ id, size = "lg", alt, cover }: { id: string; size?: "sm" | "lg"; alt: string; cover?: string | null | undefined }) {
+  const [failed, setFailed] = useState(false);
+  const missing = failed || cover === null;
   const box = size === "lg" ? "h-40 w-40 sm:h-56 sm:w-56" : "h-10 w-10";
   if (missing) {
     return (
@@ -26,7 +27,7 @@ export function Cover({ id, size = "lg", alt }: { id: string; size?: "sm" | "lg"
       </div>
     );
   }
-  return <img src={coverUrl(id)} alt={alt} onError={() => setMissing(true)} className={cn(box, "shrink-0 rounded-md object-cover")} loading="lazy" />;
+  return <img src={coverUrl(id)} alt={alt} onError={() => setFailed(true)} className={cn(box, "shrink-0 rounded-md object-cover")} loading="lazy" />;
 }
 
 export function StatusBadge({ status }: { status?: string | undefined }) {
@@ -129,12 +130,12 @@ export function TrackList({ tracks, empty, extra, showStatus = false }: ListProp
             >
               <span aria-hidden="true">▶</span>
             </Button>
-            <Cover id={track.id} size="sm" alt="" />
+            <Cover id={track.id} size="sm" alt="" cover={track.cover_url} />
             <div className="min-w-0 flex-1">
-              <Link to={`/tracks/${track.id}`} className="block truncate font-medium hover:underline">
+              <Link to={`/tracks/${track.id}`} className="block min-h-6 truncate font-medium leading-6 hover:underline">
                 {track.title}
               </Link>
-              <Link to={`/u/${encodeURIComponent(track.owner_handle)}`} className="block truncate text-sm text-zinc-600 hover:underline dark:text-zinc-400">
+              <Link to={`/u/${encodeURIComponent(track.owner_handle)}`} className="block min-h-6 truncate text-sm leading-6 text-zinc-600 hover:underline dark:text-zinc-400">
                 {track.artist || track.owner_handle}
               </Link>
             </div>

@@ -14,6 +14,8 @@ export interface SearchHit {
   loudness_lufs: number | null;
   genre: string | null;
   tags: string[];
+  /** Its cover art; null when it has none. */
+  cover_url: string | null;
 }
 
 export interface SearchPage {
