@@ -135,24 +135,24 @@ def account_menu(page: Any) -> Any:
     return page.get_by_role("button", name=re.compile(", account menu$"))
 
 
-@pytest.fixture(scope="session")
-def artist(browser: Any, web_stack: Stack) -> Iterator[Person]:
+def _signed_up(browser: Any, web_stack: Stack, handle: str, role: str) -> Iterator[Person]:
+    """One who signed up as ``role`` in a browser context of their own, kept for the session."""
     context = new_context(browser, web_stack, viewport={"width": 1280, "height": 800})
     page = context.new_page()
     errors = console_errors(page)
-    sign_up(page, "ada", "artist")
-    yield Person("ada", context, page, errors)
+    sign_up(page, handle, role)
+    yield Person(handle, context, page, errors)
     context.close()
+
+
+@pytest.fixture(scope="session")
+def artist(browser: Any, web_stack: Stack) -> Iterator[Person]:
+    yield from _signed_up(browser, web_stack, "ada", "artist")
 
 
 @pytest.fixture(scope="session")
 def listener(browser: Any, web_stack: Stack) -> Iterator[Person]:
-    context = new_context(browser, web_stack, viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    errors = console_errors(page)
-    sign_up(page, "lin", "listener")
-    yield Person("lin", context, page, errors)
-    context.close()
+    yield from _signed_up(browser, web_stack, "lin", "listener")
 
 
 @pytest.fixture(scope="session")
