@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -42,6 +43,18 @@ def main_pages(upload: Upload, playlist: str, handle: str) -> list[tuple[str, st
             ("upload", "/upload"), ("login", "/login"), ("register", "/register"),
             ("artist", f"/u/{handle}"), ("playlist", f"/playlists/{playlist}"),
             ("dashboard", "/dashboard")]
+
+
+def visit_main_pages(page: Any, upload: Upload, playlist: str, handle: str
+                     ) -> Iterator[tuple[str, str]]:
+    """Log ``handle`` in on ``page``, then open each main page in turn, settled and still signed
+    in (the page the artist sees), and give its name and path."""
+    log_in(page, handle)
+    for name, path in main_pages(upload, playlist, handle):
+        page.goto(path)
+        settle(page)
+        account_menu(page).wait_for()
+        yield name, path
 
 
 def test_an_artist_uploads_a_file_and_watches_it_process(artist: Person, upload: Upload) -> None:
@@ -222,11 +235,7 @@ def test_the_main_pages_fit_360_px_and_are_photographed(
         context = new_context(browser, web_stack, viewport={"width": width, "height": 800})
         try:
             page = context.new_page()
-            log_in(page, artist.handle)
-            for name, path in main_pages(upload, playlist, artist.handle):
-                page.goto(path)
-                settle(page)
-                account_menu(page).wait_for()  # still signed in: the page the artist sees
+            for name, _path in visit_main_pages(page, upload, playlist, artist.handle):
                 page.screenshot(path=shots / f"{name}-{width}.png", full_page=True)
                 sizes = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
                 if sizes[0] > sizes[1]:
@@ -263,11 +272,7 @@ def test_no_serious_accessibility_violation_on_the_main_pages(
     shots = tmp_path_factory.mktemp("screenshots-dark") if scheme == "dark" else None
     try:
         page = context.new_page()
-        log_in(page, artist.handle)
-        for name, path in main_pages(upload, playlist, artist.handle):
-            page.goto(path)
-            settle(page)
-            account_menu(page).wait_for()
+        for name, path in visit_main_pages(page, upload, playlist, artist.handle):
             assert page.evaluate("document.documentElement.classList.contains('dark')") == \
                 (scheme == "dark")
             if shots:
