@@ -13,7 +13,7 @@ import pytest
 import requests
 from websockets.sync.client import connect
 
-from tests.e2e.conftest import start, stop, wait_http
+from tests.e2e.conftest import start, stop, wait_for, wait_http
 from tests.helpers import PASSWORD
 from tests.plugins.s3 import free_port
 
@@ -39,9 +39,11 @@ def test_veza_up_serves_the_app_and_tells_it_where_the_chat_is(
         base = f"http://127.0.0.1:{port}"
         try:
             wait_http(f"{base}/healthz", proc)
-            banner = [line for line in proc.output().splitlines() if "Veza is up" in line]
-            assert banner and banner[0].startswith(f"Veza is up at {base}/  (open it in a "
-                                                   "browser;"), proc.output()
+            # The API answers a moment before the banner is printed.
+            banner = wait_for(lambda: [line for line in proc.output().splitlines()
+                                       if "Veza is up" in line], "the banner", procs=(proc,))
+            assert banner[0].startswith(f"Veza is up at {base}/  (open it in a browser;"), \
+                proc.output()
 
             page = requests.get(f"{base}/library", timeout=10)
             assert page.status_code == 200 and page.text == INDEX
@@ -64,9 +66,12 @@ def test_veza_up_serves_the_app_and_tells_it_where_the_chat_is(
                 "role": "artist"}, headers={"X-Veza-Session": "cookie", "Origin": base},
                 timeout=30)
             assert register.status_code == 201 and "refresh_token" not in register.json()
-            cookie = SimpleCookie()
-            cookie.load(register.headers["Set-Cookie"])
+            cookie: SimpleCookie = SimpleCookie()
+            for header in register.raw.headers.getlist("Set-Cookie"):
+                cookie.load(header)
             refresh = cookie["veza_refresh"]
+            # Beside it, a cookie a script may read, saying only that a session may exist.
+            assert cookie["veza_session"].value == "1" and not cookie["veza_session"]["httponly"]
             assert refresh["httponly"] and refresh["secure"] and refresh["samesite"] == "Strict"
             again = requests.post(f"{base}/api/v1/auth/refresh", headers={
                 "X-Veza-Session": "cookie", "Origin": base,
@@ -120,8 +125,9 @@ def test_chromium_keeps_the_session_cookie_on_plain_http_and_a_reload_stays_sign
                 page.goto(f"{base}/")
                 status, body, script_sees = page.evaluate(register)
                 assert status == 201 and "refresh_token" not in body
-                assert script_sees == ""  # HttpOnly: no script reads it
-                [cookie] = context.cookies()
+                # HttpOnly: no script reads the refresh token, only that a session may exist.
+                assert script_sees == "veza_session=1"
+                cookie = {c["name"]: c for c in context.cookies()}["veza_refresh"]
                 assert (cookie["name"], cookie["path"], cookie["secure"], cookie["httpOnly"],
                         cookie["sameSite"]) == ("veza_refresh", "/api/v1/auth", True, True,
                                                 "Strict")

@@ -59,7 +59,7 @@ class Upload:
     track: dict = field(default_factory=dict)  # GET /api/v1/tracks/{id} once ready
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def web_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """`veza up` with its embedded defaults, serving a copy of the one build of web/ (copied so
     that a rebuild while the tests run cannot pull files from under the browser)."""
@@ -85,8 +85,10 @@ def web_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     assert "Traceback" not in proc.output(), proc.output()[-5000:]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    # Module-scoped, not session-scoped: while Playwright's sync API runs, an asyncio loop runs
+    # on the main thread, and any later test that calls asyncio.run() would fail.
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=shutil.which("chromium"),
@@ -145,17 +147,17 @@ def _signed_up(browser: Any, web_stack: Stack, handle: str, role: str) -> Iterat
     context.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def artist(browser: Any, web_stack: Stack) -> Iterator[Person]:
     yield from _signed_up(browser, web_stack, "ada", "artist")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def listener(browser: Any, web_stack: Stack) -> Iterator[Person]:
     yield from _signed_up(browser, web_stack, "lin", "listener")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def tone(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """20 s of an A (440 Hz) over a kick at 120 BPM, as a 16-bit mono WAV file (~1.7 MB)."""
     path = tmp_path_factory.mktemp("audio") / "Night Bus.wav"
@@ -180,7 +182,7 @@ RECORD_PROGRESS = """name => {
 }"""
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def upload(artist: Person, tone: Path, web_stack: Stack) -> Upload:
     """The artist uploads the tone through the upload page's file input, the upload throttled
     to 1 MB/s (so that its progress is on screen for a while), and opens the track's page."""
@@ -214,7 +216,7 @@ def upload(artist: Person, tone: Path, web_stack: Stack) -> Upload:
     return Upload(match[1], track["title"], states, track)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playlist(listener: Person, upload: Upload) -> str:
     """The listener makes a public playlist from the track's "Add to playlist" menu."""
     page = listener.page
