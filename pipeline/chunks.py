@@ -56,6 +56,7 @@ from pipeline.ladder import (
     open_muxer,
     rendition_info,
     target_duration,
+    timeline_priming,
 )
 
 __all__ = [
@@ -118,16 +119,20 @@ class ChunkResult:
         Per rung: ``(file name, samples, bytes)`` of each segment in play order.
     init : dict of str to bytes
         Per rung: the initialisation segment (the same for every chunk of a track).
+    content_end : int
+        Where the audio of the chunk ends on the output timeline (48 kHz samples, priming
+        included): the chunk's stop, or for the last chunk the end of the track, so that the
+        last chunk's ``content_end`` minus the priming is the track's exact length.
     """
 
     segments: dict[str, tuple[tuple[str, int, int], ...]]
     init: dict[str, bytes]
+    content_end: int
 
 
 def timeline_samples(source_frames: int, source_rate: int, rungs: Sequence[Rung]) -> int:
     """Estimate the length of the output timeline (48 kHz samples, priming included)."""
-    priming = _AAC_PRIMING if any(r.codec == "aac" for r in rungs) else 0
-    return priming + math.ceil(source_frames * OUTPUT_RATE / source_rate)
+    return timeline_priming(rungs) + math.ceil(source_frames * OUTPUT_RATE / source_rate)
 
 
 def plan_chunks(
@@ -210,13 +215,17 @@ def encode_chunk(
     if isinstance(preroll, bool) or not isinstance(preroll, int) or preroll < 0 \
             or preroll % _FRAME["aac"]:
         raise ParameterError(f"preroll must be a non-negative multiple of 1024, got {preroll!r}")
-    priming = _AAC_PRIMING if any(r.codec == "aac" for r in rungs) else 0
+    priming = timeline_priming(rungs)
     t0 = chunk.start(segment_samples)
     t1 = chunk.stop(segment_samples)
     # Indices into the 48 kHz source (timeline minus priming).
     first = max(0, t0 - priming - preroll)
     last = None if t1 is None else t1 - priming + POSTROLL
     window = read_window(src, first, last)
+    # The window holds the source up to its end, or past the chunk's stop (post-roll).
+    content_end = priming + first + window.shape[1]
+    if t1 is not None:
+        content_end = min(content_end, t1)
     out = Path(out_dir)
     encoders = [
         _ChunkEncoder(rung, out / rung.name, window, first, chunk, t0, t1,
@@ -237,6 +246,7 @@ def encode_chunk(
     return ChunkResult(
         segments={e.rung.name: tuple(e.segments) for e in encoders},
         init={e.rung.name: e.init for e in encoders},
+        content_end=content_end,
     )
 
 
@@ -473,6 +483,7 @@ def stitch(
     segment_s: float = 6.0,
     session_data: dict[str, str] | None = None,
     on_file: Callable[[str, Path], None] | None = None,
+    content_ends: Sequence[int | None] | None = None,
 ) -> HlsPackage:
     """Write the VOD media playlists and the master of a track made of chunks.
 
@@ -489,18 +500,26 @@ def stitch(
         ``EXT-X-SESSION-DATA`` of the master playlist.
     on_file : callable(relative_path, absolute_path), optional
         Called for each playlist written, media playlists before the master.
+    content_ends : sequence of int or None, optional
+        For each chunk in order, :attr:`ChunkResult.content_end`; ``None`` for a chunk whose
+        result does not say (recorded before chunks reported it).
 
     Returns
     -------
     HlsPackage
         Bandwidths measured over the segments of every chunk; ``duration_s`` is the length
-        of the longest rendition's segments.
+        of the longest rendition's segments; ``samples`` is ``None`` unless every chunk's
+        ``content_ends`` is given.
     """
     segment_samples = check_ladder(rungs, segment_s, OUTPUT_RATE)
     target = target_duration(segment_samples, OUTPUT_RATE)
     out = Path(out_dir)
+    if content_ends is not None and len(content_ends) != len(results):
+        raise ParameterError(f"content_ends must give one end per chunk ({len(results)}), "
+                             f"got {len(content_ends)}")
     renditions: list[RenditionInfo] = []
     total = 0
+    shortest: int | None = None
     for rung in rungs:
         segments: list[tuple[str, int, int]] = []
         for result in results:
@@ -519,10 +538,21 @@ def stitch(
             on_file(f"{rung.name}/index.m3u8", path)
         renditions.append(rendition_info(rung, segments, sample_rate=OUTPUT_RATE,
                                          target_s=target))
-        total = max(total, sum(s for _, s, _ in segments))
+        length = sum(s for _, s, _ in segments)
+        total = max(total, length)
+        shortest = length if shortest is None else min(shortest, length)
+    priming = timeline_priming(rungs)
+    samples = None
+    if content_ends and all(end is not None for end in content_ends):
+        end = content_ends[-1]
+        if isinstance(end, bool) or not isinstance(end, int) \
+                or not priming < end <= (shortest or 0):
+            raise ParameterError(f"the last chunk's audio must end inside the timeline "
+                                 f"({priming}, {shortest}], got {end!r}")
+        samples = end - priming
     master = out / "master.m3u8"
     master.write_text(master_playlist(renditions, session_data=session_data))
     if on_file is not None:
         on_file("master.m3u8", master)
     return HlsPackage(master="master.m3u8", duration_s=total / OUTPUT_RATE,
-                      renditions=tuple(renditions))
+                      renditions=tuple(renditions), priming_samples=priming, samples=samples)

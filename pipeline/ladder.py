@@ -21,7 +21,10 @@ frames when a FLAC rung is present). Every rung's timeline starts with the AAC e
 (1024 samples): AAC packets are shifted so the priming starts at 0, as FFmpeg's hls muxer does,
 and the FLAC rung is fed the same 1024 samples of silence first, so the same media time holds the
 same source sample in every rendition, and segment ``k`` starts at ``(k - 1) * segment_samples``
-everywhere. Each fragment's ``tfdt`` is checked against that.
+everywhere. Each fragment's ``tfdt`` is checked against that. The init segments carry no edit
+list (``edts``), so decoders play the priming; :class:`HlsPackage` says how long it is and
+exactly how many samples of audio follow it, for a gapless player to cut the priming and the
+padding of the last AAC frame itself.
 
 Files are published on the thread that calls :meth:`LadderWriter.write` or
 :meth:`LadderWriter.finish`, in an order that is always safe for a player.
@@ -57,6 +60,7 @@ __all__ = [
     "RenditionInfo",
     "Rung",
     "package_ladder",
+    "timeline_priming",
 ]
 
 MASTER = "master.m3u8"
@@ -165,11 +169,26 @@ class HlsPackage:
         written for :meth:`LadderWriter.finish`.
     renditions : tuple of RenditionInfo
         The renditions the master playlist lists, in ladder order.
+    priming_samples : int
+        Samples (at the renditions' rate, 48 kHz) before the first sample of the audio on every
+        rendition's timeline: the AAC encoder's priming, which a FLAC rung is fed as silence
+        (:func:`timeline_priming`).
+    samples : int or None
+        Samples of the audio that follow the priming, exactly; what comes after them is the
+        padding of the last AAC frame. ``None`` when unknown (a package stitched from chunks
+        that did not report where their audio ends).
     """
 
     master: str
     duration_s: float
     renditions: tuple[RenditionInfo, ...]
+    priming_samples: int
+    samples: int | None
+
+
+def timeline_priming(rungs: Sequence[Rung]) -> int:
+    """Samples of priming that start every rendition's timeline of a ladder of ``rungs``."""
+    return _AAC_PRIMING if any(r.codec == "aac" for r in rungs) else 0
 
 
 def check_ladder(rungs: Sequence[Rung], segment_s: float, sample_rate: int = 48_000) -> int:
@@ -246,7 +265,7 @@ class LadderWriter:
         self._written = 0
         self._finished = self._closed = False
         self._master_published = False
-        priming = _AAC_PRIMING if any(r.codec == "aac" for r in self.rungs) else 0
+        self.priming_samples = priming = timeline_priming(self.rungs)
         self._target = target_duration(self.segment_samples, sample_rate)
         self._state = {r.name: _RungState(r) for r in self.rungs}
         for rung in self.rungs:
@@ -312,7 +331,8 @@ class LadderWriter:
         Returns
         -------
         HlsPackage
-            Relative paths, segment durations and bandwidths measured from the real segments.
+            Relative paths, segment durations and bandwidths measured from the real segments;
+            ``samples`` is the number of samples written.
         """
         self._check_open()
         if session_data:
@@ -331,7 +351,8 @@ class LadderWriter:
             renditions.append(state.info(self.sample_rate, self._target))
         self._write_master(renditions)
         self._finished = self._closed = True
-        return HlsPackage(master=MASTER, duration_s=self.duration_s, renditions=tuple(renditions))
+        return HlsPackage(master=MASTER, duration_s=self.duration_s, renditions=tuple(renditions),
+                          priming_samples=self.priming_samples, samples=self._written)
 
     def abort(self) -> None:
         """Stop the encoders and remove every file written; the writer cannot be used again."""
@@ -775,7 +796,8 @@ def package_ladder(
     Returns
     -------
     HlsPackage
-        With ``duration_s`` the duration of the decoded source.
+        With ``duration_s`` the duration of the decoded source and ``samples`` the number of
+        its samples once resampled to 48 kHz.
 
     Raises
     ------
@@ -810,6 +832,8 @@ def package_ladder(
         master=package.master,
         duration_s=decoded / info.sample_rate,
         renditions=package.renditions,
+        priming_samples=package.priming_samples,
+        samples=package.samples,
     )
 
 
