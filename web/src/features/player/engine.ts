@@ -4,13 +4,15 @@
  * (element -> loudness gain -> volume -> speakers) made on the first user gesture.
  *
  * The store drives it through the `PlaybackEngine` interface; the UI never sees it.
- * Gapless playback (appending the next track into the same MSE timeline, priming cut by append
- * windows) will live here too: `preload` already names the next track so it can be fetched early.
+ * A track that has a next one in the queue plays through the gapless chain instead (gapless.ts:
+ * both tracks in one Media Source timeline, the encoder's priming and padding cut by append
+ * windows); `preload` names the next track, and the chain says when the playhead passed into it.
  */
 import type HlsType from "hls.js";
 
 import { API, getAccessToken, refreshSession } from "@/lib/api";
 
+import { canChain, GaplessChain } from "./gapless";
 import type { StreamSource } from "./types";
 
 export interface EngineEvents {
@@ -21,16 +23,26 @@ export interface EngineEvents {
   error(message: string): void;
 }
 
+export interface LoadOptions {
+  autoplay: boolean;
+  startAt?: number;
+  /** Another track follows in the queue: play through the gapless chain where it can. */
+  gapless?: boolean;
+}
+
 export interface PlaybackEngine {
-  /** Load a source; playback starts at `startAt` seconds if `autoplay`. */
-  load(source: StreamSource, options: { autoplay: boolean; startAt?: number }): Promise<void>;
+  /**
+   * Load a source; playback starts at `startAt` seconds if `autoplay`. After the engine reported
+   * `ended` because the playhead passed into the preloaded track, loading that track adopts it.
+   */
+  load(source: StreamSource, options: LoadOptions): Promise<void>;
   play(): Promise<void>;
   pause(): void;
   seek(seconds: number): void;
   setVolume(volume: number, muted: boolean): void;
   /** Loudness normalisation: the track's gain when on, unity when off. */
   setNormalisation(on: boolean): void;
-  /** The track that plays next, so its first bytes can be on their way. */
+  /** The track that plays next (null: none), so it can follow without a gap. */
   preload(source: StreamSource | null): void;
   /** Stop and forget the current source. */
   stop(): void;
@@ -87,6 +99,20 @@ export async function authorisePlaylistRequest(xhr: XMLHttpRequest, url: string)
   xhr.setRequestHeader("Authorization", `Bearer ${token}`);
 }
 
+/** Fetch a track's master playlist for what it does besides listing renditions: count a play. */
+async function countPlay(url: string): Promise<void> {
+  const headers = new Headers();
+  if (sendsToken(url)) {
+    let token = getAccessToken();
+    if (token && expired(token)) {
+      await refreshSession();
+      token = getAccessToken();
+    }
+    if (token) headers.set("Authorization", `Bearer ${token}`);
+  }
+  await fetch(url, { headers, credentials: "same-origin", cache: "no-store" }).catch(() => undefined);
+}
+
 type HlsClass = typeof HlsType;
 let hlsModule: Promise<HlsClass> | null = null;
 /**
@@ -101,6 +127,9 @@ function loadHls(): Promise<HlsClass> {
 export class MediaElementEngine implements PlaybackEngine {
   readonly element: HTMLAudioElement;
   private hls: HlsType | null = null;
+  private chain: GaplessChain | null = null;
+  /** The track the chain moved into, until the store loads it. */
+  private advanced: StreamSource | null = null;
   private context: AudioContext | null = null;
   private normGain: GainNode | null = null;
   private volumeGain: GainNode | null = null;
@@ -134,6 +163,10 @@ export class MediaElementEngine implements PlaybackEngine {
   }
 
   private emitTime(): void {
+    if (this.chain) {
+      this.events.time(this.chain.position(), this.chain.duration());
+      return;
+    }
     const d = this.element.duration;
     this.events.time(this.element.currentTime, Number.isFinite(d) ? d : 0);
   }
@@ -167,13 +200,43 @@ export class MediaElementEngine implements PlaybackEngine {
     }
   }
 
-  async load(source: StreamSource, { autoplay, startAt = 0 }: { autoplay: boolean; startAt?: number }): Promise<void> {
+  async load(source: StreamSource, { autoplay, startAt = 0, gapless = false }: LoadOptions): Promise<void> {
     const id = ++this.loadId;
+    const chain = this.chain;
+    if (chain && this.advanced?.trackId === source.trackId) {
+      // The playhead is already in it: nothing to load, only its play to count.
+      this.advanced = null;
+      this.adopt(source);
+      return;
+    }
+    if (chain?.next && chain.next.source.trackId === source.trackId && chain.skipToNext(startAt)) {
+      this.advanced = null;
+      this.adopt(source);
+      if (autoplay) await this.play();
+      return;
+    }
     this.detach();
     this.source = source;
     this.applyGains();
     if (autoplay) this.ensureGraph();
     const el = this.element;
+    if (gapless && canChain(source)) {
+      const started = new GaplessChain(el, {
+        advanced: (next) => {
+          this.advanced = next;
+          this.source = next;
+          this.applyGains();
+          this.events.ended();
+        },
+        error: (message) => this.events.error(message),
+      });
+      this.chain = started;
+      void countPlay(source.url);
+      await started.start(source, startAt);
+      if (id !== this.loadId) return;
+      if (autoplay) await this.play();
+      return;
+    }
     const Hls = await loadHls();
     if (id !== this.loadId) return; // another track was asked for meanwhile
     if (Hls.isSupported()) {
@@ -219,7 +282,20 @@ export class MediaElementEngine implements PlaybackEngine {
     this.element.pause();
   }
 
+  private adopt(source: StreamSource): void {
+    this.source = source;
+    this.applyGains();
+    void countPlay(source.url);
+    this.emitTime();
+    this.events.playing(!this.element.paused);
+  }
+
   seek(seconds: number): void {
+    if (this.chain) {
+      this.chain.seek(seconds);
+      this.emitTime();
+      return;
+    }
     const d = this.element.duration;
     const max = Number.isFinite(d) ? d : seconds;
     this.element.currentTime = Math.max(0, Math.min(seconds, max));
@@ -237,13 +313,18 @@ export class MediaElementEngine implements PlaybackEngine {
     this.applyGains();
   }
 
-  preload(): void {
-    // The seam for the gapless step, which will append the next source into the same media
-    // timeline. Nothing is fetched ahead today: the playlists are served no-cache, their
-    // segment URLs are signed afresh on each fetch, and fetching a master playlist counts a play.
+  preload(source: StreamSource | null): void {
+    // Only the chain joins tracks; hls.js plays one track at a time. The next track's media
+    // playlist is fetched when its turn to be appended comes (fetching it counts no play).
+    this.chain?.setNext(source && canChain(source) ? source : null);
   }
 
   private detach(): void {
+    if (this.chain) {
+      this.chain.destroy();
+      this.chain = null;
+    }
+    this.advanced = null;
     if (this.hls) {
       this.hls.destroy();
       this.hls = null;

@@ -1,5 +1,7 @@
 import { fakeEngine, settle, tracks } from "./test-engine";
-import { currentTrack, enqueue, hasNext, playTracks, setRandom, usePlayer } from "./store";
+import { currentTrack, enqueue, engineEvents, hasNext, playTracks, setRandom, usePlayer } from "./store";
+
+const engineEventsEnded = () => engineEvents.ended();
 
 const ids = () => usePlayer.getState().queue.map((e) => e.track.id);
 const current = () => currentTrack()?.id;
@@ -244,4 +246,38 @@ test("playing a list passes over a track that cannot play yet", async () => {
   expect(current()).toBe("t2");
   expect(engine.loaded).toEqual(["t2"]);
   expect(state().error).toBeNull();
+});
+
+test("the engine is told when a track follows (gapless) and what follows, as the queue changes", async () => {
+  const engine = fakeEngine();
+  playTracks(tracks(3), 0);
+  await settle();
+  expect(engine.load).toHaveBeenLastCalledWith(expect.objectContaining({ trackId: "t0" }), expect.objectContaining({ gapless: true }));
+  expect(engine.preload).toHaveBeenLastCalledWith(expect.objectContaining({ trackId: "t1" }));
+  // Reordering the queue changes what follows.
+  state().move(2, 1);
+  await settle();
+  expect(engine.preload).toHaveBeenLastCalledWith(expect.objectContaining({ trackId: "t2" }));
+  // Repeat-one plays the track again: nothing is joined after it.
+  state().cycleRepeat(); // all
+  state().cycleRepeat(); // one
+  await settle();
+  expect(engine.preload).toHaveBeenLastCalledWith(null);
+  // The last track of a queue without repeat plays on its own.
+  state().cycleRepeat(); // off
+  state().jump(2);
+  await settle();
+  expect(current()).toBe("t1");
+  expect(engine.load).toHaveBeenLastCalledWith(expect.objectContaining({ trackId: "t1" }), expect.objectContaining({ gapless: false }));
+  expect(engine.preload).toHaveBeenLastCalledWith(null);
+});
+
+test("when the engine moved into the next track itself, the store follows and loads it to adopt it", async () => {
+  const engine = fakeEngine();
+  playTracks(tracks(2), 0);
+  await settle();
+  engineEventsEnded();
+  await settle();
+  expect(current()).toBe("t1");
+  expect(engine.loaded).toEqual(["t0", "t1"]);
 });

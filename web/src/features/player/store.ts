@@ -145,7 +145,7 @@ async function loadCurrent(autoplay: boolean, startAt = 0): Promise<void> {
   try {
     const source = await stream(current.track);
     if (seq !== loadSeq) return;
-    await eng.load(source, { autoplay, startAt });
+    await eng.load(source, { autoplay, startAt, gapless: followsOn(usePlayer.getState()) });
   } catch (error) {
     if (seq !== loadSeq) return;
     const message = error instanceof Error ? error.message : String(error);
@@ -166,13 +166,27 @@ async function loadCurrent(autoplay: boolean, startAt = 0): Promise<void> {
   preloadNext();
 }
 
+/** Whether a track follows the current one when it ends (repeat-one plays it again instead). */
+function followsOn(s: PlayerState): boolean {
+  return s.repeat !== "one" && followingIndex(s, 1, false) !== null;
+}
+
 function preloadNext(): void {
   const s = usePlayer.getState();
-  const nextIndex = followingIndex(s, 1, false);
+  const nextIndex = followsOn(s) ? followingIndex(s, 1, false) : null;
   const next = nextIndex === null ? undefined : s.queue[nextIndex];
-  if (!next || next.track.id === s.queue[s.index]?.track.id) return;
+  if (!next) {
+    engine?.preload(null);
+    return;
+  }
+  const key = next.key;
   stream(next.track).then(
-    (source) => engine?.preload(source),
+    (source) => {
+      // Only if it is still what comes next once its stream is known.
+      const now = usePlayer.getState();
+      const at = followsOn(now) ? followingIndex(now, 1, false) : null;
+      if (at !== null && now.queue[at]?.key === key) engine?.preload(source);
+    },
     () => undefined,
   );
 }
@@ -269,6 +283,7 @@ export const usePlayer = create<PlayerState>()(
           return;
         }
         set({ queue, shuffleOrder, index: at < s.index ? s.index - 1 : s.index });
+        preloadNext();
       },
 
       move(from, to) {
@@ -279,6 +294,7 @@ export const usePlayer = create<PlayerState>()(
         queue.splice(to, 0, moved!);
         const currentKey = s.queue[s.index]?.key;
         set({ queue, index: queue.findIndex((e) => e.key === currentKey) });
+        preloadNext();
       },
 
       clear() {

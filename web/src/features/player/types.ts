@@ -17,10 +17,28 @@ export interface QueueEntry {
 
 export type Repeat = "off" | "all" | "one";
 
+/** One rendition of a track's stream, with the layout of its media timeline (for gapless play). */
+export interface GaplessRendition {
+  name: string;
+  /** RFC 6381 codec: "mp4a.40.2" (AAC-LC) or "fLaC". */
+  codec: string;
+  bandwidth: number;
+  playlistUrl: string;
+  sampleRate: number;
+  /** Samples of encoder priming at the start of the media timeline, before the first of the track. */
+  priming: number;
+  /** Exact number of the track's samples after the priming (what a join must keep). */
+  samples: number;
+}
+
 /** Where a track's audio comes from, as the API describes it (GET /api/v1/tracks/{id}). */
 export interface StreamSource {
   trackId: string;
+  /** The master playlist (fetching it counts a play). */
   url: string;
   /** Gain (dB) that brings the track to the platform's loudness target; null when unmeasured. */
   gainDb: number | null;
+  /** False while the pipeline still adds segments (a growing playlist). */
+  complete?: boolean;
+  renditions?: GaplessRendition[];
 }

@@ -1,12 +1,40 @@
 import { API, request } from "@/lib/api";
 
-import type { StreamSource } from "../types";
+import type { GaplessRendition, StreamSource } from "../types";
+
+interface RenditionDetail {
+  name: string;
+  codec: string;
+  bandwidth: number;
+  playlist_url?: string;
+  sample_rate?: number;
+  priming_samples?: number | null;
+  samples?: number | null;
+}
 
 interface TrackDetail {
   id: string;
   status: string;
-  stream: { master_url: string } | null;
+  stream: { master_url: string; complete?: boolean; renditions?: RenditionDetail[] } | null;
   analysis: { gain_db?: number | null } | null;
+}
+
+/** The renditions whose timeline the API describes exactly (the others cannot join gaplessly). */
+function renditions(list: RenditionDetail[] | undefined): GaplessRendition[] {
+  const known: GaplessRendition[] = [];
+  for (const r of list ?? []) {
+    if (!r.playlist_url || !r.sample_rate || typeof r.samples !== "number" || typeof r.priming_samples !== "number") continue;
+    known.push({
+      name: r.name,
+      codec: r.codec,
+      bandwidth: r.bandwidth,
+      playlistUrl: r.playlist_url,
+      sampleRate: r.sample_rate,
+      priming: r.priming_samples,
+      samples: r.samples,
+    });
+  }
+  return known;
 }
 
 /** A track's stream as the API hands it out (with a grant for a private track). */
@@ -18,6 +46,8 @@ export async function fetchStream(trackId: string, access?: string | null): Prom
     trackId: track.id,
     url: track.stream.master_url,
     gainDb: typeof track.analysis?.gain_db === "number" ? track.analysis.gain_db : null,
+    complete: track.stream.complete === true,
+    renditions: renditions(track.stream.renditions),
   };
 }
 
