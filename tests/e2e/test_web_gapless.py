@@ -226,3 +226,14 @@ def test_the_player_shows_the_second_track_from_its_start(played: dict[str, Any]
     # Within B (its own clock from 0, its own length), not A's clock running on.
     assert 0 <= value < 6, value
     assert abs(maximum - side_b["duration_s"]) < 0.5, (maximum, side_b["duration_s"])
+    # Seeking stays within the track that plays: 5 s back from early in B is B's start, not A.
+    join = album["tracks"][0]["duration_s"]
+    page.locator("body").press("ArrowLeft")
+    page.wait_for_function("t => Math.abs(document.querySelector('audio').currentTime - t) < 0.3",
+                           arg=join)
+    assert float(seek.get_attribute("aria-valuenow") or "nan") < 0.5
+    player.get_by_text(side_b["title"], exact=True).wait_for()
+    # And forward again, into what is still to come of B: it plays on from there.
+    page.locator("body").press("ArrowRight")
+    page.wait_for_function("t => document.querySelector('audio').currentTime > t",
+                           arg=join + 5.2)

@@ -288,6 +288,7 @@ export class MediaElementEngine implements PlaybackEngine {
     void countPlay(source.url);
     this.emitTime();
     this.events.playing(!this.element.paused);
+    this.events.waiting(this.element.readyState < HTMLMediaElement.HAVE_FUTURE_DATA);
   }
 
   seek(seconds: number): void {
