@@ -213,12 +213,28 @@ class Source(BaseModel):
 
 
 class RenditionInfo(BaseModel):
+    """One rendition. Its media timeline starts with ``priming_samples`` of encoder priming,
+    then holds exactly ``samples`` of the track, then the padding of the last frame: a gapless
+    player that starts the track at time T sets ``timestampOffset = T - priming_samples /
+    sample_rate`` and the append window to ``[T, T + samples / sample_rate)``."""
+
     name: str
     codec: str
     bitrate: int
     bandwidth: int
     average_bandwidth: int
     segments: int
+    playlist_url: str = Field(
+        description="the rendition's media playlist (a private track's carries its stream "
+                    "grant, as `master_url` does); fetching it does not count a play")
+    sample_rate: int = Field(description="samples per second of the rendition, and of "
+                                         "`priming_samples` and `samples`")
+    priming_samples: int | None = Field(
+        description="samples of encoder priming before the track's first sample; the same in "
+                    "every rendition; null for a track processed before it was recorded")
+    samples: int | None = Field(
+        description="samples of the track after the priming, exactly; null while the track "
+                    "is still being processed, or when not recorded")
 
 
 class Stream(BaseModel):

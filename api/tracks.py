@@ -38,6 +38,7 @@ TAG = Tag(name="tracks", description="upload, metadata, listing, deletion, repro
 bp = APIBlueprint("tracks", __name__, url_prefix="/api/v1/tracks", abp_tags=[TAG])
 
 M3U8 = "application/vnd.apple.mpegurl"
+SAMPLE_RATE = 48_000  # of every rendition (pipeline/ladder.py encodes each rung at 48 kHz)
 AUDIO_BODY = {
     "requestBody": {
         "required": True,
@@ -166,6 +167,7 @@ def _track(seen: TrackView, access: str | None = None) -> dict[str, Any]:
         # Whoever sees a private track here may stream it: its URLs carry a stream grant.
         grant = streaming.grant_query(
             (access or streaming.grant(svc, track)) if track.visibility == "private" else None)
+        hls = f"{base}/api/v1/tracks/{track.id}/hls"
         stream = {
             # False while segments are still being added (an EVENT playlist).
             "complete": track.status == "ready",
@@ -174,7 +176,11 @@ def _track(seen: TrackView, access: str | None = None) -> dict[str, Any]:
             "renditions": [
                 {"name": r.name, "codec": r.codec, "bitrate": r.bitrate,
                  "bandwidth": r.bandwidth, "average_bandwidth": r.average_bandwidth,
-                 "segments": r.segment_count}
+                 "segments": r.segment_count,
+                 # The timeline, for a gapless player: priming, then exactly `samples`.
+                 "playlist_url": f"{hls}/{r.name}/index.m3u8{grant}",
+                 "sample_rate": SAMPLE_RATE, "priming_samples": r.priming_samples,
+                 "samples": r.samples}
                 for r in seen.renditions
             ],
         }

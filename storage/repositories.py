@@ -94,7 +94,8 @@ class Tracks:
             SELECT {cols}, u.handle AS owner_handle,
                    (SELECT coalesce(json_agg(json_build_array(
                                r.name, r.codec, r.bitrate, r.bandwidth, r.average_bandwidth,
-                               r.playlist_key, r.segment_count) ORDER BY r.bitrate), '[]')
+                               r.playlist_key, r.segment_count, r.priming_samples, r.samples)
+                           ORDER BY r.bitrate), '[]')
                     FROM renditions r WHERE r.track_id = t.id) AS renditions
             FROM tracks t JOIN users u ON u.id = t.owner_id WHERE t.id = %s
             """,
@@ -255,22 +256,23 @@ class Renditions:
         self.cur.execute(
             """
             INSERT INTO renditions (track_id, name, codec, bitrate, bandwidth, average_bandwidth,
-                                    playlist_key, segment_count)
-            VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+                                    playlist_key, segment_count, priming_samples, samples)
+            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
             ON CONFLICT (track_id, name) DO UPDATE SET
                 codec = EXCLUDED.codec, bitrate = EXCLUDED.bitrate,
                 bandwidth = EXCLUDED.bandwidth, average_bandwidth = EXCLUDED.average_bandwidth,
-                playlist_key = EXCLUDED.playlist_key, segment_count = EXCLUDED.segment_count
+                playlist_key = EXCLUDED.playlist_key, segment_count = EXCLUDED.segment_count,
+                priming_samples = EXCLUDED.priming_samples, samples = EXCLUDED.samples
             """,
             (r.track_id, r.name, r.codec, r.bitrate, r.bandwidth, r.average_bandwidth,
-             r.playlist_key, r.segment_count),
+             r.playlist_key, r.segment_count, r.priming_samples, r.samples),
         )
 
     def for_track(self, track_id: UUID) -> list[Rendition]:
         self.cur.execute(
             """
             SELECT track_id, name, codec, bitrate, bandwidth, average_bandwidth, playlist_key,
-                   segment_count
+                   segment_count, priming_samples, samples
             FROM renditions WHERE track_id = %s ORDER BY bitrate
             """,
             (track_id,),

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from uuid import UUID
 
-from pipeline.ladder import Rung
+from pipeline.ladder import Rung, timeline_priming
 from storage.repositories import unit_of_work
 from veza import events, logs, metrics, parts
 from veza.catalogue import remove_objects
@@ -285,6 +285,7 @@ def _ingest(services: Services, jid: UUID, tid: UUID, original_key: str,
                     bitrate=rung.bitrate or 0, bandwidth=_nominal(rung),
                     average_bandwidth=_nominal(rung),
                     playlist_key=f"{hls_prefix(tid)}{rung.name}/index.m3u8", segment_count=0,
+                    priming_samples=timeline_priming(rungs),  # the length is known at the end
                 ))
             uow.tracks.set_playable(tid)
         log.info("job %s: track %s playable after %.2f s", jid, tid, time.monotonic() - started)
@@ -317,6 +318,7 @@ def _ingest(services: Services, jid: UUID, tid: UUID, original_key: str,
                 track_id=tid, name=r.name, codec=r.codec, bitrate=r.bitrate or 0,
                 bandwidth=r.bandwidth, average_bandwidth=r.average_bandwidth,
                 playlist_key=hls_prefix(tid) + r.playlist, segment_count=len(r.segments),
+                priming_samples=result.package.priming_samples, samples=result.package.samples,
             ))
         uow.tracks.set_analysis(tid, analysis)
         # The length is what was decoded, as in the analysis and the playlists: the upload's

@@ -254,7 +254,8 @@ def encode(services: Services, job: Job, part: Part, original_key: str, tid: UUI
             raise
         publisher.close()
     return {"segments": {name: [list(s) for s in segs]
-                         for name, segs in result.segments.items()}}
+                         for name, segs in result.segments.items()},
+            "content_end": result.content_end}
 
 
 def complete(services: Services, jid: UUID, tid: UUID, index: int,
@@ -336,7 +337,10 @@ def finalise(services: Services, jid: UUID, tid: UUID) -> bool:
                     package = stitch(tmp, [(p.result or {})["segments"] for p in parts],
                                      rungs=rungs, segment_s=job.plan["segment_s"],
                                      session_data=job.plan["session_data"],
-                                     on_file=publisher.submit)
+                                     on_file=publisher.submit,
+                                     # Absent from parts encoded before it was recorded.
+                                     content_ends=[(p.result or {}).get("content_end")
+                                                   for p in parts])
             except BaseException:
                 publisher.abandon()
                 raise
@@ -346,6 +350,7 @@ def finalise(services: Services, jid: UUID, tid: UUID) -> bool:
                 track_id=tid, name=r.name, codec=r.codec, bitrate=r.bitrate or 0,
                 bandwidth=r.bandwidth, average_bandwidth=r.average_bandwidth,
                 playlist_key=hls_prefix(tid) + r.playlist, segment_count=len(r.segments),
+                priming_samples=package.priming_samples, samples=package.samples,
             ))
         uow.tracks.set_status(tid, "ready")
         uow.tracks.set_playable(tid)

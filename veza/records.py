@@ -57,6 +57,10 @@ class Rendition:
     average_bandwidth: int
     playlist_key: str
     segment_count: int
+    # The timeline (48 kHz samples): priming first, then exactly ``samples`` of the track (None
+    # while it is still being encoded, or for a track stitched from parts that did not say).
+    priming_samples: int | None = None
+    samples: int | None = None
 
 
 @dataclass(frozen=True)

@@ -131,6 +131,9 @@ def test_a_long_track_is_stitched_from_parts_encoded_by_workers(
     # Same package as a single pass of the same source, and no click at any part boundary.
     single = package_ladder(long_wav, tmp_path / "single", rungs=ladder(settings),
                             segment_s=settings.segment_seconds)
+    # The same timeline: the priming, then exactly the 22 s of the source at 48 kHz.
+    assert (single.priming_samples, single.samples) == (1024, 22 * 48_000)
+    assert [(r.priming_samples, r.samples) for r in renditions] == [(1024, 22 * 48_000)] * 2
     for rendition in single.renditions:
         stitched = local_store.path_for(f"hls/{tid}/{rendition.playlist}")
         assert stitched.read_text() == (tmp_path / "single" / rendition.playlist).read_text()
@@ -188,6 +191,32 @@ def test_fan_in_publishes_once_however_often_parts_and_finaliser_are_delivered(
         assert [p.attempts for p in uow.parts.for_job(jid)] == [1, 1, 1, 1]
     assert track is not None and track.status == "ready"
     assert job is not None and job.state == "succeeded" and job.progress == 100
+
+
+def test_parts_recorded_before_they_reported_their_end_still_make_a_ready_track(
+    services: Services, long_wav: Path
+) -> None:
+    jid, tid, job_parts = _planned(services, long_wav)
+    for part in job_parts[:-1]:
+        assert _run(services, jid, tid, part.index) == parts.DONE
+    with unit_of_work(services.db) as uow:
+        ends = [p.result["content_end"] for p in uow.parts.for_job(jid)  # type: ignore[index]
+                if p.state == "succeeded"]
+        # As a worker of the previous release left them: segments only.
+        uow.cur.execute("UPDATE job_parts SET result = result - 'content_end'"
+                        " WHERE job_id = %s", (jid,))
+    # Each part but the last ends at the next one's first sample.
+    assert ends == [p.start_sample for p in job_parts[1:]]
+    assert _run(services, jid, tid, job_parts[-1].index) == parts.DONE
+    with unit_of_work(services.db) as uow:
+        track = uow.tracks.get(tid)
+        renditions = uow.renditions.for_track(tid)
+        last = uow.parts.get(jid, job_parts[-1].index)
+    assert track is not None and track.status == "ready"
+    # The timeline starts as it always does; its length is not known.
+    assert [(r.priming_samples, r.samples) for r in renditions] == [(1024, None)] * 2
+    assert last is not None and last.result is not None
+    assert last.result["content_end"] == 1024 + 22 * 48_000
 
 
 def test_a_part_that_fails_for_good_fails_the_job_with_its_reason(

@@ -6,6 +6,7 @@ import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from flask.testing import FlaskClient
@@ -24,6 +25,7 @@ from tests.integration.track_api import (
 )
 from veza import plays
 from veza.catalogue import delete_track
+from veza.layout import hls_prefix
 from veza.runtime import Services
 
 pytestmark = pytest.mark.integration
@@ -101,6 +103,26 @@ def test_a_head_request_never_counts(client: FlaskClient, services: Services,
     for _ in range(3):
         response = client.head(f"/api/v1/tracks/{track}/master.m3u8", headers=BROWSER)
         assert response.status_code == 200
+    assert play_rows(services, track) == []
+    master(client, track)
+    assert len(play_rows(services, track)) == 1
+
+
+def test_fetching_a_renditions_playlist_never_counts(client: FlaskClient, services: Services,
+                                                    track: uuid.UUID) -> None:
+    # A gapless player fetches the next track's media playlist (playlist_url) ahead of time:
+    # only its master playlist, fetched when it starts, is a play.
+    media = ('#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:6\n#EXT-X-PLAYLIST-TYPE:VOD\n'
+             '#EXT-X-MAP:URI="init.mp4"\n#EXTINF:6.0,\nseg_00001.m4s\n#EXT-X-ENDLIST\n')
+    services.store.put(hls_prefix(track) + "aac_128k/index.m3u8", media.encode(),
+                       content_type="application/vnd.apple.mpegurl")
+    body = client.get(f"/api/v1/tracks/{track}", headers=BROWSER).get_json()
+    path = urlsplit(body["stream"]["renditions"][0]["playlist_url"]).path
+    assert play_rows(services, track) == []
+    for _ in range(3):
+        response = client.get(path, headers=BROWSER, environ_base={"REMOTE_ADDR": "203.0.113.7"})
+        assert response.status_code == 200, response.get_data(as_text=True)
+        assert "seg_00001.m4s?" in response.get_data(as_text=True)  # signed
     assert play_rows(services, track) == []
     master(client, track)
     assert len(play_rows(services, track)) == 1

@@ -99,7 +99,8 @@ def make_track(services: Services, owner_id: uuid.UUID, *, visibility: str = "pu
             uow.renditions.upsert(Rendition(
                 track_id=track_id, name="aac_128k", codec="mp4a.40.2", bitrate=128000,
                 bandwidth=140000, average_bandwidth=130000,
-                playlist_key=hls + "aac_128k/index.m3u8", segment_count=1))
+                playlist_key=hls + "aac_128k/index.m3u8", segment_count=1,
+                priming_samples=1024, samples=round(duration_s * 48_000)))
             uow.tracks.set_analysis(track_id, {"tempo_bpm": 120.0})
             uow.tracks.set_status(track_id, "ready")
             uow.tracks.set_playable(track_id)
@@ -449,6 +450,35 @@ def test_a_private_track_streams_to_anyone_holding_the_urls_its_owner_is_given(
                    404, "not_found")
 
 
+def test_a_private_tracks_rendition_playlists_carry_its_grant(
+    client: FlaskClient, services: Services, people: People
+) -> None:
+    track_id = make_track(services, people.ids["owner"], visibility="private", duration_s=7.5)
+    stream = client.get(f"/api/v1/tracks/{track_id}",
+                        headers=people.headers["owner"]).get_json()["stream"]
+    master_path, grant = _path(stream["master_url"])
+    [rendition] = stream["renditions"]
+    assert (rendition["sample_rate"], rendition["priming_samples"], rendition["samples"]) == (
+        48_000, 1024, 7.5 * 48_000)
+    playlist_path, query = _path(rendition["playlist_url"])
+    assert playlist_path == f"/api/v1/tracks/{track_id}/hls/aac_128k/index.m3u8"
+    assert query == grant
+    # The very URL the master playlist lists for that rendition.
+    master = client.get(master_path, query_string=grant).get_data(as_text=True)
+    assert _variant(master) == rendition["playlist_url"]
+    # It plays with the grant alone, as a player fetches it, and for the owner signed in.
+    for headers in ({}, people.headers["owner"]):
+        media = client.get(playlist_path, query_string=query, headers=headers)
+        assert media.status_code == 200, media.get_data(as_text=True)
+        assert media.mimetype == "application/vnd.apple.mpegurl"
+        segment_path, signed = _path(_variant(media.get_data(as_text=True)))
+        assert client.get(segment_path, query_string=signed).get_data() == SEGMENT
+    assert_problem(client.get(playlist_path), 404, "not_found")
+    # Whoever came with the grant is handed the same URLs: a grant never renews itself.
+    shared = client.get(f"/api/v1/tracks/{track_id}", query_string=grant).get_json()
+    assert shared["stream"]["renditions"][0]["playlist_url"] == rendition["playlist_url"]
+
+
 def test_public_and_unlisted_stream_urls_carry_no_grant(
     client: FlaskClient, services: Services, people: People
 ) -> None:
@@ -457,6 +487,9 @@ def test_public_and_unlisted_stream_urls_carry_no_grant(
         stream = client.get(f"/api/v1/tracks/{track_id}",
                             headers=people.headers["owner"]).get_json()["stream"]
         assert "?" not in stream["master_url"] and "?" not in stream["player_url"]
+        assert all("?" not in r["playlist_url"] for r in stream["renditions"])
+        media = client.get(_path(stream["renditions"][0]["playlist_url"])[0])
+        assert media.status_code == 200, media.get_data(as_text=True)
         master = client.get(f"/api/v1/tracks/{track_id}/master.m3u8").get_data(as_text=True)
         assert "?" not in _variant(master)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import time
 import uuid
+import wave
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -85,6 +86,17 @@ def test_upload_is_processed_and_streams_from_signed_urls(
         assert [r["name"] for r in track["stream"]["renditions"]] == [
             "aac_64k", "aac_128k", "aac_256k"]
         assert track["stream"]["complete"] is True and track["playable_at"] is not None
+        # Each rendition's timeline: the encoder's priming, then exactly the source's length
+        # at 48 kHz (30 s of 44.1 kHz: a whole number of samples).
+        with wave.open(str(demo_wav)) as source:
+            length = source.getnframes() * 48_000 / source.getframerate()
+        assert length.is_integer()
+        base = services.settings.base_url
+        for r in track["stream"]["renditions"]:
+            assert (r["sample_rate"], r["priming_samples"], r["samples"]) == (
+                48_000, 1024, int(length)), r
+            assert r["playlist_url"] == (
+                f"{base}/api/v1/tracks/{track_id}/hls/{r['name']}/index.m3u8")
         analysis = track["analysis"]
         assert analysis["tempo_bpm"] == pytest.approx(120.0, abs=1.0)
         assert analysis["loudness"]["integrated_lufs"] < -8
@@ -98,6 +110,7 @@ def test_upload_is_processed_and_streams_from_signed_urls(
         variant_path = next(line for line in master.get_data(as_text=True).splitlines()
                             if line and not line.startswith("#"))
         assert variant_path.endswith(f"/api/v1/tracks/{track_id}/hls/aac_64k/index.m3u8")
+        assert variant_path == track["stream"]["renditions"][0]["playlist_url"]
         media = client.get(variant_path.split("://", 1)[1].split("/", 1)[1].join(["/", ""]))
         assert media.status_code == 200
         urls = [line for line in media.get_data(as_text=True).splitlines()
@@ -234,6 +247,9 @@ def test_a_long_track_is_playable_while_it_is_still_processing(
         track_id, early = _upload_until_playable(client, long_wav)
         assert early is not None and early["status"] == "processing", early
         assert early["stream"]["complete"] is False
+        # Where the track starts is known from the first segment, its exact length at the end.
+        assert [(r["priming_samples"], r["samples"]) for r in early["stream"]["renditions"]] \
+            == [(1024, None)] * 3
         # The master lists every rendition; each media playlist is an EVENT playlist that grows.
         master = client.get(f"/api/v1/tracks/{track_id}/master.m3u8").get_data(as_text=True)
         assert master.count("#EXT-X-STREAM-INF") == 3
@@ -246,6 +262,8 @@ def test_a_long_track_is_playable_while_it_is_still_processing(
 
         track = _wait_ready(client, track_id)
         assert track["status"] == "ready" and track["stream"]["complete"] is True
+        assert [(r["priming_samples"], r["samples"]) for r in track["stream"]["renditions"]] \
+            == [(1024, 180 * 48_000)] * 3
         final = client.get(f"/api/v1/tracks/{track_id}/hls/aac_128k/index.m3u8")
         text = final.get_data(as_text=True)
         assert "#EXT-X-PLAYLIST-TYPE:VOD" in text and text.rstrip().endswith("#EXT-X-ENDLIST")
