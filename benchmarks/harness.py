@@ -39,9 +39,10 @@ T = TypeVar("T")
 # ---------------------------------------------------------------- the machine
 
 
-def bench_artist(services: Any) -> tuple[Any, str]:
-    """The artist account that benchmark uploads belong to (made on first use): its id, and an
-    access token of a new session of it (no password: made by the platform's account code).
+def bench_artist(services: Any) -> tuple[Any, dict[str, Any]]:
+    """The artist account that benchmark uploads belong to (made on first use): its id, and the
+    tokens of a new session of it, as a login answers them (no password: made by the platform's
+    account code); act as it through ``benchmarks.session.Session``, which refreshes them.
     For a benchmark's private database only: an account named ``bench`` becomes an artist."""
     from storage.accounts import Account, Accounts
     from storage.repositories import unit_of_work
@@ -55,7 +56,7 @@ def bench_artist(services: Any) -> tuple[Any, str]:
         account = Account(**uow.cur.fetchone())
         tokens = AccountService(services).open_session(Accounts(uow.cur), account,
                                                        user_agent="veza bench", ip=None)
-    return account.id, tokens.access_token
+    return account.id, tokens.as_json()
 
 
 def machine_info() -> dict[str, Any]:

@@ -30,6 +30,7 @@ from typing import Any
 from benchmarks.harness import Target, bench_artist, bench_env, machine_info
 from benchmarks.inputs import music_wav
 from benchmarks.servers import private_database, private_vhost
+from benchmarks.session import Session, app_transport
 
 READY_LINE = "worker running with"
 
@@ -102,14 +103,13 @@ def _workers(env: dict[str, str], cores: Sequence[int | None], logs: Path) -> It
                 proc.wait()
 
 
-def _ingest(services: Any, wav: Path, timeout_s: float) -> dict[str, Any]:
+def _ingest(services: Any, artist: tuple[Any, Session], wav: Path,
+            timeout_s: float) -> dict[str, Any]:
     """Upload ``wav``, wait for the running workers to make it ready; return the job's figures."""
     from storage.repositories import unit_of_work
-    from veza.accounts import AccountService
-    from veza.catalogue import delete_track
     from veza.uploads import accept
 
-    owner, token = bench_artist(services)
+    owner, session = artist
     accepted = accept(services, wav, owner_id=owner, filename=wav.name)
     deadline = time.monotonic() + timeout_s
     while True:
@@ -129,9 +129,12 @@ def _ingest(services: Any, wav: Path, timeout_s: float) -> dict[str, Any]:
         if time.monotonic() > deadline:
             raise RuntimeError(f"benchmark track still {row['status']} after {timeout_s:.0f} s")
         time.sleep(0.5)
-    # Deleted as its owner would: keeps the disk from filling with copies.
-    who = AccountService(services).authenticate(f"Bearer {token}")
-    delete_track(services, accepted.track.id, who)
+    # Deleted as its owner would, through the API: keeps the disk from filling with copies.
+    # The owner's session outlives its access token: the 60-minute track takes longer.
+    deleted = session.request("DELETE", f"/api/v1/tracks/{accepted.track.id}")
+    if deleted.status != 204:
+        raise RuntimeError(f"deleting the benchmark track answered {deleted.status}: "
+                           f"{deleted.body[:300]!r}")
     if row["status"] != "ready":
         raise RuntimeError(f"benchmark track failed: {row['error_message']}")
     return {"ready_s": float(row["ready_s"]), "parts": row["part_count"] or 0,
@@ -140,11 +143,13 @@ def _ingest(services: Any, wav: Path, timeout_s: float) -> dict[str, Any]:
 
 def run(*, quick: bool = False) -> dict[str, Any]:
     """Time the single pass and the chunked path, pinned and unpinned, on real workers."""
+    from api import create_app
     from storage.db import Database
     from veza.runtime import Services, build_store
     from veza.settings import Settings
 
     sizes = QUICK if quick else FULL
+    load_before = round(os.getloadavg()[0], 2)
     duration, chunk_s, pair_runs = sizes.input_s, sizes.chunk_s, sizes.pair_runs
     wav = music_wav(duration)
     cores = sorted(os.sched_getaffinity(0))[:2]
@@ -162,12 +167,18 @@ def run(*, quick: bool = False) -> dict[str, Any]:
     with private_database() as dsn, private_vhost() as broker, \
             tempfile.TemporaryDirectory(prefix="vzb-par-", dir="/tmp") as tmp:
         data = Path(tmp) / "data"
-        base = Settings(database_url=dsn, broker_url=broker, data_dir=data,
-                        public_url="http://127.0.0.1:1", chunk_seconds=chunk_s,
-                        parallel_min_s=sizes.parallel_min_s).with_signing_key()
+        # From the environment, as the workers' settings are: VEZA_ACCESS_TOKEN_TTL included.
+        base = Settings.from_env(bench_env() | {
+            "VEZA_DATABASE_URL": dsn, "VEZA_BROKER_URL": broker, "VEZA_DATA_DIR": str(data),
+            "VEZA_PUBLIC_URL": "http://127.0.0.1:1", "VEZA_CHUNK_SECONDS": f"{chunk_s:g}",
+            "VEZA_PARALLEL_MIN_S": f"{sizes.parallel_min_s:g}"}).with_signing_key()
         services = Services(settings=base, db=Database(dsn), store=build_store(base))
         services.store.ensure_bucket()
         try:
+            # One session of the artist for the whole run, as a user keeps one.
+            owner, tokens = bench_artist(services)
+            artist = (owner, Session(tokens, app_transport(
+                create_app(base, services).test_client())))
             rounds = max(r for _, _, r in configs.values())
             for round_ in range(rounds):
                 for name, (chunked, worker_cores, runs) in configs.items():
@@ -184,7 +195,7 @@ def run(*, quick: bool = False) -> dict[str, Any]:
                     logs.mkdir()
                     with _workers(env, worker_cores, logs) as pool:
                         cpu0 = pool.cpu_s()
-                        sample = _ingest(services, wav, timeout_s=6 * duration)
+                        sample = _ingest(services, artist, wav, timeout_s=6 * duration)
                         sample["worker_cpu_s"] = pool.cpu_s() - cpu0
                     # How much of its cores the pool had: below 1 when the machine was shared
                     # (one unpinned single-pass worker may use both cores).
@@ -192,6 +203,7 @@ def run(*, quick: bool = False) -> dict[str, Any]:
                     sample["core_share"] = sample["worker_cpu_s"] / (sample["ready_s"] * usable)
                     samples[name].append(sample)
                     print(f"  {name} run {round_ + 1}: {samples[name][-1]}", file=sys.stderr)
+            refreshes = artist[1].refreshes
         finally:
             services.close()
 
@@ -216,12 +228,16 @@ def run(*, quick: bool = False) -> dict[str, Any]:
             t["single_pass_1_pinned"] / t["chunked_2_pinned"], 3),
         "single_pass_unpinned_vs_chunked_2_unpinned": round(
             t["single_pass_1_unpinned"] / t["chunked_2_unpinned"], 3),
+        "load_avg_1m_before": load_before,
         "load_avg_1m_after": machine_info()["load_avg_1m"],
+        # How often the artist's session renewed its access token over the run.
+        "session_refreshes": refreshes,
     }
     return {
         "parameters": {"input_s": duration, "chunk_s": chunk_s,
                        "parallel_min_s": sizes.parallel_min_s, "workers": 2,
                        "pinned_cores": cores, "runs_pinned_pair": pair_runs,
+                       "access_token_ttl_s": base.access_token_ttl_s,
                        "ladder_kbps": [b // 1000 for b in Settings().ladder]},
         "results": results,
         "targets": [Target(metric="speedup_2_pinned_vs_1_pinned", value=round(speedup, 3),

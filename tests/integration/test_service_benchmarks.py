@@ -1,6 +1,9 @@
 """`veza bench engines`, `parallel`, `first-segment` and `api` run end to end on tiny sizes,
 with real workers, API processes, RabbitMQ and PostgreSQL, and record what they measured (no
-timing is asserted: benchmarks are not tests)."""
+timing is asserted: benchmarks are not tests).
+
+Access tokens live 10 s here, less than any of these runs: a benchmark that held one token
+across its phases, as a full run's would outlive the default 300 s, fails here too."""
 
 from __future__ import annotations
 
@@ -13,6 +16,13 @@ from benchmarks import api, engines, first_segment, parallel
 from benchmarks.harness import run_benchmark
 
 pytestmark = pytest.mark.integration
+
+TOKEN_TTL_S = 10  # the shortest the settings allow
+
+
+@pytest.fixture(autouse=True)
+def short_access_tokens(clean_environ: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VEZA_ACCESS_TOKEN_TTL", str(TOKEN_TTL_S))
 
 
 def test_engines_benchmark_runs_both_engines_on_tiny_sizes(
@@ -29,6 +39,8 @@ def test_engines_benchmark_runs_both_engines_on_tiny_sizes(
         # Every track was made ready by that engine's worker (or the round would have raised).
         assert r["tracks_per_hour"] > 0 and r["cpu_s_per_track"] > 0, (kind, r)
         assert r["enqueue_ms"] > 0 and r["post_ms"] > 0, (kind, r)
+    # The artist's one session outlived its first access token and went on through refreshes.
+    assert results["session_refreshes"] >= 1, results
     ratios = results["celery_vs_dramatiq"]
     assert ratios["tracks_per_hour"] == pytest.approx(
         results["celery"]["tracks_per_hour"] / results["dramatiq"]["tracks_per_hour"], rel=0.01)
@@ -52,6 +64,9 @@ def test_parallel_benchmark_chunks_a_short_track_on_tiny_sizes(
         "single_pass_1_pinned", "chunked_1_pinned", "chunked_2_pinned",
         "single_pass_1_unpinned", "chunked_2_unpinned"}
     assert all(v > 0 for v in results["ready_s_median"].values())
+    # Each track was deleted by its owner through the API, with a session that refreshed.
+    assert doc["parameters"]["access_token_ttl_s"] == TOKEN_TTL_S
+    assert results["session_refreshes"] >= 1, results
     assert [t["metric"] for t in doc["targets"]] == ["speedup_2_pinned_vs_1_pinned"]
 
 
