@@ -14,6 +14,7 @@ import numpy as np
 import scipy.sparse
 
 from pipeline.errors import ParameterError
+from pipeline.keynames import KEY_NAMES
 from pipeline.monomix import MonoSpectrogram, front_end_for
 
 __all__ = ["KEY_NAMES", "Key", "KeyDetector", "key_scores"]
@@ -25,12 +26,6 @@ _HOP = 512
 _MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
 _MINOR = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
 
-# Tonic names by pitch class (0 = C), spelt as key signatures conventionally are: the spelling
-# with fewer accidentals, and F# rather than Gb.
-KEY_NAMES = {
-    "major": ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"),
-    "minor": ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#", "A", "Bb", "B"),
-}
 
 
 @dataclass(frozen=True, slots=True)

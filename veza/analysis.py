@@ -13,7 +13,7 @@ import re
 from typing import Any
 from uuid import UUID
 
-from pipeline.key import KEY_NAMES
+from pipeline.keynames import KEY_NAMES
 from storage.repositories import unit_of_work
 from veza import streaming
 from veza.access import check_visible

@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from pipeline.keynames import KEY_NAMES
 from storage.repositories import single_reads
 from storage.search import Criteria, Range, SearchHit, SearchRepository
 
@@ -32,12 +33,6 @@ from veza.runtime import Services
 MIN_TEXT_MATCHES = 3
 MAX_LIMIT = 100
 
-# The analyser's spellings by pitch class (0 = C): pipeline.key.KEY_NAMES, repeated here so the
-# API does not import the audio pipeline (a test keeps the two equal).
-KEY_SPELLING = {
-    "major": ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"),
-    "minor": ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#", "A", "Bb", "B"),
-}
 _NATURAL = {"c": 0, "d": 2, "e": 4, "f": 5, "g": 7, "a": 9, "b": 11}
 _ACCIDENTAL = {"": 0, "#": 1, "♯": 1, "b": -1, "♭": -1}
 _MODES = {"": "major", "major": "major", "maj": "major", "minor": "minor", "min": "minor",
@@ -57,7 +52,7 @@ class MusicalKey:
     @property
     def name(self) -> str:
         """The key as the analyser stores it, e.g. ``"F# major"``."""
-        return f"{KEY_SPELLING[self.mode][self.pitch_class]} {self.mode}"
+        return f"{KEY_NAMES[self.mode][self.pitch_class]} {self.mode}"
 
     @property
     def camelot(self) -> str:

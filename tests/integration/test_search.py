@@ -20,7 +20,7 @@ from storage.search import Criteria, Range, SearchRepository
 from storage.track_tags import TrackTags
 from tests.helpers import assert_problem
 from veza.runtime import Services
-from veza.search import KEY_SPELLING, parse_key
+from veza.search import parse_key
 
 pytestmark = pytest.mark.integration
 
@@ -259,9 +259,6 @@ def _wheel_neighbours(number: int, minor: bool) -> set[str]:
 
 
 def test_key_names_and_camelot_codes_follow_the_wheel() -> None:
-    from pipeline.key import KEY_NAMES
-
-    assert KEY_SPELLING == {mode: tuple(names) for mode, names in KEY_NAMES.items()}
     for number, (minor, major) in WHEEL.items():
         assert parse_key(f"{number}A").name == minor and parse_key(minor).camelot == f"{number}A"
         assert parse_key(f"{number}B").name == major and parse_key(major).camelot == f"{number}B"
