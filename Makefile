@@ -16,6 +16,7 @@ test:
 	bash scripts/services.sh
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 	$(MAKE) --no-print-directory web-check
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
@@ -36,3 +37,4 @@ wheel:
 lint:
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
