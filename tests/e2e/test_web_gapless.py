@@ -12,7 +12,6 @@ import base64
 import io
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import av
@@ -21,6 +20,7 @@ import pytest
 import requests
 import soundfile
 
+# ruff: noqa: F811
 from tests.e2e.web_app import Stack, browser, new_context, web_stack  # noqa: F401 - fixtures
 from tests.helpers import artist_token
 
@@ -101,7 +101,7 @@ def wait_ready(stack: Stack, track_id: str, headers: dict[str, str]) -> dict[str
 
 
 @pytest.fixture(scope="module")
-def played(browser: Any, web_stack: Stack, album: dict[str, Any]) -> Iterator[dict[str, Any]]:  # noqa: F811
+def played(browser: Any, web_stack: Stack, album: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """A listener (no account needed for public tracks) plays the playlist through the join."""
     context = new_context(browser, web_stack, viewport={"width": 1280, "height": 800})
     context.add_init_script(RECORD_APPENDS)
@@ -121,14 +121,19 @@ def played(browser: Any, web_stack: Stack, album: dict[str, Any]) -> Iterator[di
     state = page.evaluate("""() => {
       const a = document.querySelector('audio');
       const ranges = [];
-      for (let i = 0; i < a.buffered.length; i++) ranges.push([a.buffered.start(i), a.buffered.end(i)]);
+      for (let i = 0; i < a.buffered.length; i++) {
+        ranges.push([a.buffered.start(i), a.buffered.end(i)]);
+      }
       return {appends: window.__appends, buffered: ranges, time: a.currentTime};
     }""")
     yield {"page": page, **state}
     context.close()
 
 
-def timeline(appends: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray, list[dict[str, float]]]:
+Windows = list[dict[str, float]]
+
+
+def timeline(appends: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray, Windows]:
     """Decode what was appended, cut by each append's window, laid at its place: the summed
     samples, how many tracks cover each sample, and each track's window."""
     tracks: dict[float, dict[str, Any]] = {}
@@ -148,10 +153,12 @@ def timeline(appends: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray, lis
     windows = []
     for track in tracks.values():
         assert track["init"] is not None, "a track was appended without its init segment"
-        with av.open(io.BytesIO(track["init"] + b"".join(track["media"])), format="mp4") as box:
+        packed = io.BytesIO(track["init"] + b"".join(track["media"]))
+        with av.open(packed, mode="r", format="mp4") as box:
             stream = box.streams.audio[0]
             assert stream.codec_context.sample_rate == RATE
             for frame in box.decode(stream):
+                assert frame.pts is not None and frame.time_base is not None
                 pcm = frame.to_ndarray().astype(np.float64).mean(axis=0)
                 first = round(float(frame.pts * frame.time_base + track["offset"]) * RATE)
                 lo, hi = round(track["start"] * RATE), round(track["end"] * RATE)

@@ -65,6 +65,32 @@ function SubmitRow({ error, pending, label }: { error: unknown; pending: boolean
 }
 
 /** "No account yet? Sign up" and the like, under the form. */
+/** A password field: a new one says the rule and asks the password manager for a fresh one. */
+function PasswordField({ label, name, kind, value, onChange, error, hint }: {
+  label: string;
+  name: string;
+  kind: "current" | "new";
+  value: string;
+  onChange: (e: React.ChangeEvent<HTMLInputElement>) => void;
+  error?: string;
+  hint?: string;
+}) {
+  return (
+    <TextField
+      label={label}
+      name={name}
+      type="password"
+      autoComplete={kind === "new" ? "new-password" : "current-password"}
+      required
+      minLength={kind === "new" ? 10 : undefined}
+      value={value}
+      onChange={onChange}
+      error={error}
+      hint={hint}
+    />
+  );
+}
+
 function OtherPage({ prompt, to, label }: { prompt: string; to: string; label: string }) {
   return (
     <p>
@@ -104,16 +130,7 @@ export function LoginPage() {
       ) : null}
       <form className="flex flex-col gap-4" onSubmit={onSubmit} noValidate>
         <TextField label={t("login.login")} name="login" autoComplete="username" required value={name} onChange={(e) => setName(e.target.value)} error={errors.login} />
-        <TextField
-          label={t("password")}
-          name="password"
-          type="password"
-          autoComplete="current-password"
-          required
-          value={password}
-          onChange={(e) => setPassword(e.target.value)}
-          error={errors.password}
-        />
+        <PasswordField label={t("password")} name="password" kind="current" value={password} onChange={(e) => setPassword(e.target.value)} error={errors.password} />
         <SubmitRow error={mutation.error} pending={mutation.isPending} label={t("login.submit")} />
       </form>
       <OtherPage prompt={t("login.noAccount")} to="/register" label={t("register.title")} />
@@ -157,18 +174,7 @@ export function RegisterPage() {
         <TextField label={t("register.handle")} name="handle" autoComplete="username" required value={form.handle} onChange={set("handle")} error={errors.handle} hint={t("register.handleHint")} />
         <TextField label={t("register.displayName")} name="display_name" autoComplete="name" value={form.display_name} onChange={set("display_name")} error={errors.display_name} />
         <TextField label={t("register.email")} name="email" type="email" autoComplete="email" required value={form.email} onChange={set("email")} error={errors.email} />
-        <TextField
-          label={t("password")}
-          name="password"
-          type="password"
-          autoComplete="new-password"
-          required
-          minLength={10}
-          value={form.password}
-          onChange={set("password")}
-          error={errors.password}
-          hint={t("passwordHint")}
-        />
+        <PasswordField label={t("password")} name="password" kind="new" value={form.password} onChange={set("password")} error={errors.password} hint={t("passwordHint")} />
         <SubmitRow error={mutation.error} pending={mutation.isPending} label={t("register.submit")} />
       </form>
       <OtherPage prompt={t("register.haveAccount")} to="/login" label={t("login.title")} />
@@ -200,25 +206,8 @@ export function PasswordPage() {
           mutation.mutate();
         }}
       >
-        <TextField
-          label={t("change.current")}
-          name="current_password"
-          type="password"
-          autoComplete="current-password"
-          value={current}
-          onChange={(e) => setCurrent(e.target.value)}
-          error={errors.current_password}
-        />
-        <TextField
-          label={t("change.new")}
-          name="new_password"
-          type="password"
-          autoComplete="new-password"
-          value={next}
-          onChange={(e) => setNext(e.target.value)}
-          error={errors.new_password}
-          hint={t("passwordHint")}
-        />
+        <PasswordField label={t("change.current")} name="current_password" kind="current" value={current} onChange={(e) => setCurrent(e.target.value)} error={errors.current_password} />
+        <PasswordField label={t("change.new")} name="new_password" kind="new" value={next} onChange={(e) => setNext(e.target.value)} error={errors.new_password} hint={t("passwordHint")} />
         <FormError error={mutation.error} />
         {mutation.isSuccess ? (
           <p role="status" className="text-green-800 dark:text-green-300">
