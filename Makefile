@@ -2,7 +2,7 @@
 VENV ?= .venv
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint install web-check wheel
+.PHONY: demo test lint install web-check wheel docs
 
 ## Run the platform on embedded defaults and play a generated demo track.
 demo:
@@ -18,6 +18,7 @@ test:
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 	$(MAKE) --no-print-directory web-check
+	$(MAKE) --no-print-directory docs
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 ## The web app's type check, lint and component tests (scripts/install.sh installed and built it).
@@ -25,6 +26,11 @@ web-check:
 	@if command -v npm >/dev/null 2>&1; then \
 	  cd web && npx tsc -b && npx eslint . && npx vitest run; \
 	else echo "Node (npm) not found: the web app's checks are skipped"; fi
+
+## The documentation site (docs/) into .site/; --strict fails on a broken link or anchor and on a
+## page left out of the nav. Nothing is fetched from the network.
+docs:
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet --site-dir .site
 
 ## A wheel that carries the built web app (api/webapp/, the package's default when no web/dist).
 wheel:
