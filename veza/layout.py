@@ -1,4 +1,4 @@
-"""Where a track's objects live in the store (DESIGN.md, "Object store layout")."""
+"""Where a track's objects live in the store (docs/design.md, "Object store layout")."""
 
 from __future__ import annotations
 
