@@ -30,14 +30,15 @@ export function Cover({ id, size = "lg", alt, cover }: { id: string; size?: "sm"
   return <img src={coverUrl(id)} alt={alt} onError={() => setFailed(true)} className={cn(box, "shrink-0 rounded-md object-cover")} loading="lazy" />;
 }
 
-export function StatusBadge({ status }: { status?: string | undefined }) {
+export function StatusBadge({ status, detail }: { status?: string | undefined; detail?: string }) {
   const { t } = useTranslation("library");
   if (!status || status === "ready") return null;
   const colour =
     status === "failed"
       ? "bg-red-100 text-red-900 dark:bg-red-950 dark:text-red-100"
       : "bg-amber-100 text-amber-900 dark:bg-amber-950 dark:text-amber-100";
-  return <span className={cn("rounded px-2 py-0.5 text-xs font-medium", colour)}>{t(`status.${status}`, { defaultValue: status })}</span>;
+  const label = t(`status.${status}`, { defaultValue: status });
+  return <span className={cn("rounded px-2 py-0.5 text-xs font-medium", colour)}>{detail ? `${label} · ${detail}` : label}</span>;
 }
 
 /** Whether I like the track: the track's own field when the API gives it, else my likes list. */

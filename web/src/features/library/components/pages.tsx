@@ -1,4 +1,5 @@
-import { useQueries } from "@tanstack/react-query";
+import { useQueries, useQueryClient } from "@tanstack/react-query";
+import { useEffect } from "react";
 import { useTranslation } from "react-i18next";
 import { Link, useParams } from "react-router-dom";
 
@@ -6,6 +7,7 @@ import { Button, buttonClass } from "@/components/Button";
 import { ErrorMessage, Loading } from "@/components/Feedback";
 import { toast } from "@/components/Toast";
 import { useCurrentUser } from "@/features/auth";
+import { useTrackEvent } from "@/features/socket";
 import { ApiError } from "@/lib/api";
 import { useTitle } from "@/lib/useTitle";
 import { formatCount, formatDate } from "@/lib/format";
@@ -132,6 +134,25 @@ const dashboardColumns = [
   ["fig.likes", "px-3 py-2 text-right font-medium"],
 ] as const;
 
+/**
+ * A track's status as the pipeline reports it live (its progress while processing); when the
+ * track is done, the list is fetched again so its other figures follow.
+ */
+function LiveStatus({ track, handle }: { track: TrackSummary; handle: string }) {
+  const { t } = useTranslation("library");
+  const event = useTrackEvent(track.id);
+  const queryClient = useQueryClient();
+  const done = event && event.type !== "track.progress" ? event.type : null;
+  useEffect(() => {
+    if (done) void queryClient.invalidateQueries({ queryKey: libraryKeys.byOwner(handle) });
+  }, [done, handle, queryClient]);
+  if (event?.type === "track.progress" && track.status !== "ready" && track.status !== "failed") {
+    return <StatusBadge status="processing" detail={t("status.percent", { value: Math.round(event.progress) })} />;
+  }
+  const status = event?.type === "track.ready" ? "ready" : event?.type === "track.failed" ? "failed" : track.status;
+  return status === "ready" ? <>{t("status.ready")}</> : <StatusBadge status={status} />;
+}
+
 export function DashboardPage() {
   const { t, i18n } = useTranslation("library");
   const user = useCurrentUser();
@@ -188,7 +209,7 @@ export function DashboardPage() {
                         </Link>
                       </th>
                       <td className="px-3 py-2">
-                        {track.status === "ready" ? t("status.ready") : <StatusBadge status={track.status} />}
+                        <LiveStatus track={track} handle={user?.handle ?? ""} />
                       </td>
                       <td className="px-3 py-2 text-right tabular-nums">{formatCount(track.plays, lang)}</td>
                       <td className="hidden px-3 py-2 text-right tabular-nums sm:table-cell">{formatCount(s?.unique_listeners, lang)}</td>
