@@ -1,7 +1,7 @@
 """Encode a track in chunks that any worker can make, and stitch them into one HLS package.
 
 A chunk is a run of whole segments: segment ``k`` starts at ``(k - 1) * segment_samples`` on the
-48 kHz output timeline in every rung (see :mod:`pipeline.ladder`), so a chunk encoder can write
+48 kHz output timeline in every rung (see :mod:`pipeline.rungs`), so a chunk encoder can write
 its segments under the same names, with the same fragment numbers and decode times (``mfhd``,
 ``tfdt``), as the single pass would.
 
@@ -18,44 +18,45 @@ its chunk. The source is decoded from a point aligned to the resampler's period
 single pass computes once the filter has warmed up over a margin that is dropped.
 
 Memory: a chunk's window is held decoded, about 384 kB per second of chunk.
+
+Why one module of ~500 lines: planning chunks, encoding one and stitching them share the
+arithmetic of the chunk's window on the output timeline (pre-roll, post-roll, priming, global
+segment numbers and decode times); kept together, each step reads the others' conventions.
 """
 
 from __future__ import annotations
 
 import math
 import os
-import struct
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 
 import av
 import numpy as np
 
-from pipeline.decode import (
-    Source,
-    StereoResampler,
-    _planar_float32,
-    downmix_to_stereo,
-    open_source,
-)
+from pipeline.decode import Source, StereoResampler, downmix_to_stereo, open_source
 from pipeline.errors import ParameterError
-from pipeline.ladder import (
-    _AAC_PRIMING,
-    _FRAME,
+from pipeline.fmp4 import FragmentSink, open_muxer, renumber, stereo_frame
+from pipeline.playlists import (
     INIT,
+    MASTER,
+    PLAYLIST,
     HlsPackage,
     RenditionInfo,
-    Rung,
-    _FragmentSink,
-    check_ladder,
     master_playlist,
     media_playlist,
-    open_muxer,
     rendition_info,
+    segment_name,
     target_duration,
+)
+from pipeline.rungs import (
+    AAC_PRIMING,
+    FRAME_SAMPLES,
+    SAMPLE_RATE,
+    Rung,
+    check_ladder,
     timeline_priming,
 )
 
@@ -68,7 +69,6 @@ __all__ = [
     "timeline_samples",
 ]
 
-OUTPUT_RATE = 48_000
 PREROLL = 8 * 1024  # samples fed to an AAC encoder before a chunk (whole frames)
 POSTROLL = 4 * 1024  # and after it
 _MARGIN = 1024  # 48 kHz samples the resampler warms up over before a window
@@ -132,7 +132,7 @@ class ChunkResult:
 
 def timeline_samples(source_frames: int, source_rate: int, rungs: Sequence[Rung]) -> int:
     """Estimate the length of the output timeline (48 kHz samples, priming included)."""
-    return timeline_priming(rungs) + math.ceil(source_frames * OUTPUT_RATE / source_rate)
+    return timeline_priming(rungs) + math.ceil(source_frames * SAMPLE_RATE / source_rate)
 
 
 def plan_chunks(
@@ -147,7 +147,7 @@ def plan_chunks(
     total_samples : int > 0
         Length of the output timeline (:func:`timeline_samples`).
     segment_samples : int > 0
-        Samples per segment (:func:`pipeline.ladder.check_ladder`).
+        Samples per segment (:func:`pipeline.rungs.check_ladder`).
     chunk_segments : int > 0
         Segments per chunk.
 
@@ -209,11 +209,11 @@ def encode_chunk(
     -------
     ChunkResult
     """
-    segment_samples = check_ladder(rungs, segment_s, OUTPUT_RATE)
+    segment_samples = check_ladder(rungs, segment_s, SAMPLE_RATE)
     if not isinstance(chunk, Chunk):
         raise ParameterError(f"chunk must be a Chunk, got {chunk!r}")
     if isinstance(preroll, bool) or not isinstance(preroll, int) or preroll < 0 \
-            or preroll % _FRAME["aac"]:
+            or preroll % FRAME_SAMPLES["aac"]:
         raise ParameterError(f"preroll must be a non-negative multiple of 1024, got {preroll!r}")
     priming = timeline_priming(rungs)
     t0 = chunk.start(segment_samples)
@@ -261,11 +261,11 @@ def read_window(src: str | os.PathLike[str], first: int, last: int | None) -> np
     with open_source(src) as source:
         info = source.info
         rate = info.sample_rate
-        period = rate // math.gcd(rate, OUTPUT_RATE)  # source samples per whole output step
-        step = OUTPUT_RATE * period // rate
+        period = rate // math.gcd(rate, SAMPLE_RATE)  # source samples per whole output step
+        step = SAMPLE_RATE * period // rate
         begin = max(0, (first - _MARGIN) // step) * period  # source index to start resampling
-        origin = begin * OUTPUT_RATE // rate  # its output index
-        resampler = StereoResampler(rate, OUTPUT_RATE)
+        origin = begin * SAMPLE_RATE // rate  # its output index
+        resampler = StereoResampler(rate, SAMPLE_RATE)
         parts: list[np.ndarray] = []
         have = 0
         need = None if last is None else last - origin
@@ -284,7 +284,7 @@ def read_window(src: str | os.PathLike[str], first: int, last: int | None) -> np
 def _blocks_from(source: Source, begin: int) -> Iterator[np.ndarray]:
     """Yield the source's blocks from sample ``begin``: seek where timestamps are exact."""
     if begin > 0 and source.info.codec.startswith(_EXACT_SEEK):
-        seeked = _seek_blocks(source, begin)
+        seeked = source.seek_blocks(begin)
         if seeked is not None:
             yield from seeked
             return
@@ -294,43 +294,6 @@ def _blocks_from(source: Source, begin: int) -> Iterator[np.ndarray]:
         if at + n > begin:
             yield block[:, max(0, begin - at):]
         at += n
-
-
-def _seek_blocks(source: Source, begin: int) -> Iterator[np.ndarray] | None:
-    """Seek to ``begin`` and yield planar blocks from exactly there, or None if not possible."""
-    container = source._container
-    stream = source._stream
-    rate = source.info.sample_rate
-    channels = source.info.channels
-    base = stream.time_base
-    start_pts = stream.start_time or 0
-    if base is None:
-        return None
-    try:
-        container.seek(start_pts + int(Fraction(begin, rate) / base), stream=stream,
-                       backward=True)
-    except av.FFmpegError:
-        return None
-    frames = container.decode(stream)
-    first = next(frames, None)
-    if first is None or first.pts is None or first.samples == 0:
-        return None
-    at = round((first.pts - start_pts) * base * rate)
-    if at > begin or first.layout.nb_channels != channels or first.sample_rate != rate:
-        return None
-
-    def blocks() -> Iterator[np.ndarray]:
-        position = at
-        frame: av.AudioFrame | None = first
-        while frame is not None:
-            planar = _planar_float32(frame)
-            n = planar.shape[1]
-            if position + n > begin:
-                yield np.ascontiguousarray(planar[:, max(0, begin - position):])
-            position += n
-            frame = next(frames, None)
-
-    return blocks()
 
 
 class _ChunkEncoder(threading.Thread):
@@ -372,7 +335,7 @@ class _ChunkEncoder(threading.Thread):
             feed_from = max(0, t0 - priming - preroll)
             self._offset = feed_from
             self._lead_in = 0
-            self._shift = _AAC_PRIMING
+            self._shift = AAC_PRIMING
             feed_to = None if t1 is None else t1 - priming + POSTROLL
         else:
             feed_from = max(0, t0 - priming)
@@ -390,21 +353,17 @@ class _ChunkEncoder(threading.Thread):
             self.failure = exc
 
     def _run(self) -> None:
-        sink = _FragmentSink(self._on_init, self._on_fragment)
-        container, stream = open_muxer(sink, self.rung, OUTPUT_RATE, self._segment_samples)
+        sink = FragmentSink(self._on_init, self._on_fragment)
+        container, stream = open_muxer(sink, self.rung, SAMPLE_RATE, self._segment_samples)
         try:
             feed = self._feed
             if self._lead_in:
                 feed = np.concatenate([np.zeros((2, self._lead_in), np.float32), feed], axis=1)
-            time_base = Fraction(1, OUTPUT_RATE)
             for at in range(0, feed.shape[1], _BLOCK):
                 if self._halt.is_set():
                     return
                 block = np.ascontiguousarray(feed[:, at: at + _BLOCK])
-                frame = av.AudioFrame.from_ndarray(block, format="fltp", layout="stereo")
-                frame.sample_rate = OUTPUT_RATE
-                frame.pts = at
-                frame.time_base = time_base
+                frame = stereo_frame(block, SAMPLE_RATE, at)
                 for packet in stream.encode(frame):
                     self._mux(container, packet)
             for packet in stream.encode(None):
@@ -450,29 +409,12 @@ class _ChunkEncoder(threading.Thread):
         samples = self._end - begin if self._closing else self._segment_samples
         if not 0 < samples <= self._segment_samples:
             raise RuntimeError(f"{self.rung.name}: fragment of {samples} samples")
-        data = _renumber(data, sequence=number, decode_time=begin)
-        path = self.folder / f"seg_{number:05d}.m4s"
+        data = renumber(data, sequence=number, decode_time=begin)
+        path = self.folder / segment_name(number)
         path.write_bytes(data)
         self.segments.append((path.name, samples, len(data)))
         if self._on_file is not None:
             self._on_file(f"{self.rung.name}/{path.name}", path)
-
-
-def _renumber(fragment: bytes, *, sequence: int, decode_time: int) -> bytes:
-    """Set a fragment's sequence number (``mfhd``) and base media decode time (``tfdt``)."""
-    out = bytearray(fragment)
-    mfhd = out.find(b"mfhd")
-    tfdt = out.find(b"tfdt")
-    if mfhd < 4 or tfdt < 4:
-        raise RuntimeError("muxer wrote a fragment without mfhd or tfdt")
-    struct.pack_into(">I", out, mfhd + 8, sequence)
-    if out[tfdt + 4] == 1:
-        struct.pack_into(">Q", out, tfdt + 8, decode_time)
-    elif decode_time < 2**32:
-        struct.pack_into(">I", out, tfdt + 8, decode_time)
-    else:
-        raise RuntimeError("a 32-bit tfdt cannot hold this decode time")
-    return bytes(out)
 
 
 def stitch(
@@ -511,8 +453,8 @@ def stitch(
         of the longest rendition's segments; ``samples`` is ``None`` unless every chunk's
         ``content_ends`` is given.
     """
-    segment_samples = check_ladder(rungs, segment_s, OUTPUT_RATE)
-    target = target_duration(segment_samples, OUTPUT_RATE)
+    segment_samples = check_ladder(rungs, segment_s, SAMPLE_RATE)
+    target = target_duration(segment_samples, SAMPLE_RATE)
     out = Path(out_dir)
     if content_ends is not None and len(content_ends) != len(results):
         raise ParameterError(f"content_ends must give one end per chunk ({len(results)}), "
@@ -526,17 +468,17 @@ def stitch(
             if rung.name not in result:
                 raise ParameterError(f"a chunk has no segments for rendition {rung.name!r}")
             segments += [(str(n), int(s), int(b)) for n, s, b in result[rung.name]]  # type: ignore[call-overload, misc]
-        expected = [f"seg_{k:05d}.m4s" for k in range(1, len(segments) + 1)]
+        expected = [segment_name(k) for k in range(1, len(segments) + 1)]
         if [name for name, _, _ in segments] != expected:
             raise ParameterError(f"rendition {rung.name!r}: the chunks' segments are not "
                                  "consecutive from 1")
-        path = out / rung.name / "index.m3u8"
+        path = out / rung.name / PLAYLIST
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(media_playlist(segments, sample_rate=OUTPUT_RATE, target_s=target,
+        path.write_text(media_playlist(segments, sample_rate=SAMPLE_RATE, target_s=target,
                                        final=True))
         if on_file is not None:
-            on_file(f"{rung.name}/index.m3u8", path)
-        renditions.append(rendition_info(rung, segments, sample_rate=OUTPUT_RATE,
+            on_file(f"{rung.name}/{PLAYLIST}", path)
+        renditions.append(rendition_info(rung, segments, sample_rate=SAMPLE_RATE,
                                          target_s=target))
         length = sum(s for _, s, _ in segments)
         total = max(total, length)
@@ -550,9 +492,9 @@ def stitch(
             raise ParameterError(f"the last chunk's audio must end inside the timeline "
                                  f"({priming}, {shortest}], got {end!r}")
         samples = end - priming
-    master = out / "master.m3u8"
+    master = out / MASTER
     master.write_text(master_playlist(renditions, session_data=session_data))
     if on_file is not None:
-        on_file("master.m3u8", master)
-    return HlsPackage(master="master.m3u8", duration_s=total / OUTPUT_RATE,
+        on_file(MASTER, master)
+    return HlsPackage(master=MASTER, duration_s=total / SAMPLE_RATE,
                       renditions=tuple(renditions), priming_samples=priming, samples=samples)

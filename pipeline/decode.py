@@ -9,6 +9,10 @@ memory stays flat however long the track is::
             stereo = resampler.process(downmix_to_stereo(block, source.info.channel_names))
             ...
         tail = resampler.flush()
+
+Why one module of ~500 lines: opening, decoding, checking (NaN, length against the header),
+converting sample formats, downmixing and resampling are the steps of one stream of blocks,
+and the checks depend on state the decoder keeps (samples seen, the first frame's layout).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from fractions import Fraction
 from types import TracebackType
 
 import av
@@ -23,14 +28,14 @@ import numpy as np
 
 from pipeline.errors import NotAudioError, ParameterError
 from pipeline.probe import (
-    _declared_duration,
-    _decoded_frames,
-    _open_audio,
     check_length,
     check_supported,
     clock,
     counted,
+    declared_duration,
+    decoded_frames,
     length_slack,
+    open_audio,
     too_long,
 )
 
@@ -118,7 +123,7 @@ class Source:
     """An opened audio file; use :func:`open_source` to make one, as a context manager."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        self._container, self._stream = _open_audio(path)
+        self._container, self._stream = open_audio(path)
         try:
             self.info, self._layout = _describe(self._container, self._stream)
         except BaseException:
@@ -185,6 +190,47 @@ class Source:
         self._started = True
         return self._blocks(block_frames, max_duration_s)
 
+    def seek_blocks(self, begin: int) -> Iterator[np.ndarray] | None:
+        """Seek to sample ``begin`` and yield planar blocks from exactly there.
+
+        Returns None where the demuxer cannot land at or before ``begin`` with an exact
+        timestamp (the caller then decodes from the start). The blocks are the decoder's own
+        frames, at the source's rate and layout, without the checks of :meth:`blocks`.
+        """
+        container = self._container
+        stream = self._stream
+        rate = self.info.sample_rate
+        channels = self.info.channels
+        base = stream.time_base
+        start_pts = stream.start_time or 0
+        if base is None:
+            return None
+        try:
+            container.seek(start_pts + int(Fraction(begin, rate) / base), stream=stream,
+                           backward=True)
+        except av.FFmpegError:
+            return None
+        frames = container.decode(stream)
+        first = next(frames, None)
+        if first is None or first.pts is None or first.samples == 0:
+            return None
+        at = round((first.pts - start_pts) * base * rate)
+        if at > begin or first.layout.nb_channels != channels or first.sample_rate != rate:
+            return None
+
+        def blocks() -> Iterator[np.ndarray]:
+            position = at
+            frame: av.AudioFrame | None = first
+            while frame is not None:
+                planar = _planar_float32(frame)
+                n = planar.shape[1]
+                if position + n > begin:
+                    yield np.ascontiguousarray(planar[:, max(0, begin - position):])
+                position += n
+                frame = next(frames, None)
+
+        return blocks()
+
     def _blocks(self, block_frames: int, max_duration_s: float | None) -> Iterator[np.ndarray]:
         info = self.info
         layout = self._layout
@@ -233,7 +279,7 @@ class Source:
         rate = self.info.sample_rate
         resampler: av.AudioResampler | None = None
         shape: tuple[str, int] | None = None
-        for frame in _decoded_frames(self._container, self._stream):
+        for frame in decoded_frames(self._container, self._stream):
             planar = _planar_float32(frame)
             frame_layout = _named_layout(frame.layout)
             if frame_layout == layout and frame.sample_rate == rate:
@@ -403,7 +449,7 @@ def _describe(
         sample_rate=rate,
         channels=channels,
         channel_names=names,
-        duration_s=_declared_duration(container, stream),
+        duration_s=declared_duration(container, stream),
         bit_rate=int(bit_rate) if bit_rate else None,
         duration_counted=counted(container.format.name),
     )

@@ -1,29 +1,68 @@
-"""Package a track as VOD HLS with one AAC-LC rendition in fragmented MP4 segments.
+"""Package audio as HLS: the pipeline's public face for packaging, from one call to the parts.
 
-A one-rung ladder (see :mod:`pipeline.ladder`, which writes the files). Layout under ``out_dir``::
+One call decodes a file once and writes the whole package: :func:`package_ladder` (any ladder)
+or :func:`package_hls` (one AAC-LC rendition). The parts, for callers that feed or split the
+work themselves, are re-exported from the modules that do each job:
+
+- :mod:`pipeline.rungs`: what each rendition encodes and how segments align (:class:`Rung`).
+- :mod:`pipeline.playlists`: the package's file names, the playlists' text, :class:`HlsPackage`.
+- :mod:`pipeline.fmp4`: the fragmented MP4 muxer and its segments.
+- :mod:`pipeline.ladder`: :class:`LadderWriter`, every rung encoded at once from 48 kHz blocks.
+- :mod:`pipeline.chunks`: a track encoded in chunks by any worker, and stitched.
+
+Layout under ``out_dir``::
 
     master.m3u8
     <rendition>/index.m3u8
     <rendition>/init.mp4
     <rendition>/seg_00001.m4s, seg_00002.m4s, ...
-
-Every URI in the playlists is relative, so another layer can rewrite them (e.g. to signed URLs).
 """
 
 from __future__ import annotations
 
 import numbers
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
+from pipeline.chunks import Chunk, ChunkResult, encode_chunk, plan_chunks, stitch, timeline_samples
+from pipeline.decode import StereoResampler, downmix_to_stereo, open_source
 from pipeline.errors import ParameterError
-from pipeline.ladder import HlsPackage, RenditionInfo, Rung, check_ladder, package_ladder
+from pipeline.ladder import LadderWriter
+from pipeline.playlists import INIT, MASTER, PLAYLIST, HlsPackage, RenditionInfo, check_session_data
+from pipeline.rungs import (
+    CODECS,
+    DEFAULT_LADDER,
+    FLAC_RUNG,
+    SAMPLE_RATE,
+    Rung,
+    check_ladder,
+    timeline_priming,
+)
 
-__all__ = ["HlsPackage", "RenditionInfo", "package_hls"]
-
-SAMPLE_RATE = 48_000
-AAC_LC = "mp4a.40.2"
-MASTER = "master.m3u8"
+__all__ = [
+    "CODECS",
+    "DEFAULT_LADDER",
+    "FLAC_RUNG",
+    "INIT",
+    "MASTER",
+    "PLAYLIST",
+    "SAMPLE_RATE",
+    "Chunk",
+    "ChunkResult",
+    "HlsPackage",
+    "LadderWriter",
+    "RenditionInfo",
+    "Rung",
+    "check_ladder",
+    "encode_chunk",
+    "package_hls",
+    "package_ladder",
+    "plan_chunks",
+    "stitch",
+    "timeline_priming",
+    "timeline_samples",
+]
 
 
 def package_hls(
@@ -80,3 +119,91 @@ def package_hls(
     rung = Rung(name, "aac", int(bitrate))
     check_ladder((rung,), segment_s)
     return package_ladder(src_path, out_dir, rungs=(rung,), segment_s=segment_s, progress=progress)
+
+
+def package_ladder(
+    src_path: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    *,
+    rungs: Sequence[Rung] = DEFAULT_LADDER,
+    segment_s: float = 6.0,
+    progress: Callable[[float], None] | None = None,
+    on_file: Callable[[str, Path], None] | None = None,
+    session_data: dict[str, str] | None = None,
+) -> HlsPackage:
+    """Decode a file once and package it as a 48 kHz stereo HLS ladder.
+
+    Decode -> :func:`~pipeline.decode.downmix_to_stereo` -> 48 kHz
+    (:class:`~pipeline.decode.StereoResampler`) -> :class:`LadderWriter`, in blocks.
+
+    Parameters
+    ----------
+    src_path : str or os.PathLike
+        Audio file in any format FFmpeg decodes.
+    out_dir : str or os.PathLike
+        Folder for the package; created if missing.
+    rungs, segment_s, on_file, session_data
+        As for :class:`LadderWriter`.
+    progress : callable, optional
+        Called with the fraction decoded so far, from 0.0 to 1.0 (about every 1 % when the
+        source declares its duration, otherwise only 0.0 and 1.0).
+
+    Returns
+    -------
+    HlsPackage
+        With ``duration_s`` the duration of the decoded source and ``samples`` the number of
+        its samples once resampled to 48 kHz.
+
+    Raises
+    ------
+    ParameterError
+        If a parameter is invalid (checked before any work).
+    EmptyAudioError
+        The source file has 0 bytes.
+    NotAudioError
+        The source has no audio stream, or it cannot be decoded (truncated or corrupt).
+    """
+    check_ladder(rungs, segment_s)
+    session = check_session_data(session_data)
+    report = _Progress(progress)
+    report.send(0.0)
+    with open_source(src_path) as source:
+        info = source.info
+        expected = info.duration_s
+        resampler = StereoResampler(info.sample_rate, SAMPLE_RATE)
+        decoded = 0
+        with LadderWriter(
+            out_dir, rungs=rungs, segment_s=segment_s, on_file=on_file, session_data=session
+        ) as writer:
+            for block in source.blocks():
+                decoded += block.shape[1]
+                writer.write(resampler.process(downmix_to_stereo(block, info.channel_names)))
+                if expected:
+                    report.send(decoded / info.sample_rate / expected)
+            writer.write(resampler.flush())
+            package = writer.finish()
+    report.send(1.0)
+    return HlsPackage(
+        master=package.master,
+        duration_s=decoded / info.sample_rate,
+        renditions=package.renditions,
+        priming_samples=package.priming_samples,
+        samples=package.samples,
+    )
+
+
+class _Progress:
+    """Forward fractions to the caller's callback, at most once per percent."""
+
+    def __init__(self, callback: Callable[[float], None] | None) -> None:
+        self._callback = callback
+        self._last = -1.0
+
+    def send(self, fraction: float) -> None:
+        fraction = min(1.0, max(0.0, fraction))
+        if self._callback is None:
+            return
+        ends = fraction in (0.0, 1.0) and fraction != self._last
+        if ends or fraction >= self._last + 0.01:
+            self._last = fraction
+            self._callback(fraction)

@@ -1,4 +1,10 @@
-"""Probe a file: check that it really is audio and describe its audio stream."""
+"""Probe a file: check that it really is audio and describe its audio stream.
+
+Why one module of ~600 lines: the probe, the decoder (:mod:`pipeline.decode`) and the tag reader
+all open a container the same guarded way and judge a stream's length by the same rules
+(declared duration, slack, tail checks); those rules live here once, with their callers beside
+them, rather than spread over modules that would each import the others' internals.
+"""
 
 from __future__ import annotations
 
@@ -148,18 +154,18 @@ def probe(path: str | os.PathLike[str], *, max_duration_s: float | None = None) 
     if max_duration_s is not None and not max_duration_s > 0:
         raise ParameterError(f"max_duration_s must be positive, got {max_duration_s!r}")
     path = Path(path)
-    container, stream = _open_audio(path)
+    container, stream = open_audio(path)
     with container:
         codec = stream.codec_context.codec.canonical_name
         sample_rate = int(stream.codec_context.sample_rate or 0)
         channels = int(stream.codec_context.channels or 0)
-        declared = _declared_duration(container, stream)
+        declared = declared_duration(container, stream)
         format_name = container.format.name
         bit_rate = stream.codec_context.bit_rate or container.bit_rate or None
         decoded_samples = 0
         frame_rate = 0
         at_eof = True
-        frames = _decoded_frames(container, stream)
+        frames = decoded_frames(container, stream)
         for frame in frames:
             decoded_samples += frame.samples
             frame_rate = frame.sample_rate
@@ -309,7 +315,7 @@ def _packets_end(container: av.container.InputContainer, stream: av.audio.stream
     return end
 
 
-def _open_audio(
+def open_audio(
     path: str | os.PathLike[str],
 ) -> tuple[av.container.InputContainer, av.audio.stream.AudioStream]:
     """Open ``path`` and return the container with its best audio stream (caller closes)."""
@@ -344,7 +350,7 @@ def _audio_stream(container: av.container.InputContainer) -> av.audio.stream.Aud
     return stream
 
 
-def _decoded_frames(
+def decoded_frames(
     container: av.container.InputContainer, stream: av.audio.stream.AudioStream
 ) -> Generator[av.AudioFrame, None, None]:
     """Yield the stream's decoded frames, skipping a few bad packets; errors -> NotAudioError
@@ -383,7 +389,7 @@ def clock(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
 
 
-def _declared_duration(
+def declared_duration(
     container: av.container.InputContainer, stream: av.audio.stream.AudioStream
 ) -> float | None:
     if stream.duration is not None and stream.time_base is not None and stream.duration > 0:

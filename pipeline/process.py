@@ -22,15 +22,15 @@ import numpy as np
 from pipeline.cues import CueDetector, Cues
 from pipeline.decode import SourceInfo, StereoResampler, downmix_to_stereo, open_source
 from pipeline.errors import ParameterError
-from pipeline.hls import HlsPackage
 from pipeline.key import Key, KeyDetector
-from pipeline.ladder import DEFAULT_LADDER, LadderWriter, Rung
+from pipeline.ladder import LadderWriter
 from pipeline.loudness import Loudness, LoudnessMeter, bs1770_weights, track_gain
 from pipeline.monomix import MonoSpectrogram
+from pipeline.playlists import HlsPackage
 from pipeline.rhythm import Tempo, TempoTracker
+from pipeline.rungs import DEFAULT_LADDER, SAMPLE_RATE, Rung
 from pipeline.waveform import Waveform, WaveformBuilder
 
-OUTPUT_RATE = 48_000
 BLOCK_FRAMES = 65_536
 
 
@@ -250,10 +250,10 @@ def _process(
         meter: LoudnessMeter = analysers["loudness"]
         spent = dict.fromkeys(analysers, 0.0)
         spent.update(decode=0.0, resample=0.0, encode_feed=0.0)
-        resampler = StereoResampler(rate, OUTPUT_RATE)
+        resampler = StereoResampler(rate, SAMPLE_RATE)
         # Leaving the block without finish() (an error) stops the encoder threads and removes
         # what they wrote.
-        with (LadderWriter(out, rungs=rungs, segment_s=segment_s, sample_rate=OUTPUT_RATE,
+        with (LadderWriter(out, rungs=rungs, segment_s=segment_s, sample_rate=SAMPLE_RATE,
                            on_file=on_file) if rungs else nullcontext()) as ladder:
             frames = 0
             expected = (info.duration_s or 0.0) * rate

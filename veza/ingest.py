@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from uuid import UUID
 
-from pipeline.ladder import Rung, timeline_priming
+from pipeline.hls import CODECS, MASTER, Rung, timeline_priming
 from storage.repositories import unit_of_work
 from veza import events, logs, metrics, parts
 from veza.catalogue import remove_objects
@@ -205,10 +205,6 @@ def _fail(services: Services, jid: UUID, tid: UUID, code: str, message: str) -> 
                       error={"code": code, "message": message})
 
 
-# RFC 6381 codec strings, as the master playlist's CODECS attribute carries them.
-CODECS = {"aac": "mp4a.40.2", "flac": "fLaC"}
-
-
 def ladder(settings: Settings) -> tuple[Rung, ...]:
     """Return the ABR ladder the settings ask for."""
     rungs = [Rung(f"aac_{bitrate // 1000}k", "aac", bitrate) for bitrate in settings.ladder]
@@ -275,7 +271,7 @@ def _ingest(services: Services, jid: UUID, tid: UUID, original_key: str,
 
     def on_published(relative: str) -> None:
         # The first master in the store makes the track playable while processing goes on.
-        if relative != "master.m3u8" or playable.is_set():
+        if relative != MASTER or playable.is_set():
             return
         playable.set()
         with unit_of_work(services.db) as uow:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline import errors as audio_errors
-from pipeline.ladder import Rung
+from pipeline.hls import Rung
 from pipeline.probe import AudioInfo
 from pipeline.probe import probe as _probe
 from veza.errors import EmptyInputError, NotAudioError, PipelineError, UnsupportedAudioError

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from pipeline.ladder import INIT, Rung
+from pipeline.hls import INIT, Rung
 from storage.objects import ObjectStore
 from storage.repositories import UnitOfWork, unit_of_work
 from veza import events, logs
@@ -84,8 +84,7 @@ def plan(
         CancelledError: the track was deleted meanwhile.
         InterruptedError: ``stop`` was set (the analysis stops within a block of it).
     """
-    from pipeline.chunks import plan_chunks, timeline_samples
-    from pipeline.ladder import check_ladder
+    from pipeline.hls import check_ladder, plan_chunks, timeline_samples
     from pipeline.process import analyse
 
     settings = services.settings
@@ -236,7 +235,7 @@ def run_part(services: Services, *, job_id: str, track_id: str, index: int) -> s
 def encode(services: Services, job: Job, part: Part, original_key: str, tid: UUID,
            stop: threading.Event | None = None) -> dict[str, Any]:
     """Encode one part and upload its segments; return what it wrote, as the part's result."""
-    from pipeline.chunks import Chunk, encode_chunk
+    from pipeline.hls import Chunk, encode_chunk
 
     assert job.plan is not None
     chunk = Chunk(index=part.index, first_segment=part.first_segment,
@@ -311,7 +310,7 @@ def _gone(services: Services, jid: UUID) -> bool:
 def finalise(services: Services, jid: UUID, tid: UUID) -> bool:
     """Publish the stitched package and mark the track ready, if every part is done and no
     delivery has done it yet; return True for the one call that did."""
-    from pipeline.chunks import stitch
+    from pipeline.hls import stitch
 
     with unit_of_work(services.db) as uow:
         job = uow.jobs.get(jid, for_update=True)

@@ -16,6 +16,7 @@ from uuid import UUID
 import jwt
 import m3u8
 
+from pipeline.hls import MASTER
 from storage.objects import MAX_EXPIRES_S
 from veza.errors import NotFoundError, SignatureError
 from veza.layout import hls_prefix
@@ -82,7 +83,7 @@ def master_playlist(services: Services, track: Track, renditions: list[Rendition
     (carrying the stream grant ``access``, if the master was fetched with one)."""
     if not playable(track) or not renditions:
         raise NotFoundError(f"track {track.id} is not ready to stream (status: {track.status})")
-    master_key = hls_prefix(track.id) + "master.m3u8"
+    master_key = hls_prefix(track.id) + MASTER
     playlist = m3u8.loads(services.store.get(master_key).decode("utf-8"))
     known = {r.name for r in renditions}
     base = services.settings.base_url

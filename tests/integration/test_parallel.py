@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from pipeline.chunks import read_window
-from pipeline.ladder import package_ladder
+from pipeline.hls import package_ladder
 from pipeline.synth import music, write_wav
 from storage.db import Database
 from storage.repositories import unit_of_work

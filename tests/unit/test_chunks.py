@@ -17,7 +17,7 @@ from pipeline.chunks import (
 )
 from pipeline.decode import StereoResampler
 from pipeline.errors import ParameterError
-from pipeline.ladder import Rung, check_ladder, package_ladder
+from pipeline.hls import Rung, check_ladder, package_ladder
 from pipeline.synth import music, write_wav
 from tests.clicks import block_rms, boundary_ratios, decode_playlist
 

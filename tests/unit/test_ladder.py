@@ -15,7 +15,7 @@ import pytest
 
 from pipeline.decode import StereoResampler, open_source
 from pipeline.errors import ParameterError
-from pipeline.ladder import (
+from pipeline.hls import (
     DEFAULT_LADDER,
     FLAC_RUNG,
     HlsPackage,

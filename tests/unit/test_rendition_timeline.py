@@ -15,15 +15,18 @@ import av
 import numpy as np
 import pytest
 
-from pipeline.chunks import encode_chunk, plan_chunks, stitch, timeline_samples
 from pipeline.errors import ParameterError
-from pipeline.ladder import (
+from pipeline.hls import (
     FLAC_RUNG,
     HlsPackage,
     LadderWriter,
     Rung,
     check_ladder,
+    encode_chunk,
     package_ladder,
+    plan_chunks,
+    stitch,
+    timeline_samples,
 )
 from pipeline.synth import write_wav
 
