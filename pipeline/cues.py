@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
+from pipeline.analyser import BlockAnalyser
 from pipeline.errors import ParameterError
 from pipeline.monomix import check_block, check_rate
 
@@ -32,7 +33,7 @@ class Cues:
     cue_out_s: float
 
 
-class CueDetector:
+class CueDetector(BlockAnalyser[Cues]):
     """Streaming detector of leading and trailing silence.
 
     A sample counts as sound when any channel's absolute value exceeds the threshold. Sample
@@ -49,6 +50,8 @@ class CueDetector:
     threshold_dbfs : float <= 0
         Level in dB relative to full scale (1.0) a sample must exceed.
     """
+
+    kind = "detector"
 
     def __init__(self, *, sample_rate: int, channels: int, threshold_dbfs: float = -60.0) -> None:
         self.sample_rate = check_rate("sample_rate", sample_rate)
@@ -67,18 +70,8 @@ class CueDetector:
         self._offset: int = 0  # samples seen before the current block
         self._first: int = -1
         self._last: int = -1
-        self._result: Cues | None = None
 
-    def process(self, block: np.ndarray) -> None:
-        """Consume one block.
-
-        Parameters
-        ----------
-        block : np.ndarray [shape=(channels, n)], float32, C-contiguous
-            Planar samples at ``sample_rate``; any ``n``.
-        """
-        if self._result is not None:
-            raise ParameterError("result() was already called; the detector takes no more blocks")
+    def _take(self, block: np.ndarray) -> None:
         block = check_block(block, self.channels)
         found: tuple[int, int] = _first_last_above(block, self._threshold, self._first < 0)
         first, last = found
@@ -88,15 +81,12 @@ class CueDetector:
             self._last = self._offset + last
         self._offset += block.shape[1]
 
-    def result(self) -> Cues:
-        """Return the cue points (both 0.0 when nothing exceeded the threshold)."""
-        if self._result is None:
-            if self._first < 0:
-                self._result = Cues(0.0, 0.0)
-            else:
-                sr = self.sample_rate
-                self._result = Cues(self._first / sr, (self._last + 1) / sr)
-        return self._result
+    def _finish(self) -> Cues:
+        """The cue points (both 0.0 when nothing exceeded the threshold)."""
+        if self._first < 0:
+            return Cues(0.0, 0.0)
+        sr = self.sample_rate
+        return Cues(self._first / sr, (self._last + 1) / sr)
 
 
 @numba.njit(cache=True, nogil=True)

@@ -13,6 +13,7 @@ import librosa
 import numpy as np
 import scipy.sparse
 
+from pipeline.analyser import SpectrogramAnalyser
 from pipeline.errors import ParameterError
 from pipeline.keynames import KEY_NAMES
 from pipeline.monomix import MonoSpectrogram, front_end_for
@@ -53,7 +54,7 @@ class Key:
     confidence: float
 
 
-class KeyDetector:
+class KeyDetector(SpectrogramAnalyser[Key]):
     """Streaming key detector.
 
     Parameters
@@ -74,6 +75,8 @@ class KeyDetector:
     spectrogram. A track tuned a quarter-tone off may read a semitone away.
     """
 
+    kind = "detector"
+
     def __init__(
         self,
         *,
@@ -84,10 +87,7 @@ class KeyDetector:
     ) -> None:
         front_end = front_end_for(front_end, sample_rate=sample_rate, channels=channels,
                                   analysis_rate=analysis_rate, n_fft=_N_FFT, hop_length=_HOP)
-        self.sample_rate = front_end.sample_rate
-        self.channels = front_end.channels
-        self.analysis_rate = front_end.analysis_rate
-        self._tap = front_end.tap()
+        self._attach(front_end)
         filters = librosa.filters.chroma(
             sr=self.analysis_rate, n_fft=_N_FFT, tuning=0.0, n_chroma=12
         ).astype(np.float32)
@@ -98,30 +98,14 @@ class KeyDetector:
         filters[filters < 1e-6 * filters.max()] = 0.0
         self._filters = scipy.sparse.csr_array(filters)
         self._chroma = np.zeros(12, np.float64)
-        self._result: Key | None = None
-
-    def process(self, block: np.ndarray) -> None:
-        """Consume one block.
-
-        Parameters
-        ----------
-        block : np.ndarray [shape=(channels, n)], float32, C-contiguous
-            Planar samples at ``sample_rate``; any ``n``.
-        """
-        if self._result is not None:
-            raise ParameterError("result() was already called; the detector takes no more blocks")
-        self._consume(self._tap.process(block))
 
     def chroma(self) -> np.ndarray:
         """Return the chroma summed so far, (12,) float64, C first."""
         return self._chroma.copy()
 
-    def result(self) -> Key:
-        """Finish the input and return the key (``name=None`` for silence; never raises)."""
-        if self._result is None:
-            self._consume(self._tap.flush())
-            self._result = _best_key(self._chroma)
-        return self._result
+    def _conclude(self) -> Key:
+        """The key (``name=None`` for silence; never raises)."""
+        return _best_key(self._chroma)
 
     def _consume(self, power: np.ndarray) -> None:
         if power.shape[1] == 0:

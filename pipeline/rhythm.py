@@ -17,7 +17,7 @@ import numpy as np
 import scipy.signal
 import scipy.sparse
 
-from pipeline.errors import ParameterError
+from pipeline.analyser import SpectrogramAnalyser
 from pipeline.monomix import MonoSpectrogram, front_end_for
 
 __all__ = ["Tempo", "TempoTracker"]
@@ -59,7 +59,7 @@ class Tempo:
     confidence: float
 
 
-class TempoTracker:
+class TempoTracker(SpectrogramAnalyser[Tempo]):
     """Streaming tempo and beat tracker.
 
     Parameters
@@ -84,6 +84,8 @@ class TempoTracker:
     maximum *so far* minus 80 dB. The two differ only in bins more than 80 dB below the loudest.
     """
 
+    kind = "tracker"
+
     def __init__(
         self,
         *,
@@ -95,11 +97,8 @@ class TempoTracker:
     ) -> None:
         front_end = front_end_for(front_end, sample_rate=sample_rate, channels=channels,
                                   analysis_rate=analysis_rate, n_fft=_N_FFT, hop_length=hop_length)
-        self.sample_rate = front_end.sample_rate
-        self.channels = front_end.channels
-        self.analysis_rate = front_end.analysis_rate
+        self._attach(front_end)
         self.hop_length = front_end.hop_length
-        self._tap = front_end.tap()
         # The mel filters overlap pairwise: ~2 non-zeros per FFT bin, so a sparse product is ~50x
         # cheaper than the dense one librosa uses.
         self._mel = scipy.sparse.csr_array(
@@ -111,26 +110,10 @@ class TempoTracker:
         self._max_db = -np.inf
         self._frames = 0
         self._flux: list[np.ndarray] = []
-        self._result: Tempo | None = None
 
-    def process(self, block: np.ndarray) -> None:
-        """Consume one block.
-
-        Parameters
-        ----------
-        block : np.ndarray [shape=(channels, n)], float32, C-contiguous
-            Planar samples at ``sample_rate``; any ``n``.
-        """
-        if self._result is not None:
-            raise ParameterError("result() was already called; the tracker takes no more blocks")
-        self._consume(self._tap.process(block))
-
-    def result(self) -> Tempo:
-        """Finish the input and return the tempo and beats (never raises on silence)."""
-        if self._result is None:
-            self._consume(self._tap.flush())
-            self._result = self._track()
-        return self._result
+    def _conclude(self) -> Tempo:
+        """The tempo and beats (never raises on silence)."""
+        return self._track()
 
     def onset_envelope(self) -> np.ndarray:
         """Return the onset envelope, (frames,) float32, laid out as librosa's.

@@ -14,6 +14,7 @@ from typing import Any
 import numba
 import numpy as np
 
+from pipeline.analyser import BlockAnalyser
 from pipeline.errors import ParameterError
 from pipeline.monomix import check_block, check_rate
 
@@ -102,7 +103,7 @@ def quantize(x: np.ndarray, bits: int) -> np.ndarray:
     return np.clip(q, -full, full - 1).astype(np.int16)
 
 
-class WaveformBuilder:
+class WaveformBuilder(BlockAnalyser[Waveform]):
     """Streaming min/max peaks at several zoom levels.
 
     Parameters
@@ -118,6 +119,8 @@ class WaveformBuilder:
     split_channels : bool
         Peaks per channel instead of the mono mix (the mean of the channels in float32).
     """
+
+    kind = "builder"
 
     def __init__(
         self,
@@ -156,18 +159,8 @@ class WaveformBuilder:
         self._hi = np.full(shape, -np.inf, np.float32)
         self._count = np.zeros(len(self._spp), np.int64)
         self._chunks: list[list[np.ndarray]] = [[] for _ in self._spp]
-        self._result: Waveform | None = None
 
-    def process(self, block: np.ndarray) -> None:
-        """Consume one block.
-
-        Parameters
-        ----------
-        block : np.ndarray [shape=(channels, n)], float32, C-contiguous
-            Planar samples at ``sample_rate``; any ``n``.
-        """
-        if self._result is not None:
-            raise ParameterError("result() was already called; the builder takes no more blocks")
+    def _take(self, block: np.ndarray) -> None:
         block = check_block(block, self.channels)
         n = block.shape[1]
         if n == 0:
@@ -181,22 +174,20 @@ class WaveformBuilder:
             if k:
                 self._chunks[i].append(out[i, :k].reshape(-1).copy())
 
-    def result(self) -> Waveform:
-        """Finish the input (emitting each level's partial last pixel) and return the peaks."""
-        if self._result is None:
-            dtype = np.int8 if self.bits == 8 else np.int16
-            levels = []
-            for i, spp in enumerate(self._spp):
-                chunks = self._chunks[i]
-                if self._count[i]:
-                    pair = np.stack([self._lo[i], self._hi[i]], axis=1).reshape(-1)
-                    chunks.append(quantize(pair, self.bits))
-                data = (np.concatenate(chunks) if chunks else np.zeros(0)).astype(dtype)
-                data.flags.writeable = False
-                levels.append(WaveformLevel(int(spp), self._out_channels, data))
-            self._chunks = []
-            self._result = Waveform(self.sample_rate, self._out_channels, self.bits, tuple(levels))
-        return self._result
+    def _finish(self) -> Waveform:
+        """Emit each level's partial last pixel; the peaks."""
+        dtype = np.int8 if self.bits == 8 else np.int16
+        levels = []
+        for i, spp in enumerate(self._spp):
+            chunks = self._chunks[i]
+            if self._count[i]:
+                pair = np.stack([self._lo[i], self._hi[i]], axis=1).reshape(-1)
+                chunks.append(quantize(pair, self.bits))
+            data = (np.concatenate(chunks) if chunks else np.zeros(0)).astype(dtype)
+            data.flags.writeable = False
+            levels.append(WaveformLevel(int(spp), self._out_channels, data))
+        self._chunks = []
+        return Waveform(self.sample_rate, self._out_channels, self.bits, tuple(levels))
 
 
 @numba.njit(cache=True, nogil=True)
