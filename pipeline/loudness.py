@@ -17,6 +17,10 @@ What is measured:
 
 The K-weighting biquads are derived for any sample rate from the analogue prototype, as
 libebur128 and FFmpeg do; at 48 kHz they equal the tables of BS.1770-4.
+
+Why one module of ~600 lines: the meter, its Numba kernels and the gating are one algorithm
+whose state (filter memories, the 100 ms powers, the peak histories) passes between them; apart,
+every kernel's contract would have to be repeated where it is called.
 """
 
 from __future__ import annotations
