@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
-import io
 import json
 import mimetypes
 import os
@@ -19,15 +18,12 @@ from typing import BinaryIO
 from urllib.parse import quote
 
 from storage.objects import (
-    DEFAULT_CHUNK_SIZE,
     ObjectInfo,
-    start_eagerly,
-    validate_content_type,
+    ObjectStore,
     validate_expiry,
     validate_key,
     validate_prefix,
     validate_range,
-    write_atomically,
 )
 from veza.errors import (
     ConfigError,
@@ -59,7 +55,7 @@ def _translated(key: str, *, writing: bool = False) -> Iterator[None]:
         raise StoreError(f"local object store failed on {key!r}: {exc}") from exc
 
 
-class LocalStore:
+class LocalStore(ObjectStore):
     """Objects as files under ``root/objects``, content types and ETags in ``root/meta``.
 
     Writes go to ``root/tmp`` first and are renamed into place, so readers never see half a file.
@@ -93,23 +89,10 @@ class LocalStore:
             raise InputError(f"invalid object key {key!r}: escapes the store root", code="bad_key")
         return path
 
-    def put(
-        self,
-        key: str,
-        data: bytes | BinaryIO,
-        *,
-        content_type: str,
-        length: int | None = None,
+    def _put(
+        self, key: str, data: BinaryIO, *, length: int | None, content_type: str
     ) -> ObjectInfo:
-        """Store bytes or stream a binary file object under key, replacing any object there."""
         target = self.path_for(key)
-        validate_content_type(content_type)
-        if isinstance(data, bytes | bytearray | memoryview):
-            if length is not None and length != len(data):
-                raise InputError(f"length {length} does not match {len(data)} bytes of data")
-            data = io.BytesIO(data)
-        elif length is not None and length < 0:
-            raise InputError(f"length must not be negative, got {length}")
         with _translated(key, writing=True):
             self._tmp.mkdir(parents=True, exist_ok=True)
             fd, tmp_data = tempfile.mkstemp(dir=self._tmp, suffix=".data")
@@ -127,13 +110,6 @@ class LocalStore:
             modified = _mtime(target.stat())
         return ObjectInfo(key, size, md5, content_type, modified)
 
-    def put_file(self, key: str, path: str | os.PathLike[str], *, content_type: str) -> ObjectInfo:
-        """Stream a local file into the store under key."""
-        validate_key(key)
-        with open(path, "rb") as source:
-            return self.put(key, source, content_type=content_type,
-                            length=os.fstat(source.fileno()).st_size)
-
     def get(self, key: str) -> bytes:
         """Return the whole object."""
         with _translated(key), open(self._file(key), "rb") as source:
@@ -145,24 +121,6 @@ class LocalStore:
         with _translated(key), open(self._file(key), "rb") as source:
             source.seek(offset)
             return source.read() if length is None else source.read(length)
-
-    def download(self, key: str, path: str | os.PathLike[str]) -> None:
-        """Copy the object into a local file, replacing it atomically."""
-        write_atomically(path, self.iter_chunks(key, chunk_size=_COPY_CHUNK))
-
-    def iter_chunks(
-        self,
-        key: str,
-        *,
-        offset: int = 0,
-        length: int | None = None,
-        chunk_size: int = DEFAULT_CHUNK_SIZE,
-    ) -> Iterator[bytes]:
-        """Open the object now and stream it in chunks of at most chunk_size bytes."""
-        validate_range(offset, length)
-        if chunk_size < 1:
-            raise InputError(f"chunk_size must be positive, got {chunk_size}")
-        return start_eagerly(self._chunks(key, offset, length, chunk_size))
 
     def _chunks(
         self, key: str, offset: int, length: int | None, chunk_size: int
@@ -195,11 +153,6 @@ class LocalStore:
     def exists(self, key: str) -> bool:
         """Return whether an object is stored under key."""
         return self._file(key).is_file()
-
-    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
-        """Yield every object under prefix, recursively, sorted by key."""
-        validate_prefix(prefix)
-        return self._list(prefix)
 
     def _list(self, prefix: str) -> Iterator[ObjectInfo]:
         with _translated(prefix):

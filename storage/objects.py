@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import abc
+import io
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import BinaryIO
 
 from veza.errors import InputError
 
@@ -34,8 +36,15 @@ class ObjectInfo:
     modified: datetime
 
 
-class ObjectStore(Protocol):
-    """A flat namespace of ``/``-separated keys holding bytes and a content type."""
+class ObjectStore(abc.ABC):
+    """A flat namespace of ``/``-separated keys holding bytes and a content type.
+
+    The port every back end implements: the checks and the streaming shared by all of them are
+    here, each back end supplies the primitives (``_put``, ``_chunks``, ``_list`` and the rest).
+    """
+
+    #: Bytes read at a time by :meth:`download`.
+    download_chunk = 1024 * 1024
 
     def put(
         self,
@@ -46,23 +55,35 @@ class ObjectStore(Protocol):
         length: int | None = None,
     ) -> ObjectInfo:
         """Store bytes or stream a binary file object under key, replacing any object there."""
-        ...
+        validate_key(key)
+        validate_content_type(content_type)
+        if isinstance(data, bytes | bytearray | memoryview):
+            if length is not None and length != len(data):
+                raise InputError(f"length {length} does not match {len(data)} bytes of data")
+            length = len(data)
+            data = io.BytesIO(bytes(data))
+        elif length is not None and length < 0:
+            raise InputError(f"length must not be negative, got {length}")
+        return self._put(key, data, length=length, content_type=content_type)
 
     def put_file(self, key: str, path: str | os.PathLike[str], *, content_type: str) -> ObjectInfo:
         """Stream a local file into the store under key."""
-        ...
+        validate_key(key)
+        with open(path, "rb") as source:
+            return self.put(key, source, content_type=content_type,
+                            length=os.fstat(source.fileno()).st_size)
 
+    @abc.abstractmethod
     def get(self, key: str) -> bytes:
         """Return the whole object."""
-        ...
 
+    @abc.abstractmethod
     def get_range(self, key: str, offset: int, length: int | None = None) -> bytes:
         """Return up to length bytes from offset (to the end when length is None)."""
-        ...
 
     def download(self, key: str, path: str | os.PathLike[str]) -> None:
         """Stream the object into a local file, replacing it atomically."""
-        ...
+        write_atomically(path, self.iter_chunks(key, chunk_size=self.download_chunk))
 
     def iter_chunks(
         self,
@@ -73,35 +94,58 @@ class ObjectStore(Protocol):
         chunk_size: int = DEFAULT_CHUNK_SIZE,
     ) -> Iterator[bytes]:
         """Open the object now and stream it in chunks of at most chunk_size bytes."""
-        ...
+        validate_key(key)
+        validate_range(offset, length)
+        if chunk_size < 1:
+            raise InputError(f"chunk_size must be positive, got {chunk_size}")
+        return start_eagerly(self._chunks(key, offset, length, chunk_size))
 
+    @abc.abstractmethod
     def stat(self, key: str) -> ObjectInfo:
         """Return the object's metadata."""
-        ...
 
+    @abc.abstractmethod
     def exists(self, key: str) -> bool:
         """Return whether an object is stored under key."""
-        ...
 
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
         """Yield every object under prefix, recursively, sorted by key."""
-        ...
+        validate_prefix(prefix)
+        return self._list(prefix)
 
+    @abc.abstractmethod
     def delete(self, key: str) -> None:
         """Delete the object; deleting a missing key does nothing."""
-        ...
 
+    @abc.abstractmethod
     def delete_prefix(self, prefix: str) -> int:
         """Delete every object under prefix and return how many were deleted."""
-        ...
 
+    @abc.abstractmethod
     def presign_get(self, key: str, *, expires_s: int) -> str:
         """Return a URL that anyone can GET without credentials for expires_s seconds."""
-        ...
 
+    @abc.abstractmethod
     def ensure_bucket(self) -> None:
         """Create the bucket (or root directory) if it does not exist."""
-        ...
+
+    # -- what each back end supplies -------------------------------------------------------
+
+    @abc.abstractmethod
+    def _put(
+        self, key: str, data: BinaryIO, *, length: int | None, content_type: str
+    ) -> ObjectInfo:
+        """Store a checked stream of ``length`` bytes (None: to its end) under a checked key."""
+
+    @abc.abstractmethod
+    def _chunks(
+        self, key: str, offset: int, length: int | None, chunk_size: int
+    ) -> Iterator[bytes]:
+        """Yield a checked range of the object in chunks of at most ``chunk_size`` bytes."""
+
+    @abc.abstractmethod
+    def _list(self, prefix: str) -> Iterator[ObjectInfo]:
+        """Yield every object under a checked prefix, sorted by key."""
 
 
 def validate_key(key: str) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -18,22 +17,17 @@ from minio.error import MinioException, S3Error
 from urllib3 import BaseHTTPResponse
 
 from storage.objects import (
-    DEFAULT_CHUNK_SIZE,
     ObjectInfo,
-    start_eagerly,
-    validate_content_type,
+    ObjectStore,
     validate_expiry,
     validate_key,
     validate_prefix,
-    validate_range,
-    write_atomically,
 )
 from veza.errors import ConfigError, InputError, ObjectNotFoundError, StoreError
 
 # Parts of a stream of unknown length are read into memory one at a time (S3 minimum: 5 MiB).
 PART_SIZE = 8 * 1024 * 1024
 _DELETE_BATCH = 1000
-_DOWNLOAD_CHUNK = 1024 * 1024
 _NOT_FOUND_CODES = frozenset({"NoSuchKey", "NoSuchBucket", "NoSuchObject", "ResourceNotFound"})
 
 
@@ -93,7 +87,7 @@ class _CountingReader:
         return chunk
 
 
-class S3Store:
+class S3Store(ObjectStore):
     """Objects in one bucket of an S3-compatible server."""
 
     def __init__(
@@ -136,24 +130,9 @@ class S3Store:
                 if exc.code != "BucketAlreadyOwnedByYou":  # created meanwhile by another process
                     raise
 
-    def put(
-        self,
-        key: str,
-        data: bytes | BinaryIO,
-        *,
-        content_type: str,
-        length: int | None = None,
+    def _put(
+        self, key: str, data: BinaryIO, *, length: int | None, content_type: str
     ) -> ObjectInfo:
-        """Store bytes or stream a binary file object under key, replacing any object there."""
-        validate_key(key)
-        validate_content_type(content_type)
-        if isinstance(data, bytes | bytearray | memoryview):
-            if length is not None and length != len(data):
-                raise InputError(f"length {length} does not match {len(data)} bytes of data")
-            length = len(data)
-            data = io.BytesIO(bytes(data))
-        elif length is not None and length < 0:
-            raise InputError(f"length must not be negative, got {length}")
         reader = _CountingReader(data, length)
         with _translated(key):
             result = self._client.put_object(
@@ -170,41 +149,15 @@ class S3Store:
         modified = result.last_modified or datetime.now(UTC)
         return ObjectInfo(key, reader.count, etag, content_type, modified)
 
-    def put_file(self, key: str, path: str | os.PathLike[str], *, content_type: str) -> ObjectInfo:
-        """Stream a local file into the store under key."""
-        validate_key(key)
-        with open(path, "rb") as source:
-            return self.put(key, source, content_type=content_type,
-                            length=os.fstat(source.fileno()).st_size)
-
     def get(self, key: str) -> bytes:
         """Return the whole object."""
-        return b"".join(self.iter_chunks(key, chunk_size=_DOWNLOAD_CHUNK))
+        return b"".join(self.iter_chunks(key, chunk_size=self.download_chunk))
 
     def get_range(self, key: str, offset: int, length: int | None = None) -> bytes:
         """Return up to length bytes from offset (to the end when length is None)."""
         return b"".join(
-            self.iter_chunks(key, offset=offset, length=length, chunk_size=_DOWNLOAD_CHUNK)
+            self.iter_chunks(key, offset=offset, length=length, chunk_size=self.download_chunk)
         )
-
-    def download(self, key: str, path: str | os.PathLike[str]) -> None:
-        """Stream the object into a local file, replacing it atomically."""
-        write_atomically(path, self.iter_chunks(key, chunk_size=_DOWNLOAD_CHUNK))
-
-    def iter_chunks(
-        self,
-        key: str,
-        *,
-        offset: int = 0,
-        length: int | None = None,
-        chunk_size: int = DEFAULT_CHUNK_SIZE,
-    ) -> Iterator[bytes]:
-        """Open the object now and stream it in chunks of at most chunk_size bytes."""
-        validate_key(key)
-        validate_range(offset, length)
-        if chunk_size < 1:
-            raise InputError(f"chunk_size must be positive, got {chunk_size}")
-        return start_eagerly(self._chunks(key, offset, length, chunk_size))
 
     def _chunks(
         self, key: str, offset: int, length: int | None, chunk_size: int
@@ -256,11 +209,6 @@ class S3Store:
         except ObjectNotFoundError:
             return False
         return True
-
-    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
-        """Yield every object under prefix, recursively, sorted by key."""
-        validate_prefix(prefix)
-        return self._list(prefix)
 
     def _list(self, prefix: str) -> Iterator[ObjectInfo]:
         with _translated(prefix or self.bucket):
