@@ -1,11 +1,16 @@
-"""Repositories over one transaction's cursor: the only place that writes SQL for the domain."""
+"""Repositories over one transaction's cursor: the only place that writes SQL for the domain.
+
+Why one module of ~670 lines: these are the repositories of the ingest path (tracks,
+renditions, jobs, parts, the outbox) that one transaction writes together, with the unit of work
+that carries them; accounts, playlists, social, plays, search and chat have modules of their own.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from psycopg2.extras import Json, RealDictCursor
@@ -14,6 +19,7 @@ from storage.db import Database
 from veza.records import Job, OutboxMessage, Part, Rendition, Track, User
 
 OUTBOX_CHANNEL = "veza_outbox"
+RecordT = TypeVar("RecordT")
 
 
 class Users:
@@ -280,14 +286,79 @@ class Renditions:
         return [Rendition(**row) for row in self.cur.fetchall()]
 
 
-class Jobs:
+class _Leased(Generic[RecordT]):
+    """Rows a worker takes with a lease (jobs, parts): one row is keyed by ``_KEY``'s columns.
+
+    A worker starts a row and extends its lease while it works; a row whose lease expired is
+    claimed back (its worker died or hung) and released to the queue.
+    """
+
+    _TABLE: str
+    _KEY: str  # "col = %s AND ..." for the key's values, in order
+    _COLUMNS: str
+    _RECORD: Callable[..., RecordT]
+
+    def __init__(self, cur: RealDictCursor) -> None:
+        self.cur = cur
+
+    def _start(self, key: tuple[object, ...], *, worker: str, lease_s: float) -> RecordT | None:
+        self.cur.execute(
+            f"""
+            UPDATE {self._TABLE} SET state = 'running', attempts = attempts + 1, worker = %s,
+                   lease_expires_at = now() + make_interval(secs => %s), updated_at = now(),
+                   started_at = coalesce(started_at, now())
+            WHERE {self._KEY}
+              AND (state = 'queued' OR (state = 'running' AND lease_expires_at < now()))
+            RETURNING {self._COLUMNS}
+            """,
+            (worker, lease_s, *key),
+        )
+        row = self.cur.fetchone()
+        return self._RECORD(**row) if row else None
+
+    def _extend_lease(self, key: tuple[object, ...], *, worker: str, lease_s: float) -> bool:
+        self.cur.execute(
+            f"UPDATE {self._TABLE} SET lease_expires_at = now() + make_interval(secs => %s)"
+            f" WHERE {self._KEY} AND state = 'running' AND worker = %s",
+            (lease_s, *key, worker),
+        )
+        return bool(self.cur.rowcount)
+
+    def _record_error(self, key: tuple[object, ...], *, code: str, message: str) -> None:
+        self.cur.execute(
+            f"UPDATE {self._TABLE} SET state = 'queued', error_code = %s, error_message = %s,"
+            f" lease_expires_at = NULL, updated_at = now() WHERE {self._KEY}",
+            (code, message, *key),
+        )
+
+    def _release(self, key: tuple[object, ...]) -> None:
+        self.cur.execute(
+            f"UPDATE {self._TABLE} SET state = 'queued', lease_expires_at = NULL, worker = NULL,"
+            f" updated_at = now() WHERE {self._KEY}",
+            key,
+        )
+
+    def claim_expired(self, limit: int = 100) -> list[RecordT]:
+        """Lock running rows whose lease has expired (their worker died or hung)."""
+        self.cur.execute(
+            f"""
+            SELECT {self._COLUMNS} FROM {self._TABLE}
+            WHERE state = 'running' AND lease_expires_at < now()
+            ORDER BY lease_expires_at LIMIT %s FOR UPDATE SKIP LOCKED
+            """,
+            (limit,),
+        )
+        return [self._RECORD(**row) for row in self.cur.fetchall()]
+
+
+class Jobs(_Leased[Job]):
     _COLUMNS = (
         "id, track_id, kind, state, attempts, progress, error_code, error_message, created_at,"
         " updated_at, started_at, finished_at, plan, part_count, finalised_at"
     )
-
-    def __init__(self, cur: RealDictCursor) -> None:
-        self.cur = cur
+    _TABLE = "jobs"
+    _KEY = "id = %s"
+    _RECORD = Job
 
     def insert(self, *, job_id: UUID, track_id: UUID, kind: str) -> Job:
         """Record a new job in state ``queued``."""
@@ -325,40 +396,11 @@ class Jobs:
 
         Returns None when the job is running elsewhere (a duplicate delivery).
         """
-        self.cur.execute(
-            f"""
-            UPDATE jobs SET state = 'running', attempts = attempts + 1, updated_at = now(),
-                   started_at = coalesce(started_at, now()), worker = %s,
-                   lease_expires_at = now() + make_interval(secs => %s)
-            WHERE id = %s
-              AND (state = 'queued' OR (state = 'running' AND lease_expires_at < now()))
-            RETURNING {self._COLUMNS}
-            """,
-            (worker, lease_s, job_id),
-        )
-        row = self.cur.fetchone()
-        return Job(**row) if row else None
+        return self._start((job_id,), worker=worker, lease_s=lease_s)
 
     def extend_lease(self, job_id: UUID, *, worker: str, lease_s: float) -> bool:
         """Push the lease of a job this worker holds further out; False if it lost the job."""
-        self.cur.execute(
-            "UPDATE jobs SET lease_expires_at = now() + make_interval(secs => %s)"
-            " WHERE id = %s AND state = 'running' AND worker = %s",
-            (lease_s, job_id, worker),
-        )
-        return bool(self.cur.rowcount)
-
-    def claim_expired(self, limit: int = 100) -> list[Job]:
-        """Lock running jobs whose lease has expired (their worker died or hung)."""
-        self.cur.execute(
-            f"""
-            SELECT {self._COLUMNS} FROM jobs
-            WHERE state = 'running' AND lease_expires_at < now()
-            ORDER BY lease_expires_at LIMIT %s FOR UPDATE SKIP LOCKED
-            """,
-            (limit,),
-        )
-        return [Job(**row) for row in self.cur.fetchall()]
+        return self._extend_lease((job_id,), worker=worker, lease_s=lease_s)
 
     def claim_stale_queued(self, older_than_s: float, limit: int = 100) -> list[Job]:
         """Lock queued jobs untouched for ``older_than_s`` whose task is no longer waiting in
@@ -441,29 +483,21 @@ class Jobs:
 
     def record_error(self, job_id: UUID, *, code: str, message: str) -> None:
         """Keep the last transient error while the job waits for its next attempt."""
-        self.cur.execute(
-            "UPDATE jobs SET state = 'queued', error_code = %s, error_message = %s,"
-            " lease_expires_at = NULL, updated_at = now() WHERE id = %s",
-            (code, message, job_id),
-        )
+        self._record_error((job_id,), code=code, message=message)
 
     def release(self, job_id: UUID) -> None:
         """Put a job whose lease expired back in the queue."""
-        self.cur.execute(
-            "UPDATE jobs SET state = 'queued', lease_expires_at = NULL, worker = NULL,"
-            " updated_at = now() WHERE id = %s",
-            (job_id,),
-        )
+        self._release((job_id,))
 
 
-class Parts:
+class Parts(_Leased[Part]):
     _COLUMNS = (
         "job_id, index, first_segment, segment_count, start_sample, end_sample, state,"
         " attempts, result, error_code, error_message, worker"
     )
-
-    def __init__(self, cur: RealDictCursor) -> None:
-        self.cur = cur
+    _TABLE = "job_parts"
+    _KEY = "job_id = %s AND index = %s"
+    _RECORD = Part
 
     def add(self, *, job_id: UUID, index: int, first_segment: int, segment_count: int,
             start_sample: int, end_sample: int) -> None:
@@ -504,28 +538,11 @@ class Parts:
     def start(self, job_id: UUID, index: int, *, worker: str, lease_s: float) -> Part | None:
         """Take the part and count the attempt, unless it is done, failed, or another worker
         holds a live lease on it (then None)."""
-        self.cur.execute(
-            f"""
-            UPDATE job_parts SET state = 'running', attempts = attempts + 1, worker = %s,
-                   lease_expires_at = now() + make_interval(secs => %s), updated_at = now(),
-                   started_at = coalesce(started_at, now())
-            WHERE job_id = %s AND index = %s
-              AND (state = 'queued' OR (state = 'running' AND lease_expires_at < now()))
-            RETURNING {self._COLUMNS}
-            """,
-            (worker, lease_s, job_id, index),
-        )
-        row = self.cur.fetchone()
-        return Part(**row) if row else None
+        return self._start((job_id, index), worker=worker, lease_s=lease_s)
 
     def extend_lease(self, job_id: UUID, index: int, *, worker: str, lease_s: float) -> bool:
         """Push out the lease of a part this worker holds; False if the part is gone or taken."""
-        self.cur.execute(
-            "UPDATE job_parts SET lease_expires_at = now() + make_interval(secs => %s)"
-            " WHERE job_id = %s AND index = %s AND state = 'running' AND worker = %s",
-            (lease_s, job_id, index, worker),
-        )
-        return bool(self.cur.rowcount)
+        return self._extend_lease((job_id, index), worker=worker, lease_s=lease_s)
 
     def finish(self, job_id: UUID, index: int, result: dict[str, Any]) -> bool:
         """Mark the part done with what it wrote; False if it was already done."""
@@ -539,11 +556,7 @@ class Parts:
 
     def record_error(self, job_id: UUID, index: int, *, code: str, message: str) -> None:
         """Keep the last transient error while the part waits for its next attempt."""
-        self.cur.execute(
-            "UPDATE job_parts SET state = 'queued', error_code = %s, error_message = %s,"
-            " lease_expires_at = NULL, updated_at = now() WHERE job_id = %s AND index = %s",
-            (code, message, job_id, index),
-        )
+        self._record_error((job_id, index), code=code, message=message)
 
     def fail(self, job_id: UUID, index: int, *, code: str, message: str) -> None:
         self.cur.execute(
@@ -555,11 +568,7 @@ class Parts:
 
     def release(self, job_id: UUID, index: int) -> None:
         """Put a part whose lease expired back in the queue."""
-        self.cur.execute(
-            "UPDATE job_parts SET state = 'queued', lease_expires_at = NULL, worker = NULL,"
-            " updated_at = now() WHERE job_id = %s AND index = %s",
-            (job_id, index),
-        )
+        self._release((job_id, index))
 
     def claim_stale_queued(self, older_than_s: float, limit: int = 100) -> list[Part]:
         """Lock queued parts untouched for ``older_than_s`` whose task is no longer waiting in
@@ -578,18 +587,6 @@ class Parts:
             RETURNING {self._COLUMNS}
             """,
             (older_than_s, limit),
-        )
-        return [Part(**row) for row in self.cur.fetchall()]
-
-    def claim_expired(self, limit: int = 100) -> list[Part]:
-        """Lock running parts whose lease has expired (their worker died or hung)."""
-        self.cur.execute(
-            f"""
-            SELECT {self._COLUMNS} FROM job_parts
-            WHERE state = 'running' AND lease_expires_at < now()
-            ORDER BY lease_expires_at LIMIT %s FOR UPDATE SKIP LOCKED
-            """,
-            (limit,),
         )
         return [Part(**row) for row in self.cur.fetchall()]
 
