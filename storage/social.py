@@ -15,6 +15,9 @@ from psycopg2.extras import RealDictCursor
 
 from storage.visibility import visible_sql
 
+# The table and column of each kind of like.
+_LIKES = {"track": ("track_likes", "track_id"), "playlist": ("playlist_likes", "playlist_id")}
+
 # A keyset position: the (created_at, id) of the last row a page returned.
 After = tuple[datetime, UUID]
 
@@ -143,25 +146,41 @@ class Social:
         return [Person(**row) for row in self.cur.fetchall()]
 
     # --------------------------------------------------------------------- likes
+    # Tracks and playlists are liked alike: table ``<kind>_likes``, column ``<kind>_id``.
 
-    def like_track(self, user_id: UUID, track_id: UUID) -> None:
-        self.cur.execute("INSERT INTO track_likes (user_id, track_id) VALUES (%s, %s)"
-                         " ON CONFLICT DO NOTHING", (user_id, track_id))
+    def _like(self, kind: str, user_id: UUID, target: UUID) -> None:
+        table, column = _LIKES[kind]
+        self.cur.execute(f"INSERT INTO {table} (user_id, {column}) VALUES (%s, %s)"
+                         " ON CONFLICT DO NOTHING", (user_id, target))
 
-    def unlike_track(self, user_id: UUID, track_id: UUID) -> bool:
-        self.cur.execute("DELETE FROM track_likes WHERE user_id = %s AND track_id = %s",
-                         (user_id, track_id))
+    def _unlike(self, kind: str, user_id: UUID, target: UUID) -> bool:
+        table, column = _LIKES[kind]
+        self.cur.execute(f"DELETE FROM {table} WHERE user_id = %s AND {column} = %s",
+                         (user_id, target))
         return bool(self.cur.rowcount)
 
-    def likes_track(self, user_id: UUID, track_id: UUID) -> bool:
-        self.cur.execute("SELECT 1 FROM track_likes WHERE user_id = %s AND track_id = %s",
-                         (user_id, track_id))
+    def _likes(self, kind: str, user_id: UUID, target: UUID) -> bool:
+        table, column = _LIKES[kind]
+        self.cur.execute(f"SELECT 1 FROM {table} WHERE user_id = %s AND {column} = %s",
+                         (user_id, target))
         return self.cur.fetchone() is not None
 
-    def track_like_count(self, track_id: UUID) -> int:
-        self.cur.execute("SELECT count(*) AS n FROM track_likes WHERE track_id = %s",
-                         (track_id,))
+    def _like_count(self, kind: str, target: UUID) -> int:
+        table, column = _LIKES[kind]
+        self.cur.execute(f"SELECT count(*) AS n FROM {table} WHERE {column} = %s", (target,))
         return int(self.cur.fetchone()["n"])
+
+    def like_track(self, user_id: UUID, track_id: UUID) -> None:
+        self._like("track", user_id, track_id)
+
+    def unlike_track(self, user_id: UUID, track_id: UUID) -> bool:
+        return self._unlike("track", user_id, track_id)
+
+    def likes_track(self, user_id: UUID, track_id: UUID) -> bool:
+        return self._likes("track", user_id, track_id)
+
+    def track_like_count(self, track_id: UUID) -> int:
+        return self._like_count("track", track_id)
 
     def track_likes(self, track_ids: list[UUID], viewer: UUID | None
                     ) -> dict[UUID, tuple[int, bool]]:
@@ -181,23 +200,16 @@ class Social:
                 for row in self.cur.fetchall()}
 
     def like_playlist(self, user_id: UUID, playlist_id: UUID) -> None:
-        self.cur.execute("INSERT INTO playlist_likes (user_id, playlist_id) VALUES (%s, %s)"
-                         " ON CONFLICT DO NOTHING", (user_id, playlist_id))
+        self._like("playlist", user_id, playlist_id)
 
     def unlike_playlist(self, user_id: UUID, playlist_id: UUID) -> bool:
-        self.cur.execute("DELETE FROM playlist_likes WHERE user_id = %s AND playlist_id = %s",
-                         (user_id, playlist_id))
-        return bool(self.cur.rowcount)
+        return self._unlike("playlist", user_id, playlist_id)
 
     def likes_playlist(self, user_id: UUID, playlist_id: UUID) -> bool:
-        self.cur.execute("SELECT 1 FROM playlist_likes WHERE user_id = %s AND playlist_id = %s",
-                         (user_id, playlist_id))
-        return self.cur.fetchone() is not None
+        return self._likes("playlist", user_id, playlist_id)
 
     def playlist_like_count(self, playlist_id: UUID) -> int:
-        self.cur.execute("SELECT count(*) AS n FROM playlist_likes WHERE playlist_id = %s",
-                         (playlist_id,))
-        return int(self.cur.fetchone()["n"])
+        return self._like_count("playlist", playlist_id)
 
     def liked_tracks(self, user_id: UUID, *, admin: bool, after: After | None,
                      limit: int) -> list[LikedTrack]:
