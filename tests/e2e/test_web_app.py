@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -108,6 +110,41 @@ def test_it_plays_through_hls_js_and_the_waveform_seeks(artist: Person, upload: 
     assert not page.evaluate(f"{AUDIO}.paused")
     page.get_by_role("button", name="Pause").first.click()
     page.wait_for_function(f"() => {AUDIO}.paused")
+
+
+def test_the_uploader_sees_a_track_become_ready_from_another_page(
+        artist: Person, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Upload, go to the dashboard while the pipeline works: its row follows the live events
+    and a toast says the track is ready, with no reload."""
+    path = tmp_path_factory.mktemp("second") / "Last Tram.wav"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
+                    "aevalsrc=0.3*sin(2*PI*330*t):s=44100:d=45", "-ac", "1", "-c:a",
+                    "pcm_s16le", str(path)], check=True)
+    page = artist.page
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Upload").click()
+    region = page.get_by_role("region", name="Upload")
+    region.get_by_label("Choose files").set_input_files(path)
+    bar = page.get_by_role("progressbar", name=path.name)
+    # Sent: the pipeline has it (queued or at work); off to another page at once.
+    page.wait_for_function(
+        "name => [...document.querySelectorAll('[role=progressbar]')].some(b =>"
+        " b.getAttribute('aria-label') === name &&"
+        " !/^Uploading/.test(b.getAttribute('aria-valuetext') || ''))", arg=path.name)
+    assert bar.count() == 1
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Dashboard").click()
+    page.get_by_role("heading", level=1, name="Dashboard").wait_for()
+    url = page.url
+    page.get_by_text("“Last Tram” is ready to play.", exact=True).wait_for(timeout=120_000)
+    row = page.get_by_role("table").get_by_role("row", name=re.compile("Last Tram"))
+    expect_text(row, "Ready")
+    assert page.url == url
+
+
+def expect_text(locator: Any, text: str, timeout_s: float = 10) -> None:
+    deadline = time.monotonic() + timeout_s
+    while text not in locator.inner_text():
+        assert time.monotonic() < deadline, f"{text!r} not in {locator.inner_text()!r}"
+        time.sleep(0.1)
 
 
 def test_a_listener_finds_it_by_search_likes_it_and_keeps_it_in_a_playlist(

@@ -46,7 +46,9 @@ export interface PlaybackEngine {
   preload(source: StreamSource | null): void;
   /** Stop and forget the current source. */
   stop(): void;
-  /** The media element, for code that draws from it (null where there is none). */
+  /** Seconds into the current track, read now (drawing a play head every frame wants it). */
+  position(): number;
+  /** The media element (null where there is none). */
   readonly element: HTMLMediaElement | null;
 }
 
@@ -160,6 +162,10 @@ export class MediaElementEngine implements PlaybackEngine {
     el.hidden = true;
     document.body.appendChild(el);
     this.element = el;
+  }
+
+  position(): number {
+    return this.chain ? this.chain.position() : this.element.currentTime;
   }
 
   private emitTime(): void {

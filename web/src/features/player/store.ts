@@ -126,9 +126,9 @@ export function setEngine(next: PlaybackEngine | null, resolver?: (trackId: stri
   }
 }
 
-/** The media element that plays (for the waveform's drawing); null before the first track. */
-export function mediaElement(): HTMLMediaElement | null {
-  return engine?.element ?? null;
+/** Seconds into the current track, read from the engine now (for a play head drawn every frame). */
+export function playbackPosition(): number {
+  return engine ? engine.position() : usePlayer.getState().position;
 }
 
 let loadSeq = 0;

@@ -10,6 +10,7 @@ export function fakeEngine() {
   const engine: PlaybackEngine & { loaded: string[] } = {
     loaded,
     element: null,
+    position: vi.fn(() => usePlayer.getState().position),
     load: vi.fn(async (source: StreamSource, { autoplay }: { autoplay: boolean }) => {
       loaded.push(source.trackId);
       engineEvents.playing(autoplay);

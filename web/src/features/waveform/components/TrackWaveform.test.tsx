@@ -33,6 +33,7 @@ const seeks: number[] = [];
 const loads: { id: string; startAt?: number }[] = [];
 const engine: PlaybackEngine = {
   element: null,
+  position: () => usePlayer.getState().position,
   load: async (source, options) => {
     loads.push({ id: source.trackId, startAt: options.startAt });
   },

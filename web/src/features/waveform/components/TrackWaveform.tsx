@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useRef, useState, type KeyboardEvent, type PointerEvent } from "react";
 import { useTranslation } from "react-i18next";
 
-import { formatTime, mediaElement, playTracks, usePlayer, type PlayableTrack } from "@/features/player";
+import { formatTime, playbackPosition, playTracks, usePlayer, type PlayableTrack } from "@/features/player";
 import { ApiError } from "@/lib/api";
 
 import { pickZoom, useAnalysis, usePeaks } from "../api/waveform";
@@ -69,8 +69,7 @@ export function TrackWaveform({ track }: { track: PlayableTrack }) {
     }
     let frame = 0;
     const tick = () => {
-      const el = mediaElement();
-      if (el && !el.paused) setSmooth(el.currentTime);
+      setSmooth(playbackPosition());
       frame = requestAnimationFrame(tick);
     };
     frame = requestAnimationFrame(tick);
