@@ -57,5 +57,7 @@ export default defineConfig({
     globals: true,
     setupFiles: ["./src/test/setup.ts"],
     css: false,
+    // A test's time limit, not a measure: jsdom renders slowly on a shared, busy machine.
+    testTimeout: 15_000,
   },
 });
