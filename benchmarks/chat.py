@@ -10,7 +10,9 @@ creates accounts in the database with tokens minted by ``veza.accounts``, then m
 * room: one room of members on one gateway, a sender at a fixed rate (open loop), persistence
   on (every message journaled on RabbitMQ and stored by the archiver): deliveries per second
   and the latency from a message's due time to its arrival at each member (p50, p99); once at
-  the target rate and once at twice that, for the deliveries the gateway sustains;
+  the target rate and once at twice that, for the deliveries the gateway sustains (a phase's
+  deliveries count towards that target only if its p99 met the room's latency target), and
+  the gateway's CPU time per 1,000 deliveries (steadier than latency on a busy machine);
 * dm: pairs of users, one on each gateway, sending direct messages to each other at a fixed
   total rate: latency at the recipient, across processes through Redis.
 
@@ -188,8 +190,9 @@ def _with_cpu(pids: list[int], fn: Callable[[], dict[str, Any]]) -> dict[str, An
     w0 = [runqueue_wait_s(p) for p in pids]
     out = fn()
     wall = time.monotonic() - t0
-    out["cpu"] = {"gateway_cores": [round((cpu_seconds(p) - c) / wall, 2)
-                                    for p, c in zip(pids, c0, strict=True)],
+    used = [cpu_seconds(p) - c for p, c in zip(pids, c0, strict=True)]
+    out["cpu"] = {"gateway_cores": [round(u / wall, 2) for u in used],
+                  "gateway_cpu_s": [round(u, 2) for u in used],
                   # Time the gateway was ready to run but waited for a core (other processes
                   # had them), per second: CPU starvation by the rest of the machine.
                   "gateway_waiting_for_cpu": [round((runqueue_wait_s(p) - w) / wall, 2)
@@ -259,7 +262,12 @@ def room(stack: ChatStack, users: list[User], port: int, pid: int, rate: float,
               "sends": list(range(min(senders, len(part)))), "duration_s": seconds,
               "drain_s": 10} for part in parts]
     out = _run(stack, specs, "room", [pid])
+    cpu_s = out["cpu"]["gateway_cpu_s"][0]
     return out | {"members": len(users), "offered_rate": rate, "senders": senders * procs,
+                  # The gateway's CPU time (user + system) per delivery: unlike latency, it
+                  # hardly depends on what else the machine is doing.
+                  "gateway_cpu_ms_per_1000_deliveries":
+                      round(cpu_s * 1e6 / out["deliveries"], 2) if out["deliveries"] else None,
                   "offered_deliveries_per_s": rate * len(users),
                   # Acked messages that had not reached every member when the run ended.
                   "missing_deliveries": out["acked"] * len(users) - out["deliveries"]}
@@ -338,25 +346,38 @@ def measure(sizes: Sizes) -> dict[str, Any]:
             if proc.poll() is not None:
                 raise VezaError(f"{name} exited during the run:\n{stack.log_tail(name)}",
                                 code="benchmark_failed")
-    sustained = max(results["room"]["deliveries_per_s"], results["room_2x"]["deliveries_per_s"])
-    targets = [
+    return {"parameters": {**asdict(sizes), "chat_rate_limit": "0 (off for the benchmark)",
+                           "persistence": "RabbitMQ journal + archiver to PostgreSQL",
+                           "fanout": "Redis pub/sub",
+                           "clients": "benchmarks.chatload on benchmarks.wsclient, uvloop",
+                           "compression": "off"},
+            "results": results, "targets": targets(sizes, results)}
+
+
+def sustained_deliveries(phases: list[dict[str, Any]], p99_ms: float = ROOM_P99_MS
+                         ) -> float | None:
+    """The most deliveries a second among the room phases whose p99 held (``< p99_ms``); None
+    if none did. Deliveries that arrive seconds late were not sustained, however many."""
+    held = [p["deliveries_per_s"] for p in phases
+            if p.get("p99_ms") is not None and p["p99_ms"] < p99_ms]
+    return max(held) if held else None
+
+
+def targets(sizes: Sizes, results: dict[str, Any]) -> list[Target]:
+    """The targets, evaluated on the results of ``measure``."""
+    return [
         Target("idle connections on one gateway", results["idle"]["connections"],
                f">= {IDLE_TARGET}", "connections"),
         Target("memory per idle connection", results["idle"]["kib_per_connection"],
                f"<= {KIB_PER_CONN:g}", "KiB"),
-        Target(f"room deliveries/s, {sizes.members} members, persisted", sustained,
+        Target(f"room deliveries/s with p99 < {ROOM_P99_MS:g} ms, {sizes.members} members, "
+               "persisted", sustained_deliveries([results["room"], results["room_2x"]]),
                f">= {DELIVERIES_TARGET:g}", "deliveries/s"),
         Target(f"room p99 at {sizes.room_rate:g} msg/s, {sizes.members} members",
                results["room"]["p99_ms"], f"< {ROOM_P99_MS:g}", "ms"),
         Target(f"dm p99 across two gateways at {sizes.dm_rate:g} msg/s",
                results["dm"]["p99_ms"], f"< {DM_P99_MS:g}", "ms"),
     ]
-    return {"parameters": {**asdict(sizes), "chat_rate_limit": "0 (off for the benchmark)",
-                           "persistence": "RabbitMQ journal + archiver to PostgreSQL",
-                           "fanout": "Redis pub/sub",
-                           "clients": "benchmarks.chatload on benchmarks.wsclient, uvloop",
-                           "compression": "off"},
-            "results": results, "targets": targets}
 
 
 def run(*, quick: bool = False) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import Any
 from uuid6 import uuid7
 
 from chat.hub import Conn
-from chat.rooms import check_read, check_send, mentioned_handles
+from chat.rooms import Room, check_read, check_send, mentioned_handles
 from chat.service import ChatService
 from storage.chat import ChatStore
 from veza.errors import ForbiddenError, NotFoundError
@@ -18,19 +18,20 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
-async def _mentions(svc: ChatService, room_kind: str, members: set[str], author: str,
-                    body: str) -> list[str]:
-    """Resolve ``@handle``s to user ids; in private and direct rooms only members count."""
+async def _mentions(svc: ChatService, room: Room, author: str, body: str) -> list[str]:
+    """Resolve ``@handle``s to user ids; in private and direct rooms only members (as they were
+    when the message came) count."""
     handles = mentioned_handles(body)
     if not handles:
         return []
+    members = set(room.members) if room.kind in ("private", "direct") else set()
     missing = [h for h in handles if h not in svc.handles]
     if missing:
         found = await svc.db_call(lambda store: store.users_by_handle(missing))
         for handle, user_id in found.items():
             svc.handles.remember(handle, user_id)
     ids = [svc.handles[h] for h in handles if h in svc.handles]
-    if room_kind in ("private", "direct"):
+    if room.kind in ("private", "direct"):
         ids = [i for i in ids if i in members]
     return [i for i in dict.fromkeys(ids) if i != author]
 
@@ -47,7 +48,7 @@ async def send(svc: ChatService, conn: Conn, frame: dict[str, Any]) -> dict[str,
         await _in_room(svc, frame["reply_to"], room_id, "reply_to")
     await svc.hit_limit(conn)
     body = frame["body"]
-    mentions = await _mentions(svc, room.kind, set(room.members), conn.user_id, body)
+    mentions = await _mentions(svc, room, conn.user_id, body)
     message_id, at = str(uuid7()), _now()
     record = {"v": 1, "kind": "message", "id": message_id, "room_id": room_id,
               "author_id": conn.user_id, "client_id": cid, "body": body,

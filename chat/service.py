@@ -79,8 +79,13 @@ class ChatService:
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn)
 
     def principal(self, conn: Conn) -> Principal:
-        return Principal(user_id=UUID(conn.user_id), role=conn.role,
-                         session_id=UUID(conn.session_id))
+        """Who the socket acts for (built once per socket: its user, role and session do not
+        change while it is open)."""
+        who = conn.principal
+        if who is None:
+            who = conn.principal = Principal(user_id=UUID(conn.user_id), role=conn.role,
+                                             session_id=UUID(conn.session_id))
+        return who
 
     async def room(self, room_id: str) -> Room:
         """The room from the cache, loaded on a miss; NotFoundError if there is none.
