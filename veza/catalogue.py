@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from pipeline.probe import TAG_LIMITS
+from pipeline.embedded_tags import TAG_LIMITS
 from storage.accounts import Accounts
 from storage.objects import ObjectStore
 from storage.plays import Plays

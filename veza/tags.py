@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from pipeline.probe import TAG_LIMITS, EmbeddedTags, clean_text, read_tags
+from pipeline.embedded_tags import TAG_LIMITS, EmbeddedTags, clean_text, read_tags
 from storage.repositories import UnitOfWork, unit_of_work
 from storage.track_tags import TrackTags
 from veza.errors import NotFoundError, VezaError

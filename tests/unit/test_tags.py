@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.probe import TAG_LIMITS, EmbeddedTags, clean_text, read_tags
+from pipeline.embedded_tags import TAG_LIMITS, EmbeddedTags, clean_text, read_tags
 
 TAGS = {"title": "Night Drive", "artist": "Ada Lovelace", "album": "Engines",
         "genre": "Synthwave", "date": "2024-05-01", "track": "3/12"}
