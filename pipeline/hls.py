@@ -83,10 +83,8 @@ def package_hls(
 
     Parameters
     ----------
-    src_path : str or os.PathLike
-        Audio file in any format FFmpeg decodes.
-    out_dir : str or os.PathLike
-        Folder for the package; created if missing.
+    src_path, out_dir : str or os.PathLike
+        As for :func:`package_ladder`.
     bitrate : int > 0
         Encoder bit rate in bits/s.
     segment_s : float > 0
