@@ -248,3 +248,29 @@ def test_the_player_shows_the_second_track_from_its_start(played: dict[str, Any]
     page.wait_for_function(f"t => Math.abs(({at})() - t) < 0.05", arg=join + 5)
     body.press("Space")
     page.wait_for_function(f"t => ({at})() > t", arg=join + 5.2)
+
+
+def test_a_segment_refused_once_is_fetched_again_and_the_chain_plays_on(
+        browser: Any, web_stack: Stack, album: dict[str, Any]) -> None:
+    context = new_context(browser, web_stack, viewport={"width": 1280, "height": 800})
+    refused: list[str] = []
+
+    def flaky(route: Any) -> None:
+        if not refused:
+            refused.append(route.request.url)
+            route.fulfill(status=503, body="busy")
+        else:
+            route.continue_()
+
+    context.route("**/seg_00002.m4s*", flaky)
+    page = context.new_page()
+    try:
+        page.goto(f"/playlists/{album['playlist']}")
+        page.get_by_role("button", name="Play all").click()
+        # Segment 2 starts at 6 s: playing past it means it came on the second try.
+        page.wait_for_function("() => document.querySelector('audio').currentTime > 6.5",
+                               timeout=60_000)
+        assert refused, "the player never asked for the second segment"
+        assert page.get_by_text("Cannot play").count() == 0
+    finally:
+        context.close()

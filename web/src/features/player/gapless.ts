@@ -20,6 +20,10 @@ export const AHEAD_S = 30;
 export const BEHIND_S = 20;
 const MIME = 'audio/mp4; codecs="mp4a.40.2"';
 const PUMP_EVERY_MS = 1000;
+const RETRIES = 3;
+const RETRY_MS = 500;
+
+const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export interface Segment {
   url: string;
@@ -304,22 +308,38 @@ export class GaplessChain {
     return track.playlist;
   }
 
-  /** A segment's bytes; a refused URL (expired signature) gets the playlist signed again once. */
+  /**
+   * A segment's bytes. A refused URL (an expired signature) gets the playlist signed again once;
+   * a network failure or a 5xx is tried again, three times with growing pauses, as hls.js does.
+   */
   private async bytes(track: ChainTrack, url: () => string): Promise<ArrayBuffer> {
-    const begun = performance.now();
-    let response = await this.fetcher(url(), { credentials: "omit" });
-    if (response.status === 403 || response.status === 401 || response.status === 410) {
-      await this.playlistOf(track, true);
-      response = await this.fetcher(url(), { credentials: "omit" });
+    for (let attempt = 0; ; attempt++) {
+      const begun = performance.now();
+      let response: Response;
+      try {
+        response = await this.fetcher(url(), { credentials: "omit" });
+        if (response.status === 403 || response.status === 401 || response.status === 410) {
+          await this.playlistOf(track, true);
+          response = await this.fetcher(url(), { credentials: "omit" });
+        }
+      } catch (error) {
+        if (attempt >= RETRIES || this.dead) throw error;
+        await pause(RETRY_MS * 2 ** attempt);
+        continue;
+      }
+      if (response.status >= 500 && attempt < RETRIES && !this.dead) {
+        await pause(RETRY_MS * 2 ** attempt);
+        continue;
+      }
+      if (!response.ok) throw new Error(`segment: HTTP ${response.status}`);
+      const data = await response.arrayBuffer();
+      const seconds = (performance.now() - begun) / 1000;
+      if (data.byteLength > 16_384 && seconds > 0) {
+        const measured = (data.byteLength * 8) / seconds;
+        this.throughput = this.throughput === null ? measured : 0.7 * this.throughput + 0.3 * measured;
+      }
+      return data;
     }
-    if (!response.ok) throw new Error(`segment: HTTP ${response.status}`);
-    const data = await response.arrayBuffer();
-    const seconds = (performance.now() - begun) / 1000;
-    if (data.byteLength > 16_384 && seconds > 0) {
-      const measured = (data.byteLength * 8) / seconds;
-      this.throughput = this.throughput === null ? measured : 0.7 * this.throughput + 0.3 * measured;
-    }
-    return data;
   }
 
   private async pump(): Promise<void> {
