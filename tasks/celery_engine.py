@@ -37,6 +37,7 @@ from kombu import Exchange, Queue
 
 from tasks.engine import TaskEngine, TaskSpec, backoff_ms, queue_depth, set_current_failer
 from veza.errors import BrokerError
+from veza.queues import celery_dead_letter_queue, celery_queue
 
 log = logging.getLogger(__name__)
 
@@ -46,17 +47,12 @@ _PUBLISH_ERRORS = (kombu.exceptions.KombuError, amqp.exceptions.AMQPError,
                    amqp.exceptions.MessageNacked, OSError)
 
 
-def queue_name(task: str) -> str:
-    """Return the Celery queue of ``task``."""
-    return f"{task}.celery"
-
-
 def _queues(specs: Mapping[str, TaskSpec]) -> list[Queue]:
     return [
-        Queue(queue_name(name), Exchange(queue_name(name), type="direct", durable=True),
-              routing_key=queue_name(name), durable=True,
+        Queue(celery_queue(name), Exchange(celery_queue(name), type="direct", durable=True),
+              routing_key=celery_queue(name), durable=True,
               queue_arguments={"x-dead-letter-exchange": "",
-                               "x-dead-letter-routing-key": f"{queue_name(name)}.XQ"})
+                               "x-dead-letter-routing-key": celery_dead_letter_queue(name)})
         for name in specs
     ]
 
@@ -84,8 +80,8 @@ def _configure(app: Celery, specs: Mapping[str, TaskSpec]) -> None:
         accept_content=["json"],
         task_default_delivery_mode="persistent",
         task_queues=_queues(specs),
-        task_routes={name: {"queue": queue_name(name)} for name in specs},
-        task_default_queue=queue_name(next(iter(specs), "veza")),
+        task_routes={name: {"queue": celery_queue(name)} for name in specs},
+        task_default_queue=celery_queue(next(iter(specs), "veza")),
         task_create_missing_queues=False,
         worker_enable_remote_control=False,
         worker_send_task_events=False,
@@ -229,14 +225,14 @@ class CeleryEngine(TaskEngine):
         self.app.close()
 
     def queue(self, task: str) -> str:
-        return queue_name(task)
+        return celery_queue(task)
 
     def dead_letter_queue(self, task: str) -> str:
-        return f"{queue_name(task)}.XQ"
+        return celery_dead_letter_queue(task)
 
     def dead_letters(self) -> int:
         return sum(queue_depth(self.broker_url, self.dead_letter_queue(name))
                    for name in self.specs)
 
 
-__all__ = ["CeleryEngine", "Retry", "queue_name"]
+__all__ = ["CeleryEngine", "Retry"]

@@ -36,6 +36,8 @@ from dramatiq.middleware import (
 )
 
 from veza.errors import BrokerError, ConfigError
+from veza.probes import rabbitmq_depths
+from veza.queues import dramatiq_dead_letter_queue
 
 log = logging.getLogger(__name__)
 
@@ -76,19 +78,7 @@ def check_amqp_url(broker_url: str | None, engine: str) -> str:
 
 def queue_depth(broker_url: str, queue: str) -> int:
     """Return how many messages wait in ``queue`` on RabbitMQ (0 if it was never declared)."""
-    try:
-        connection = pika.BlockingConnection(pika.URLParameters(broker_url))
-    except (pika.exceptions.AMQPError, OSError) as exc:
-        raise BrokerError(f"broker unreachable: {exc!r}") from exc
-    try:
-        channel = connection.channel()
-        return int(channel.queue_declare(queue, passive=True).method.message_count)
-    except pika.exceptions.ChannelClosedByBroker as exc:
-        if exc.reply_code == 404:
-            return 0
-        raise BrokerError(f"broker refused to count {queue!r}: {exc!r}") from exc
-    finally:
-        connection.close()
+    return rabbitmq_depths(broker_url, [queue])[queue] or 0
 
 
 class TaskEngine(abc.ABC):
@@ -258,7 +248,7 @@ class DramatiqEngine(TaskEngine):
         return task
 
     def dead_letter_queue(self, task: str) -> str:
-        return f"{task}.XQ"
+        return dramatiq_dead_letter_queue(task)
 
     def dead_letters(self) -> int:
         if isinstance(self.broker, StubBroker):

@@ -16,7 +16,6 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
 from functools import wraps
 from pathlib import Path
 from typing import Any, ParamSpec
@@ -36,6 +35,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from storage.db import Database
 from veza.errors import ConfigError
 from veza.probes import TIMEOUT_S, rabbitmq_depths
+from veza.queues import Queues, engine_queues
 
 log = logging.getLogger(__name__)
 
@@ -144,44 +144,6 @@ def http_request(endpoint: str, method: str, status: int, seconds: float) -> Non
 
 
 # ---------------------------------------------------------------- live state
-
-
-@dataclass(frozen=True)
-class Queues:
-    """The broker queues whose depth a scrape reports: work waiting, and dead letters."""
-
-    work: tuple[str, ...]
-    dead: tuple[str, ...] = ()
-
-
-def dramatiq_queues(tasks: Iterable[str]) -> Queues:
-    """Return Dramatiq's queues for these tasks: each task's queue and delay queue, and its
-    dead-letter queue."""
-    tasks = list(tasks)
-    return Queues(work=tuple(q for t in tasks for q in (t, f"{t}.DQ")),
-                  dead=tuple(f"{t}.XQ" for t in tasks))
-
-
-def celery_queues(tasks: Iterable[str]) -> Queues:
-    """Return the Celery engine's queues for these tasks (see tasks/celery_engine.py)."""
-    tasks = list(tasks)
-    return Queues(work=tuple(f"{t}.celery" for t in tasks),
-                  dead=tuple(f"{t}.celery.XQ" for t in tasks))
-
-
-def plain_queues(tasks: Iterable[str]) -> Queues:
-    """Return one queue per task, named after it, and no dead-letter queue."""
-    return Queues(work=tuple(tasks))
-
-
-# How each task engine names its queues; an engine with other names adds its function here.
-QUEUE_LAYOUTS: dict[str, Callable[[Iterable[str]], Queues]] = {"dramatiq": dramatiq_queues,
-                                                                "celery": celery_queues}
-
-
-def engine_queues(engine: str, tasks: Iterable[str]) -> Queues:
-    """Return the queues ``engine`` ("dramatiq", "celery", ...) keeps for ``tasks``."""
-    return QUEUE_LAYOUTS.get(engine, plain_queues)(tasks)
 
 
 # Reads the ready-message count of each named queue (None: no such queue yet).

@@ -20,7 +20,7 @@ import requests
 from storage.s3 import S3Store
 from tests.e2e.conftest import Proc, start, stop, wait_for, wait_http
 from tests.helpers import artist_token, decode_strictly, fetch_stream, ffprobe_duration
-from veza.metrics import engine_queues
+from veza.queues import engine_queues
 from veza.uploads import INGEST_TASK
 
 SEGMENT_S = 6.0

@@ -13,6 +13,7 @@ from tasks.actors import build_engine
 from tasks.celery_engine import CeleryEngine
 from tasks.engine import DramatiqEngine, TaskEngine, TaskSpec, open_engine
 from veza.errors import ConfigError
+from veza.queues import engine_queues
 from veza.runtime import Services
 from veza.settings import Settings
 from veza.uploads import ingest_payload, stage_time_limit_s
@@ -82,11 +83,11 @@ def test_build_engine_takes_the_engine_from_the_settings(tmp_path: Path) -> None
 
 
 def test_metrics_read_the_queues_each_engine_declares() -> None:
-    from tasks.celery_engine import queue_name
-    from veza.metrics import engine_queues
-
-    celery = engine_queues("celery", ["veza.ingest"])
-    assert celery.work == (queue_name("veza.ingest"),)
-    assert celery.dead == (f"{queue_name('veza.ingest')}.XQ",)
-    dramatiq = engine_queues("dramatiq", ["veza.ingest"])
-    assert "veza.ingest" in dramatiq.work and dramatiq.dead == ("veza.ingest.XQ",)
+    celery = CeleryEngine.__new__(CeleryEngine)  # naming needs no broker
+    queues = engine_queues("celery", ["veza.ingest"])
+    assert queues.work == (celery.queue("veza.ingest"),) == ("veza.ingest.celery",)
+    assert queues.dead == (celery.dead_letter_queue("veza.ingest"),) == ("veza.ingest.celery.XQ",)
+    dramatiq = DramatiqEngine.__new__(DramatiqEngine)
+    queues = engine_queues("dramatiq", ["veza.ingest"])
+    assert dramatiq.queue("veza.ingest") in queues.work
+    assert queues.dead == (dramatiq.dead_letter_queue("veza.ingest"),) == ("veza.ingest.XQ",)
