@@ -2,6 +2,7 @@ import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { lazy } from "react";
 import { BrowserRouter, Route, Routes } from "react-router-dom";
 
+import { ChatPage } from "@/features/chat";
 import { LoginPage, PasswordPage, RegisterPage, RequireAuth } from "@/features/auth";
 import { ArtistPage, DashboardPage, HistoryPage, HomePage, LikesPage, TrackPage } from "@/features/library";
 import { MyPlaylistsPage, PlaylistPage } from "@/features/playlists";
@@ -45,6 +46,7 @@ export function AppRoutes() {
         <Route path="/dashboard" element={<RequireAuth role="artist"><DashboardPage /></RequireAuth>} />
         <Route path="/login" element={<LoginPage />} />
         <Route path="/register" element={<RegisterPage />} />
+        <Route path="/chat" element={<RequireAuth><ChatPage /></RequireAuth>} />
         <Route path="/account/password" element={<RequireAuth><PasswordPage /></RequireAuth>} />
         {/* More pages (the upload page) go here, one line each. */}
         <Route path="/upload" element={<RequireAuth role="artist"><UploadPage /></RequireAuth>} />

@@ -4,6 +4,7 @@ import { Link, NavLink, Outlet, useLocation } from "react-router-dom";
 
 import { Loading } from "@/components/Feedback";
 import { Toaster } from "@/components/Toast";
+import { ChatDock, ChatToggle } from "@/features/chat";
 import { SessionRestoring, UserMenu, useCurrentUser, useSession, useSessionBoot, useSignedOutRedirect } from "@/features/auth";
 import { SearchBox } from "@/features/search";
 import { cn } from "@/lib/cn";
@@ -89,6 +90,7 @@ export function Layout() {
             <SearchBox />
           </div>
           <div className="ml-auto flex items-center gap-1.5 sm:ml-0 sm:gap-2">
+            <ChatToggle />
             <ThemeSwitch />
             <LanguageSwitch />
             <UserMenu />
@@ -105,6 +107,7 @@ export function Layout() {
           </Suspense>
         </ErrorBoundary>
       </main>
+      <ChatDock />
       <PlayerBarSlot />
       <Toaster />
     </div>

@@ -1,4 +1,4 @@
-import { backoff, BACKOFF_MAX_MS, secondsLeft, SocketClient, socketUrl, useSocket, type SocketDeps } from "./client";
+import { ACK_TIMEOUT_MS, backoff, BACKOFF_MAX_MS, FrameError, secondsLeft, SocketClient, socketUrl, useSocket, type SocketDeps } from "./client";
 import { useTrackEvents } from "./events";
 import { receiveTrackEvent } from "./events";
 
@@ -7,8 +7,15 @@ class FakeSocket {
   onmessage: ((e: { data: string }) => void) | null = null;
   onclose: ((e: { code: number }) => void) | null = null;
   closed: number | null = null;
+  sent: Record<string, unknown>[] = [];
   constructor(readonly url: string) {
     FakeSocket.all.push(this);
+  }
+  send(data: string) {
+    this.sent.push(JSON.parse(data) as Record<string, unknown>);
+  }
+  frame(frame: object) {
+    this.onmessage?.({ data: JSON.stringify(frame) });
   }
   close(code: number) {
     this.closed = code;
@@ -188,5 +195,107 @@ test("a token about to expire is refreshed before the socket opens with it", asy
   await flush();
   expect(refresh).toHaveBeenCalledTimes(1);
   expect(last().url).toContain(`token=${fresh}`);
+  c.stop();
+});
+
+test("a request waits for the open socket, then settles with its ack or its error", async () => {
+  const { c } = client();
+  c.start();
+  const joined = c.request({ type: "room.join", room_id: "r1" });
+  const refused = c.request({ type: "message.send", room_id: "r1", body: "x".repeat(10) });
+  await flush();
+  expect(last().sent).toEqual([]); // no welcome yet
+  last().welcome();
+  const [join, send] = last().sent as { cid: string; type: string }[];
+  expect([join!.type, send!.type]).toEqual(["room.join", "message.send"]);
+  expect(join!.cid).not.toBe(send!.cid);
+  last().frame({ type: "ack", cid: join!.cid, room: { id: "r1" } });
+  last().frame({ type: "error", cid: send!.cid, code: "rate_limited", message: "slow down", retry_after: 3 });
+  await expect(joined).resolves.toMatchObject({ room: { id: "r1" } });
+  const error = await refused.catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(FrameError);
+  expect(error).toMatchObject({ code: "rate_limited", retryAfter: 3 });
+  c.stop();
+});
+
+test("a message outlives a dropped socket and goes again with its cid; other requests fail", async () => {
+  const { c } = client();
+  c.start();
+  await flush();
+  last().welcome();
+  const sent = c.request({ type: "message.send", cid: "m-1", room_id: "r1", body: "hello" }, { resend: true });
+  const history = c.request({ type: "history", room_id: "r1" });
+  let failed: unknown = null;
+  history.catch((e: unknown) => (failed = e));
+  expect(last().sent.map((f) => f.type)).toEqual(["message.send", "history"]);
+
+  last().drop(); // the ack never came
+  await flush();
+  expect(failed).toMatchObject({ code: "disconnected" });
+  // Typed while reconnecting: queued, not lost.
+  const typed = c.request({ type: "message.send", cid: "m-2", room_id: "r1", body: "still there?" }, { resend: true });
+  expect(c.unanswered).toEqual(["m-1", "m-2"]);
+  await vi.advanceTimersByTimeAsync(1000);
+  await flush();
+  last().welcome();
+  expect(last().sent).toEqual([
+    { type: "message.send", cid: "m-1", room_id: "r1", body: "hello" },
+    { type: "message.send", cid: "m-2", room_id: "r1", body: "still there?" },
+  ]);
+  last().frame({ type: "ack", cid: "m-1", id: "id-1", at: "t", duplicate: true });
+  last().frame({ type: "ack", cid: "m-2", id: "id-2", at: "t" });
+  await expect(sent).resolves.toMatchObject({ id: "id-1", duplicate: true });
+  await expect(typed).resolves.toMatchObject({ id: "id-2" });
+  expect(c.unanswered).toEqual([]);
+  c.stop();
+});
+
+test("a request without an answer fails after a while; stopping fails what is left", async () => {
+  const { c } = client();
+  c.start();
+  await flush();
+  last().welcome();
+  const unanswered = c.request({ type: "unread" }).catch((e: unknown) => e);
+  await vi.advanceTimersByTimeAsync(ACK_TIMEOUT_MS);
+  expect(await unanswered).toMatchObject({ code: "timeout" });
+  const queued = c.request({ type: "message.send", room_id: "r", body: "b" }, { resend: true }).catch((e: unknown) => e);
+  c.stop();
+  expect(await queued).toMatchObject({ code: "closed" });
+});
+
+test("1013 (retry later) is remembered and waits longer before the next attempt", async () => {
+  const { c } = client();
+  c.start();
+  await flush();
+  last().welcome();
+  last().drop(1013);
+  expect(useSocket.getState()).toMatchObject({ state: "reconnecting", closeCode: 1013, attempt: 3 });
+  await vi.advanceTimersByTimeAsync(3999); // 4 s, not the 1 s of a first retry
+  expect(FakeSocket.all).toHaveLength(1);
+  await vi.advanceTimersByTimeAsync(1);
+  await flush();
+  expect(FakeSocket.all).toHaveLength(2);
+  last().welcome();
+  expect(useSocket.getState()).toMatchObject({ state: "open", closeCode: null });
+  c.stop();
+});
+
+test("a socket that stops answering pings is replaced", async () => {
+  const { c } = client();
+  c.start();
+  await flush();
+  last().welcome(); // heartbeat_s: 20
+  await vi.advanceTimersByTimeAsync(20_000);
+  const ping = last().sent.at(-1) as { type: string; cid: string };
+  expect(ping.type).toBe("ping");
+  last().frame({ type: "ack", cid: ping.cid });
+  await vi.advanceTimersByTimeAsync(20_000); // answered: a new ping
+  expect(FakeSocket.all).toHaveLength(1);
+  await vi.advanceTimersByTimeAsync(20_000); // this one was not
+  expect(last().closed).toBe(4000);
+  expect(useSocket.getState().state).toBe("reconnecting");
+  await vi.advanceTimersByTimeAsync(1000);
+  await flush();
+  expect(FakeSocket.all).toHaveLength(2);
   c.stop();
 });

@@ -2,12 +2,18 @@
  * The one chat socket of a signed-in user: it connects to the `chat_url` of GET /api/v1/config
  * with the access token, reconnects with exponential backoff and jitter, and hands every frame
  * to its listeners. A close with 4001 (the session was signed out) stops it and ends the session.
+ *
+ * Frames that want an answer go through `request`: it gives each a `cid`, waits for the socket
+ * to be open, and settles with the `ack` or rejects with a `FrameError`. A request made with
+ * `resend` (message.send: the gateway knows its `cid`) outlives a dropped socket and is sent
+ * again, with the same `cid`, once the next socket says welcome; the others are rejected.
+ * A ping every heartbeat finds a socket that died without a close and replaces it.
  */
 import { create } from "zustand";
 
 import { API, getAccessToken, refreshSession, request, sessionEnded } from "@/lib/api";
 
-import { SIGNED_OUT, type ServerFrame } from "./frames";
+import { CLOSE, SIGNED_OUT, type AckFrame, type ClientFrame, type ErrorFrame, type ServerFrame } from "./frames";
 
 export type SocketState = "connecting" | "open" | "reconnecting" | "closed";
 
@@ -17,9 +23,50 @@ interface SocketStore {
   attempt: number;
   /** When the next attempt is due (ms since the epoch), while reconnecting. */
   retryAt: number | null;
+  /** The close code of the last socket that was lost, until one opens again (null: none). */
+  closeCode: number | null;
 }
 
-export const useSocket = create<SocketStore>(() => ({ state: "closed", attempt: 0, retryAt: null }));
+export const useSocket = create<SocketStore>(() => ({ state: "closed", attempt: 0, retryAt: null, closeCode: null }));
+
+/** An `error` frame answering a request, or the socket lost before the answer (`disconnected`). */
+export class FrameError extends Error {
+  readonly code: string;
+  readonly fields: Record<string, string> | undefined;
+  /** Seconds to wait, for `rate_limited`. */
+  readonly retryAfter: number | undefined;
+  constructor(frame: Pick<ErrorFrame, "code" | "message"> & Partial<ErrorFrame>) {
+    super(frame.message);
+    this.name = "FrameError";
+    this.code = frame.code;
+    this.fields = frame.fields;
+    this.retryAfter = frame.retry_after;
+  }
+}
+
+/** A client id: unique enough for the gateway's 1-64 characters. */
+export function newCid(): string {
+  return typeof crypto !== "undefined" && "randomUUID" in crypto
+    ? crypto.randomUUID()
+    : `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+}
+
+/** How long a request that is not resent waits for its answer once sent. */
+export const ACK_TIMEOUT_MS = 15_000;
+
+interface Pending {
+  frame: ClientFrame & { cid: string };
+  resend: boolean;
+  sent: boolean;
+  timer: ReturnType<typeof setTimeout> | null;
+  resolve: (ack: AckFrame) => void;
+  reject: (error: FrameError) => void;
+}
+
+export interface RequestOptions {
+  /** Send again with the same cid after a reconnect, never reject for a lost socket. */
+  resend?: boolean;
+}
 
 export const BACKOFF_BASE_MS = 1000;
 export const BACKOFF_MAX_MS = 30_000;
@@ -91,6 +138,9 @@ export class SocketClient {
   private timer: ReturnType<typeof setTimeout> | null = null;
   private listeners = new Set<Listener>();
   private welcomed = false;
+  private pending = new Map<string, Pending>();
+  private pinger: ReturnType<typeof setInterval> | null = null;
+  private pingCid: string | null = null;
   /** Refresh the access token once per outage whose handshake was refused. */
   private refreshed = false;
 
@@ -111,15 +161,98 @@ export class SocketClient {
     void this.connect();
   }
 
+  /**
+   * Send a frame that wants an answer; settles with its `ack`, or rejects with a FrameError
+   * (the gateway's `error`, `disconnected`, `timeout`, or `closed` once the socket is stopped).
+   */
+  request<A extends AckFrame = AckFrame>(frame: ClientFrame, options: RequestOptions = {}): Promise<A> {
+    const cid = frame.cid ?? newCid();
+    return new Promise<A>((resolve, reject) => {
+      const previous = this.pending.get(cid);
+      previous?.reject(new FrameError({ code: "replaced", message: "sent again" }));
+      const entry: Pending = {
+        frame: { ...frame, cid } as ClientFrame & { cid: string },
+        resend: options.resend ?? false,
+        sent: false,
+        timer: null,
+        resolve: resolve as (ack: AckFrame) => void,
+        reject,
+      };
+      this.pending.set(cid, entry);
+      if (this.isOpen) this.transmit(entry);
+    });
+  }
+
+  /** Send a frame that has no answer (typing, presence.set); false when no socket is open. */
+  send(frame: ClientFrame): boolean {
+    if (!this.isOpen) return false;
+    this.ws!.send(JSON.stringify(frame));
+    return true;
+  }
+
+  /** The cids of requests not yet answered (messages waiting for their ack among them). */
+  get unanswered(): string[] {
+    return [...this.pending.keys()];
+  }
+
+  private transmit(entry: Pending): void {
+    entry.sent = true;
+    this.ws!.send(JSON.stringify(entry.frame));
+    if (!entry.resend && entry.timer === null) {
+      entry.timer = setTimeout(() => this.settle(entry.frame.cid, new FrameError({ code: "timeout", message: "no answer" })), ACK_TIMEOUT_MS);
+    }
+  }
+
+  private settle(cid: string, outcome: AckFrame | FrameError): void {
+    const entry = this.pending.get(cid);
+    if (!entry) return;
+    this.pending.delete(cid);
+    if (entry.timer) clearTimeout(entry.timer);
+    if (outcome instanceof FrameError) entry.reject(outcome);
+    else entry.resolve(outcome);
+  }
+
+  /** The socket is gone: resendable requests wait for the next one, the sent others fail. */
+  private lost(): void {
+    this.welcomed = false;
+    if (this.pinger) clearInterval(this.pinger);
+    this.pinger = null;
+    this.pingCid = null;
+    for (const entry of [...this.pending.values()]) {
+      if (entry.resend) entry.sent = false;
+      else if (entry.sent) this.settle(entry.frame.cid, new FrameError({ code: "disconnected", message: "connection lost" }));
+    }
+  }
+
+  private opened(heartbeatS: number): void {
+    for (const entry of [...this.pending.values()]) {
+      if (!entry.sent) this.transmit(entry);
+    }
+    if (this.pinger) clearInterval(this.pinger);
+    const every = Math.max(1, heartbeatS) * 1000;
+    this.pinger = setInterval(() => {
+      // The previous ping went unanswered for a whole heartbeat: the socket is dead.
+      if (this.pingCid !== null) {
+        this.dropped(this.ws, 4000);
+        return;
+      }
+      const cid = `ping-${newCid()}`;
+      this.pingCid = cid;
+      if (this.ws) this.ws.send(JSON.stringify({ type: "ping", cid }));
+    }, every);
+  }
+
   stop(): void {
     this.running = false;
+    this.lost();
+    for (const entry of [...this.pending.values()]) this.settle(entry.frame.cid, new FrameError({ code: "closed", message: "signed out" }));
     if (typeof window !== "undefined") window.removeEventListener("online", this.onOnline);
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     const ws = this.ws;
     this.ws = null;
     ws?.close(1000);
-    useSocket.setState({ state: "closed", attempt: 0, retryAt: null });
+    useSocket.setState({ state: "closed", attempt: 0, retryAt: null, closeCode: null });
   }
 
   /** Back online: try now rather than at the end of the backoff. */
@@ -165,24 +298,44 @@ export class SocketClient {
       } catch {
         return;
       }
+      if (frame.type === "ack" && frame.cid === this.pingCid) {
+        this.pingCid = null;
+        return;
+      }
       if (frame.type === "welcome") {
         this.welcomed = true;
         this.refreshed = false;
-        useSocket.setState({ state: "open", attempt: 0, retryAt: null });
+        useSocket.setState({ state: "open", attempt: 0, retryAt: null, closeCode: null });
       }
+      // Listeners see the welcome before queued requests go out (they may add their own first).
       for (const listener of this.listeners) listener(frame);
-    };
-    ws.onclose = (event) => {
-      if (ws !== this.ws) return;
-      this.ws = null;
-      if (!this.running) return;
-      if (event.code === SIGNED_OUT) {
-        this.stop();
-        deps.signedOut("signed_out");
-        return;
+      if (frame.type === "welcome") this.opened(frame.heartbeat_s);
+      else if ((frame.type === "ack" || frame.type === "error") && frame.cid) {
+        this.settle(frame.cid, frame.type === "ack" ? frame : new FrameError(frame));
       }
-      this.retry();
     };
+    ws.onclose = (event) => this.dropped(ws, event.code);
+  }
+
+  private dropped(ws: WebSocket | null, code: number): void {
+    if (ws === null || ws !== this.ws) return;
+    this.ws = null;
+    ws.onmessage = null;
+    ws.onclose = null;
+    if (code === 4000) ws.close(4000);
+    this.lost();
+    if (!this.running) return;
+    useSocket.setState({ closeCode: code === 4000 ? null : code });
+    if (code === SIGNED_OUT) {
+      this.stop();
+      this.deps!.signedOut("signed_out");
+      return;
+    }
+    // The server asked for a pause: start the backoff a few steps up (4 s and more).
+    if (code === CLOSE.tryLater || code === CLOSE.rateLimited || code === CLOSE.policy) {
+      useSocket.setState((s) => ({ attempt: Math.max(s.attempt, 2) }));
+    }
+    this.retry();
   }
 
   private retry(): void {

@@ -1,5 +1,6 @@
-/** The chat socket: one per signed-in user; here, what the pipeline's live events need. */
+/** The chat socket: one per signed-in user, with requests and acks, and the pipeline's live events. */
 export { SocketConnection } from "./components/SocketConnection";
-export { socket, useSocket, type SocketState } from "./client";
+export { ACK_TIMEOUT_MS, FrameError, newCid, socket, useSocket, type RequestOptions, type SocketState } from "./client";
 export { onTrackEvent, receiveTrackEvent, useTrackEvent } from "./events";
-export type { TrackEvent, TrackFailedFrame, TrackProgressFrame, TrackReadyFrame } from "./frames";
+export { CLOSE } from "./frames";
+export type * from "./frames";

@@ -7,6 +7,7 @@ import { Button, buttonClass } from "@/components/Button";
 import { ErrorMessage, Loading } from "@/components/Feedback";
 import { toast } from "@/components/Toast";
 import { useCurrentUser } from "@/features/auth";
+import { MessageButton } from "@/features/chat";
 import { useTrackEvent } from "@/features/socket";
 import { ApiError } from "@/lib/api";
 import { useTitle } from "@/lib/useTitle";
@@ -59,6 +60,7 @@ export function ArtistPage() {
             {p.followed_by_me ? t("artist.following") : t("artist.follow")}
           </Button>
         ) : null}
+        {user && !me ? <MessageButton userId={p.id} handle={p.handle} className={buttonClass("secondary")} /> : null}
         {!user ? (
           <Link className={buttonClass("primary")} to={`/login?next=${encodeURIComponent(`/u/${p.handle}`)}`}>
             {t("artist.follow")}

@@ -6,6 +6,16 @@ import { useSession } from "@/features/auth";
 import { API, request } from "@/lib/api";
 
 import { socket, useSocket } from "../client";
+import { CLOSE } from "../frames";
+
+/** What each close code the client may hear means to the reader (4001 goes to the sign-in page). */
+const CLOSE_REASONS: Record<number, string> = {
+  [CLOSE.goingAway]: "close.goingAway",
+  [CLOSE.policy]: "close.policy",
+  [CLOSE.tooLarge]: "close.tooLarge",
+  [CLOSE.tryLater]: "close.tryLater",
+  [CLOSE.rateLimited]: "close.rateLimited",
+};
 import { onTrackEvent } from "../events";
 
 async function titleOf(trackId: string): Promise<string | null> {
@@ -24,6 +34,7 @@ export function SocketConnection() {
   const { t } = useTranslation("socket");
   const signedIn = useSession((s) => s.status === "signedIn");
   const state = useSocket((s) => s.state);
+  const closeCode = useSocket((s) => s.closeCode);
 
   useEffect(() => {
     if (!signedIn) return;
@@ -50,6 +61,7 @@ export function SocketConnection() {
   if (!signedIn || state === "open" || state === "closed" || state === "connecting") return null;
   return (
     <p role="status" className="fixed left-1/2 top-2 z-50 -translate-x-1/2 rounded-full bg-amber-100 px-3 py-1 text-sm text-amber-900 shadow dark:bg-amber-900 dark:text-amber-50">
+      {closeCode !== null && closeCode in CLOSE_REASONS ? `${t(CLOSE_REASONS[closeCode]!)} ` : ""}
       {t("reconnecting")}
     </p>
   );
