@@ -38,7 +38,6 @@ TAG = Tag(name="tracks", description="upload, metadata, listing, deletion, repro
 bp = APIBlueprint("tracks", __name__, url_prefix="/api/v1/tracks", abp_tags=[TAG])
 
 M3U8 = "application/vnd.apple.mpegurl"
-SAMPLE_RATE = 48_000  # of every rendition (pipeline/ladder.py encodes each rung at 48 kHz)
 AUDIO_BODY = {
     "requestBody": {
         "required": True,
@@ -179,7 +178,7 @@ def _track(seen: TrackView, access: str | None = None) -> dict[str, Any]:
                  "segments": r.segment_count,
                  # The timeline, for a gapless player: priming, then exactly `samples`.
                  "playlist_url": f"{hls}/{r.name}/index.m3u8{grant}",
-                 "sample_rate": SAMPLE_RATE, "priming_samples": r.priming_samples,
+                 "sample_rate": streaming.SAMPLE_RATE, "priming_samples": r.priming_samples,
                  "samples": r.samples}
                 for r in seen.renditions
             ],

@@ -16,7 +16,7 @@ from uuid import UUID
 import jwt
 import m3u8
 
-from pipeline.hls import MASTER
+from pipeline.hls import MASTER, SAMPLE_RATE  # noqa: F401 - the rate of every rendition, for the API
 from storage.objects import MAX_EXPIRES_S
 from veza.errors import NotFoundError, SignatureError
 from veza.layout import hls_prefix
