@@ -300,6 +300,46 @@ def test_a_dropped_socket_reconnects_and_delivers_what_was_typed_exactly_once(ro
         assert messages_with(b, text).count() == 1, text
 
 
+def test_on_a_narrow_screen_the_chat_is_a_page_of_its_own(room: Room) -> None:
+    page = room.b.page
+    page.set_viewport_size({"width": 360, "height": 740})
+    try:
+        page.get_by_role("link", name=re.compile(r"^Chat\b")).click()
+        page.wait_for_url(re.compile(r"/chat$"))
+        main = page.get_by_role("main")
+        main.get_by_role("heading", level=1, name="Chat").wait_for()
+        assert not panel(room.b).count()  # no side panel on top of it
+        # The room open in the panel is open here, and the way back leads to the list.
+        main.get_by_role("textbox", name=f"Message {ROOM}").wait_for()
+        main.get_by_role("button", name="Back to the rooms").click()
+        main.get_by_role("button", name=re.compile(f"^{ROOM}")).click()
+        main.get_by_role("textbox", name=f"Message {ROOM}").wait_for()
+    finally:
+        page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto("/")
+    open_panel(room.b).get_by_role("button", name=re.compile(f"^{ROOM}")).click()
+
+
+def test_a_muted_or_banned_member_reads_why_and_until_when(room: Room) -> None:
+    a, b = room.a, room.b
+    panel(a).get_by_role("button", name=re.compile(r"^People \(")).click()
+    people = panel(a).get_by_role("region", name="People in the room")
+    people.get_by_role("button", name="@lin: actions").click()
+    a.page.get_by_role("menuitem", name="Mute for 10 minutes").click()
+    a.page.get_by_text("@lin is muted.", exact=True).wait_for()
+    notice = panel(b).get_by_role("status").filter(has_text="A moderator muted you in this room")
+    notice.wait_for(timeout=3000)
+    assert re.search(r"until .*\d:\d\d", notice.inner_text()), notice.inner_text()
+    assert not field_of(b).count()
+
+    people.get_by_role("button", name="@lin: actions").click()
+    a.page.get_by_role("menuitem", name="Ban from the room").click()
+    panel(b).get_by_role("status").filter(
+        has_text="You were banned from this room by a moderator").wait_for(timeout=3000)
+    panel(b).get_by_role("button", name="Back to the rooms").click()
+    panel(b).get_by_role("button", name=f"{ROOM}, banned").wait_for()
+
+
 def test_the_chat_broke_no_rule_of_the_security_policy(room: Room) -> None:
     broken = [e for e in room.a.errors + room.b.errors
               if "Content Security Policy" in e or e.startswith("uncaught:")]
