@@ -1,4 +1,4 @@
-import { useCallback, useEffect } from "react";
+import { useCallback, useEffect, useRef } from "react";
 import { useTranslation } from "react-i18next";
 import { Link, useLocation, useNavigate, useSearchParams } from "react-router-dom";
 
@@ -69,15 +69,26 @@ export function ChatDock() {
   const signedIn = useSession((s) => s.status === "signedIn");
   const { open, setOpen } = usePanel();
   const { pathname } = useLocation();
-  if (!signedIn || !open || pathname === "/chat") return null;
+  const ref = useRef<HTMLElement>(null);
+  const shown = signedIn && open && pathname !== "/chat";
+  // Opened from its button: the focus goes into the panel (and back to the button on Escape).
+  useEffect(() => {
+    if (shown && document.activeElement?.getAttribute("aria-controls") === "chat-panel") ref.current?.focus();
+  }, [shown]);
+  if (!shown) return null;
   return (
     <aside
+      ref={ref}
       id="chat-panel"
+      tabIndex={-1}
       aria-label={t("panel.title")}
       onKeyDown={(event) => {
-        if (event.key === "Escape" && !event.defaultPrevented) setOpen(false);
+        // Not an Escape meant for a menu or a dialog of the panel (they are portalled outside it).
+        if (event.key !== "Escape" || event.defaultPrevented || !event.currentTarget.contains(event.target as Node)) return;
+        setOpen(false);
+        document.querySelector<HTMLElement>('[aria-controls="chat-panel"]')?.focus();
       }}
-      className="fixed bottom-24 right-2 top-28 z-20 flex w-[24rem] max-w-[calc(100vw-1rem)] flex-col overflow-hidden rounded-lg border border-zinc-200 bg-white shadow-xl max-[768px]:hidden dark:border-zinc-800 dark:bg-zinc-900"
+      className="fixed bottom-24 right-2 top-28 z-20 flex focus:outline-none w-[24rem] max-w-[calc(100vw-1rem)] flex-col overflow-hidden rounded-lg border border-zinc-200 bg-white shadow-xl max-[768px]:hidden dark:border-zinc-800 dark:bg-zinc-900"
     >
       <ChatPanel onClose={() => setOpen(false)} />
     </aside>

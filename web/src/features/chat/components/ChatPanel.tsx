@@ -1,4 +1,4 @@
-import { useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
 
 import { Button } from "@/components/Button";
@@ -47,8 +47,23 @@ export function ChatPanel({ headingLevel = 2, onClose }: { headingLevel?: 1 | 2;
   const room = useChat((s) => (s.active ? s.rooms[s.active] : undefined));
   const me = useChat((s) => s.me);
   const Heading = headingLevel === 1 ? "h1" : "h2";
+  const root = useRef<HTMLDivElement>(null);
+  const first = useRef(true);
+  // Going into a room or back to the list removes what had the focus: give it to the new view.
+  useEffect(() => {
+    if (first.current) {
+      first.current = false;
+      return;
+    }
+    const focused = document.activeElement;
+    if (focused && focused !== document.body && root.current?.contains(focused)) return;
+    const target = active
+      ? root.current?.querySelector<HTMLElement>("textarea")
+      : root.current?.querySelector<HTMLElement>("ul button");
+    target?.focus();
+  }, [active]);
   return (
-    <div className="flex h-full min-h-0 flex-col">
+    <div ref={root} className="flex h-full min-h-0 flex-col">
       <div className="flex items-center gap-1 border-b border-zinc-200 px-3 py-2 dark:border-zinc-800">
         <Heading className="flex-1 text-lg font-semibold">{t("panel.title")}</Heading>
         <NotifyButton />
