@@ -7,6 +7,7 @@ import { Confirm } from "@/components/Dialog";
 import { ErrorMessage, Loading } from "@/components/Feedback";
 import { toast } from "@/components/Toast";
 import { useCurrentUser } from "@/features/auth";
+import { TrackComments } from "@/features/comments";
 import { AddToPlaylistMenu } from "@/features/playlists";
 import { ApiError } from "@/lib/api";
 import { useTitle } from "@/lib/useTitle";
@@ -217,6 +218,7 @@ export function TrackPage() {
         </div>
       ) : null}
       {track.stream ? <WaveformSlot track={track} access={access} /> : null}
+      {track.stream ? <TrackComments track={{ ...track, access }} /> : null}
       <section aria-labelledby="figures">
         <h2 id="figures" className="mb-3 text-xl font-semibold">
           {t("analysis")}

@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useRef, useState, type KeyboardEvent, type PointerEvent } from "react";
+import { useEffect, useMemo, useRef, useState, type KeyboardEvent, type PointerEvent, type ReactNode } from "react";
 import { useTranslation } from "react-i18next";
 
 import { formatTime, playbackPosition, playTracks, usePlayer, type PlayableTrack } from "@/features/player";
@@ -22,8 +22,15 @@ function usePalette(refs: Record<keyof Palette, React.RefObject<HTMLSpanElement 
  * A track's waveform (audiowaveform JSON drawn on a canvas): click or drag to seek, ←/→ 5 s,
  * PageUp/PageDown 30 s, Home/End. On a track that is not playing, a click starts it there.
  * The played part is drawn in the accent colour; beats and cue points on request.
+ * `children` draws what goes under it (comment markers), given the duration and the way to seek.
  */
-export function TrackWaveform({ track }: { track: PlayableTrack }) {
+export function TrackWaveform({
+  track,
+  children,
+}: {
+  track: PlayableTrack;
+  children?: (duration: number, seekTo: (seconds: number) => void) => ReactNode;
+}) {
   const { t } = useTranslation("waveform");
   const analysis = useAnalysis(track.id, track.access);
   const zoom = analysis.data
@@ -179,6 +186,7 @@ export function TrackWaveform({ track }: { track: PlayableTrack }) {
           </p>
         )}
       </div>
+      {children?.(duration, seekTo)}
       <figcaption className="mt-1 flex items-center justify-between text-xs text-zinc-600 dark:text-zinc-400">
         <span className="tabular-nums">
           {formatTime(position)} / {formatTime(duration)}
