@@ -1,6 +1,8 @@
 """The chat panel in real Chromium against `veza up`, two people in two browser contexts: a
 message from one reaches the other within a second (measured in the pages), typing, presence,
-a reaction, an edit and a mention reach them; axe finds nothing serious in the panel; and when
+a reaction, an edit and a mention reach them; a moderator's mute and ban are explained to the
+one muted or banned; a direct message starts from an artist's page; on a narrow screen the chat
+is a page of its own; axe finds nothing serious in the panel; and when
 the socket drops (the page's WebSocket passes through a gate the test opens and shuts), the
 panel says it is reconnecting, and a message typed meanwhile, or one whose ack was lost with
 the socket, is delivered exactly once."""
@@ -338,6 +340,20 @@ def test_a_muted_or_banned_member_reads_why_and_until_when(room: Room) -> None:
         has_text="You were banned from this room by a moderator").wait_for(timeout=3000)
     panel(b).get_by_role("button", name="Back to the rooms").click()
     panel(b).get_by_role("button", name=f"{ROOM}, banned").wait_for()
+
+
+def test_a_direct_message_starts_from_an_artists_page(room: Room) -> None:
+    a, b = room.a, room.b
+    b.page.goto(f"/u/{a.handle}")
+    b.page.get_by_role("button", name=f"Send a direct message to @{a.handle}").click()
+    field = panel(b).get_by_role("textbox", name=f"Message @{a.handle}")
+    field.fill("loved your set")
+    field.press("Enter")
+    panel(b).get_by_role("log", name=f"Messages in @{a.handle}").get_by_role("article").filter(
+        has_text="loved your set").wait_for()
+    panel(a).get_by_role("button", name="Back to the rooms").click()
+    direct = panel(a).get_by_role("region", name="Direct messages")
+    direct.get_by_role("button", name=f"@{b.handle}, 1 unread").wait_for(timeout=3000)
 
 
 def test_the_chat_broke_no_rule_of_the_security_policy(room: Room) -> None:

@@ -4,7 +4,7 @@ import { Link, NavLink, Outlet, useLocation } from "react-router-dom";
 
 import { Loading } from "@/components/Feedback";
 import { Toaster } from "@/components/Toast";
-import { ChatDock, ChatToggle } from "@/features/chat";
+import { ChatDock, ChatToggle, useChatInset } from "@/features/chat";
 import { SessionRestoring, UserMenu, useCurrentUser, useSession, useSessionBoot, useSignedOutRedirect } from "@/features/auth";
 import { SearchBox } from "@/features/search";
 import { cn } from "@/lib/cn";
@@ -73,8 +73,9 @@ export function Layout() {
   useSessionBoot();
   useSignedOutRedirect();
   useMoveToNewPage(location.pathname);
+  const chatInset = useChatInset();
   return (
-    <div className="flex min-h-full flex-col">
+    <div className={cn("flex min-h-full flex-col", chatInset)}>
       <a
         href="#main"
         className="sr-only z-50 rounded-md bg-violet-700 px-4 py-2 text-white focus:not-sr-only focus:fixed focus:left-2 focus:top-2"

@@ -3,7 +3,7 @@
  * builds on (track comments, listening rooms): send frames and await their acks, join rooms,
  * read their history and members, and hear every chat frame.
  */
-export { ChatDock, ChatPage, ChatToggle, MessageButton } from "./components/ChatDock";
+export { ChatDock, ChatPage, ChatToggle, MessageButton, useChatInset } from "./components/ChatDock";
 export { ChatPanel } from "./components/ChatPanel";
 export { RoomView } from "./components/RoomView";
 export { errorText } from "./errors";

@@ -63,14 +63,24 @@ export function ChatToggle() {
   );
 }
 
+function useShown(): boolean {
+  const signedIn = useSession((s) => s.status === "signedIn");
+  const open = usePanel((s) => s.open);
+  const { pathname } = useLocation();
+  return signedIn && open && pathname !== "/chat";
+}
+
+/** The room the open panel takes on a wide screen: the layout keeps its pages out of it. */
+export function useChatInset(): string {
+  return useShown() ? "min-[769px]:pr-[25rem]" : "";
+}
+
 /** The side panel beside every page on a wide screen, while open. */
 export function ChatDock() {
   const { t } = useTranslation("chat");
-  const signedIn = useSession((s) => s.status === "signedIn");
-  const { open, setOpen } = usePanel();
-  const { pathname } = useLocation();
+  const setOpen = usePanel((s) => s.setOpen);
   const ref = useRef<HTMLElement>(null);
-  const shown = signedIn && open && pathname !== "/chat";
+  const shown = useShown();
   // Opened from its button: the focus goes into the panel (and back to the button on Escape).
   useEffect(() => {
     if (shown && document.activeElement?.getAttribute("aria-controls") === "chat-panel") ref.current?.focus();
