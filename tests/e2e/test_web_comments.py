@@ -29,6 +29,7 @@ from tests.e2e.web_app import (  # noqa: F401
 )
 
 pytestmark = pytest.mark.e2e
+expect = pytest.importorskip("playwright.sync_api").expect
 
 AUDIO = "document.querySelector('audio')"  # the player's media element
 AT_S = 12.3
@@ -74,12 +75,19 @@ def test_a_comment_pinned_at_0_12_shows_live_on_the_waveform_and_seeks_there(
     assert wave and spot
     centre = (spot["x"] + spot["width"] / 2 - wave["x"]) / wave["width"]
     assert centre == pytest.approx(AT_S / 20, abs=0.02)
+    # The body shows in the list; hovering the marker shows it over the waveform too.
+    body = b.get_by_text(BODY, exact=True)
+    assert body.filter(visible=True).count() == 1
     marker.hover()
-    assert b.get_by_text(BODY).count() >= 1
+    expect(body.filter(visible=True)).to_have_count(2)
     marker.click()
     wait_audio_at(b, AT_S)
     assert abs(b.evaluate(f"{AUDIO}.currentTime") - AT_S) < 1
+    # Playing past 0:12, the comment at the playhead shows without a hover; paused, it goes.
+    b.mouse.move(0, 0)
+    expect(body.filter(visible=True)).to_have_count(2)
     b.get_by_role("button", name="Pause").first.click()
+    expect(body.filter(visible=True)).to_have_count(1)
     assert not [e for e in artist.errors + listener.errors if "comments" in e.lower()]
 
 

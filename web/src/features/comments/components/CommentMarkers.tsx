@@ -21,7 +21,7 @@ function label(t: (key: string, options?: Record<string, unknown>) => string, gr
 function Bubble({ comment }: { comment: Comment }) {
   return (
     <span className="block max-w-64 truncate">
-      <span className="font-medium">@{comment.author?.handle ?? "?"}</span> {comment.body}
+      <span className="font-medium">@{comment.author?.handle ?? "?"}</span> <span>{comment.body}</span>
     </span>
   );
 }
