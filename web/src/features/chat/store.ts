@@ -44,12 +44,13 @@ export function sortedRooms(rooms: Record<string, RoomState>): RoomState[] {
   return Object.values(rooms).sort((a, b) => (last(b) > last(a) ? 1 : last(b) < last(a) ? -1 : (a.info.name ?? "").localeCompare(b.info.name ?? "")));
 }
 
-/** Unread messages and mentions over every room. */
+/** Unread messages and mentions over every room but tracks' (their comments are on their pages). */
 export function useTotals(): { unread: number; mentions: number } {
   const rooms = useChat((s) => s.rooms);
   let unread = 0;
   let mentions = 0;
   for (const room of Object.values(rooms)) {
+    if (room.info.kind === "track") continue;
     unread += room.unread;
     mentions += room.mentions;
   }

@@ -17,6 +17,9 @@ beforeEach(() => {
   const message = { room_id: "r1", cid: null, author: { id: "u2", handle: "ada" }, track_ms: null, reply_to: null, at: "2026-01-01T00:00:00Z" };
   state = applyFrame(state, { type: "message", ...message, id: "m1", body: "anyone up?", mentions: [] });
   state = applyFrame(state, { type: "message", ...message, id: "m2", body: "@lin which stop?", mentions: ["u1"] });
+  // A track's room (its comments): counted on its page, not here.
+  state = addRoom(state, { id: "r9", kind: "track", name: "Night Bus", topic: null, track_id: "t1" });
+  state = applyFrame(state, { type: "message", ...message, room_id: "r9", id: "m3", body: "@lin at 0:12!", mentions: ["u1"] });
   useChat.setState(state, true);
 });
 afterEach(() => useSession.setState({ status: "signedOut", user: null }));
@@ -33,6 +36,7 @@ test("the header's button says what is unread, opens the panel and Escape closes
   await user.click(toggle);
   const panel = screen.getByRole("complementary", { name: "Chat" });
   expect(panel).toHaveFocus();
+  expect(screen.queryByRole("button", { name: /^Night Bus,/ })).not.toBeInTheDocument();
   await user.click(screen.getByRole("button", { name: "Night buses, 2 unread, 1 mention" }));
   // The room on screen is read: the counts go; the focus is in its message field.
   expect(screen.getByRole("textbox", { name: "Message Night buses" })).toHaveFocus();

@@ -128,7 +128,8 @@ export function RoomList({ onOpen }: { onOpen: (id: string) => void }) {
   const rooms = useChat((s) => s.rooms);
   const myId = useChat((s) => s.me?.id ?? null);
   const [dialog, setDialog] = useState<"new" | "join" | null>(null);
-  const all = sortedRooms(rooms);
+  // A track's room belongs to its track's page (its comments), not to this list.
+  const all = sortedRooms(rooms).filter((r) => r.info.kind !== "track");
   const groups = [
     { key: "rooms", label: t("list.rooms"), items: all.filter((r) => r.info.kind !== "direct") },
     { key: "direct", label: t("list.direct"), items: all.filter((r) => r.info.kind === "direct") },
