@@ -46,6 +46,8 @@ export function TrackWaveform({
   const [scrub, setScrub] = useState<number | null>(null);
   const [smooth, setSmooth] = useState<number | null>(null);
   const position = scrub ?? smooth ?? storePosition;
+  // Screen readers hear the player's own position (a few times a second), not every frame's.
+  const announced = scrub ?? storePosition;
 
   const boxRef = useRef<HTMLDivElement>(null);
   const canvasRef = useRef<HTMLCanvasElement>(null);
@@ -166,8 +168,8 @@ export function TrackWaveform({
         aria-label={t("seek")}
         aria-valuemin={0}
         aria-valuemax={Math.round(duration)}
-        aria-valuenow={Math.round(Math.min(position, duration))}
-        aria-valuetext={t("positionOf", { position: formatTime(position), duration: formatTime(duration) })}
+        aria-valuenow={Math.round(Math.min(announced, duration))}
+        aria-valuetext={t("positionOf", { position: formatTime(announced), duration: formatTime(duration) })}
         aria-disabled={duration <= 0 || undefined}
         className="relative h-24 w-full cursor-pointer touch-none select-none rounded bg-zinc-50 dark:bg-zinc-900"
         onPointerDown={onPointerDown}
