@@ -135,13 +135,15 @@ export function TrackWaveform({
   };
 
   const onKeyDown = (event: KeyboardEvent<HTMLDivElement>) => {
+    // From where the track is now (the drawn play head may be a frame behind a seek just made).
+    const at = isCurrent ? playbackPosition() : storePosition;
     const to = {
-      ArrowLeft: position - STEP_S,
-      ArrowDown: position - STEP_S,
-      ArrowRight: position + STEP_S,
-      ArrowUp: position + STEP_S,
-      PageDown: position - PAGE_S,
-      PageUp: position + PAGE_S,
+      ArrowLeft: at - STEP_S,
+      ArrowDown: at - STEP_S,
+      ArrowRight: at + STEP_S,
+      ArrowUp: at + STEP_S,
+      PageDown: at - PAGE_S,
+      PageUp: at + PAGE_S,
       Home: 0,
       End: duration,
     }[event.key];
