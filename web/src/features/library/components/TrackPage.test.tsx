@@ -51,7 +51,12 @@ const analysis = {
 
 let requests: { method: string; path: string; body: unknown }[] = [];
 
-beforeAll(() => server.listen({ onUnhandledRequest: "error" }));
+beforeAll(async () => {
+  // The owner's controls load lazily in the app; here ahead, so that a slow machine's first
+  // import of them does not count against a query's wait.
+  await import("./OwnerControls");
+  server.listen({ onUnhandledRequest: "error" });
+});
 afterEach(() => {
   server.resetHandlers();
   requests = [];
@@ -136,7 +141,7 @@ test("editing sends only the changed fields; deleting asks first", async () => {
   renderPage(pages, "/tracks/t1");
 
   await user.click(await screen.findByRole("button", { name: "Edit metadata" }));
-  const dialog = screen.getByRole("dialog", { name: "Edit metadata" });
+  const dialog = await screen.findByRole("dialog", { name: "Edit metadata" });
   await user.clear(within(dialog).getByLabelText("Title"));
   await user.type(within(dialog).getByLabelText("Title"), "First Light (edit)");
   await user.clear(within(dialog).getByLabelText("Tags"));

@@ -1,11 +1,9 @@
-import { useState } from "react";
+import { lazy, Suspense } from "react";
 import { useTranslation } from "react-i18next";
-import { Link, useNavigate, useParams, useSearchParams } from "react-router-dom";
+import { Link, useParams, useSearchParams } from "react-router-dom";
 
 import { Button } from "@/components/Button";
-import { Confirm } from "@/components/Dialog";
 import { ErrorMessage, Loading } from "@/components/Feedback";
-import { toast } from "@/components/Toast";
 import { useCurrentUser } from "@/features/auth";
 import { TrackComments } from "@/features/comments";
 import { AddToPlaylistMenu } from "@/features/playlists";
@@ -14,11 +12,13 @@ import { useTitle } from "@/lib/useTitle";
 import { formatCount, formatDate, formatDuration, formatNumber } from "@/lib/format";
 
 import type { Analysis, Track } from "../api/library";
-import { useAnalysis, useDeleteTrack, useReprocess, useTrack } from "../hooks/useLibrary";
+import { useAnalysis, useTrack } from "../hooks/useLibrary";
 import { usePlay } from "../hooks/usePlay";
 import { Cover, LikeButton, ShareButton, StatusBadge, trackLink } from "./bits";
-import { EditTrackDialog } from "./EditTrackDialog";
 import { WaveformSlot } from "./WaveformSlot";
+
+// The owner's controls (their dialogs, Radix's dialog under them) load for the owner only.
+const OwnerControls = lazy(() => import("./OwnerControls").then((m) => ({ default: m.OwnerControls })));
 
 function Figure({ label, children }: { label: string; children: React.ReactNode }) {
   return (
@@ -98,46 +98,6 @@ function Progress({ track }: { track: Track }) {
           <div className="h-full bg-amber-700 transition-[width] dark:bg-amber-400" style={{ width: `${progress}%` }} />
         </div>
       ) : null}
-    </div>
-  );
-}
-
-function OwnerControls({ track }: { track: Track }) {
-  const { t } = useTranslation("library");
-  const navigate = useNavigate();
-  const [editing, setEditing] = useState(false);
-  const remove = useDeleteTrack(track.id);
-  const reprocess = useReprocess(track.id);
-  const onError = (error: unknown) => toast(error instanceof ApiError ? error.message : t("failed"));
-  return (
-    <div className="flex flex-wrap gap-2">
-      <Button variant="secondary" onClick={() => setEditing(true)}>
-        {t("edit.open")}
-      </Button>
-      <Confirm
-        trigger={<Button variant="secondary">{t("reprocess.open")}</Button>}
-        title={t("reprocess.title")}
-        description={t("reprocess.body")}
-        confirm={t("reprocess.confirm")}
-        danger={false}
-        onConfirm={() => reprocess.mutate(undefined, { onSuccess: () => toast(t("reprocess.done")), onError })}
-      />
-      <Confirm
-        trigger={<Button variant="danger">{t("delete.open")}</Button>}
-        title={t("delete.title")}
-        description={t("delete.body", { title: track.title })}
-        confirm={t("delete.confirm")}
-        onConfirm={() =>
-          remove.mutate(undefined, {
-            onSuccess: () => {
-              toast(t("delete.done", { title: track.title }));
-              navigate("/dashboard");
-            },
-            onError,
-          })
-        }
-      />
-      <EditTrackDialog track={track} open={editing} onOpenChange={setEditing} />
     </div>
   );
 }
@@ -238,7 +198,9 @@ export function TrackPage() {
           <h2 id="manage" className="mb-3 text-xl font-semibold">
             {t("manage")}
           </h2>
-          <OwnerControls track={track} />
+          <Suspense fallback={<div className="h-10" />}>
+            <OwnerControls track={track} />
+          </Suspense>
         </section>
       ) : null}
     </article>

@@ -1,4 +1,4 @@
-import { useState } from "react";
+import { lazy, Suspense, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { useNavigate } from "react-router-dom";
 
@@ -9,7 +9,9 @@ import { useCurrentUser } from "@/features/auth";
 import { ApiError } from "@/lib/api";
 
 import { useAddToPlaylist, useMyPlaylists } from "../hooks/usePlaylists";
-import { PlaylistFormDialog } from "./PlaylistFormDialog";
+
+// The new-playlist dialog (and Radix's dialog under it) loads when "New playlist" is chosen.
+const PlaylistFormDialog = lazy(() => import("./PlaylistFormDialog").then((m) => ({ default: m.PlaylistFormDialog })));
 
 interface Props {
   trackId: string;
@@ -64,11 +66,11 @@ export function AddToPlaylistMenu({ trackId, trackTitle, compact = false }: Prop
           <MenuItem onSelect={() => setCreating(true)}>{t("newWithTrack")}</MenuItem>
         </MenuContent>
       </Menu>
-      <PlaylistFormDialog
-        open={creating}
-        onOpenChange={setCreating}
-        onCreated={(playlist) => addTo(playlist.id, playlist.title)}
-      />
+      {creating ? (
+        <Suspense fallback={null}>
+          <PlaylistFormDialog open onOpenChange={setCreating} onCreated={(playlist) => addTo(playlist.id, playlist.title)} />
+        </Suspense>
+      ) : null}
     </>
   );
 }
