@@ -17,7 +17,7 @@ export default defineConfig({
     VitePWA({
       registerType: "autoUpdate",
       injectRegister: "script",
-      includeAssets: ["icon.svg"],
+      includeAssets: ["icon.svg", "offline.html", "offline.css"],
       manifest: {
         name: "Veza",
         short_name: "Veza",
@@ -37,6 +37,16 @@ export default defineConfig({
         navigateFallback: "/index.html",
         navigateFallbackDenylist: [/^\/api\//, /^\/rest\//, /^\/files\//, /^\/metrics/, /^\/healthz/, /^\/readyz/],
         globPatterns: ["**/*.{js,css,html,svg,png,woff2}"],
+        // A navigation the shell does not answer (the API's own pages, an object's link) gets
+        // the static offline page when the network does not answer it either.
+        runtimeCaching: [
+          {
+            urlPattern: ({ request, url }) =>
+              request.mode === "navigate" && /^\/(api|rest|files)\/|^\/(metrics|healthz|readyz)/.test(url.pathname),
+            handler: "NetworkOnly",
+            options: { precacheFallback: { fallbackURL: "/offline.html" } },
+          },
+        ],
       },
     }),
   ],

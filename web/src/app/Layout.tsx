@@ -6,8 +6,10 @@ import { Loading } from "@/components/Feedback";
 import { Toaster } from "@/components/Toast";
 import { ChatDock, ChatToggle, useChatInset } from "@/features/chat";
 import { SessionRestoring, UserMenu, useCurrentUser, useSession, useSessionBoot, useSignedOutRedirect } from "@/features/auth";
+import { OfflineBanner, OfflinePage } from "@/features/offline";
 import { SearchBox } from "@/features/search";
 import { cn } from "@/lib/cn";
+import { useConnection } from "@/lib/connection";
 
 import { ErrorBoundary } from "./ErrorBoundary";
 import { LanguageSwitch } from "./LanguageSwitch";
@@ -70,6 +72,8 @@ export function Layout() {
   const location = useLocation();
   // Pages wait for the session to be restored, so a private page is not asked for anonymously.
   const restoring = useSession((s) => s.status === "restoring");
+  // Opened without a connection: the offline page in place of the one asked for.
+  const stranded = useConnection((s) => s.stranded);
   useSessionBoot();
   useSignedOutRedirect();
   useMoveToNewPage(location.pathname);
@@ -100,11 +104,12 @@ export function Layout() {
         <div className="mx-auto max-w-6xl px-3 pb-2 sm:px-4">
           <Nav />
         </div>
+        <OfflineBanner />
       </header>
       <main id="main" tabIndex={-1} className="mx-auto w-full max-w-6xl flex-1 pb-28 focus:outline-none">
         <ErrorBoundary resetKey={location.pathname}>
           <Suspense fallback={<Loading />}>
-            {restoring ? <SessionRestoring /> : <Outlet />}
+            {stranded ? <OfflinePage /> : restoring ? <SessionRestoring /> : <Outlet />}
           </Suspense>
         </ErrorBoundary>
       </main>

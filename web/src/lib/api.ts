@@ -3,6 +3,7 @@
  * `token_expired` (the refresh token rides in an HttpOnly cookie the script never sees), and
  * turns every problem+json answer into one error type the UI shows.
  */
+import { reportAnswer, reportNoAnswer } from "./connection";
 
 export interface Problem {
   type: string;
@@ -104,11 +105,13 @@ export function refreshSessionResult(): Promise<RefreshResult> {
   refreshing ??= (async (): Promise<RefreshResult> => {
     try {
       const response = await oneTabAtATime(() =>
-        fetch(`${API}/auth/refresh`, {
-          method: "POST",
-          credentials: "same-origin",
-          headers: { ...SESSION_HEADER },
-        }),
+        heard(
+          fetch(`${API}/auth/refresh`, {
+            method: "POST",
+            credentials: "same-origin",
+            headers: { ...SESSION_HEADER },
+          }),
+        ),
       );
       if (response.status === 401) {
         const error = await toError(response);
@@ -135,6 +138,19 @@ export async function refreshSession(): Promise<boolean> {
   return (await refreshSessionResult()) === "refreshed";
 }
 
+/** A fetch, its answer or its silence reported to the connection's state. */
+async function heard(sent: Promise<Response>): Promise<Response> {
+  try {
+    const response = await sent;
+    reportAnswer();
+    return response;
+  } catch (error) {
+    // No answer at all (not a request the app cancelled itself).
+    if (!(error instanceof DOMException && error.name === "AbortError")) reportNoAnswer();
+    throw error;
+  }
+}
+
 export interface RequestOptions extends Omit<RequestInit, "body"> {
   json?: unknown;
   body?: BodyInit | null;
@@ -150,12 +166,14 @@ export async function request<T>(path: string, options: RequestOptions = {}): Pr
       headers.set("Content-Type", "application/json");
       body = JSON.stringify(options.json);
     }
-    return fetch(path.startsWith("/") ? path : `${API}/${path}`, {
-      ...options,
-      headers,
-      body,
-      credentials: "same-origin",
-    });
+    return heard(
+      fetch(path.startsWith("/") ? path : `${API}/${path}`, {
+        ...options,
+        headers,
+        body,
+        credentials: "same-origin",
+      }),
+    );
   };
   let response = await send();
   if (response.status === 401 && accessToken) {

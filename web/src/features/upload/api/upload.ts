@@ -4,6 +4,7 @@
  * API client's (src/lib/api.ts).
  */
 import { API, ApiError, getAccessToken, refreshSession, type Problem } from "@/lib/api";
+import { reportAnswer, reportNoAnswer } from "@/lib/connection";
 
 export interface Accepted {
   id: string;
@@ -42,6 +43,7 @@ function send(file: File, { onProgress, signal }: UploadOptions): Promise<Accept
     xhr.setRequestHeader("Content-Type", file.type || "application/octet-stream");
     xhr.upload.onprogress = (e) => onProgress(e.loaded, e.lengthComputable ? e.total : file.size);
     xhr.onload = () => {
+      reportAnswer();
       if (xhr.status >= 200 && xhr.status < 300) {
         onProgress(file.size, file.size);
         resolve(JSON.parse(xhr.responseText) as Accepted);
@@ -49,7 +51,10 @@ function send(file: File, { onProgress, signal }: UploadOptions): Promise<Accept
         reject(problemOf(xhr));
       }
     };
-    xhr.onerror = () => reject(problemOf(xhr));
+    xhr.onerror = () => {
+      reportNoAnswer(); // the banner says why, beside the file's own line
+      reject(problemOf(xhr));
+    };
     xhr.onabort = () => reject(new DOMException("aborted", "AbortError"));
     signal?.addEventListener("abort", () => xhr.abort(), { once: true });
     xhr.send(file);
