@@ -1,8 +1,7 @@
-import { DropdownMenu } from "radix-ui";
 import { useTranslation } from "react-i18next";
 
 import { Button } from "@/components/Button";
-import { Menu, MenuContent, MenuTrigger } from "@/components/Menu";
+import { Menu, MenuContent, MenuItemIndicator, MenuRadioGroup, MenuRadioItem, MenuTrigger } from "@/components/Menu";
 import { LANGUAGES, setLanguage, type Language } from "@/lib/i18n";
 
 const NAMES: Record<Language, string> = { en: "English", fr: "Français" };
@@ -20,21 +19,16 @@ export function LanguageSwitch() {
         </Button>
       </MenuTrigger>
       <MenuContent label={t("nav.language")}>
-        <DropdownMenu.RadioGroup value={current} onValueChange={(lang) => setLanguage(lang as Language)}>
+        <MenuRadioGroup value={current} onValueChange={(lang) => setLanguage(lang as Language)}>
           {LANGUAGES.map((lang) => (
-            <DropdownMenu.RadioItem
-              key={lang}
-              value={lang}
-              lang={lang}
-              className="flex cursor-pointer select-none items-center gap-2 rounded px-3 py-2 text-sm outline-none data-[highlighted]:bg-violet-100 data-[highlighted]:text-violet-950 dark:data-[highlighted]:bg-violet-900 dark:data-[highlighted]:text-white"
-            >
+            <MenuRadioItem key={lang} value={lang} lang={lang}>
               <span aria-hidden="true" className="w-4">
-                <DropdownMenu.ItemIndicator>✓</DropdownMenu.ItemIndicator>
+                <MenuItemIndicator>✓</MenuItemIndicator>
               </span>
               {NAMES[lang]}
-            </DropdownMenu.RadioItem>
+            </MenuRadioItem>
           ))}
-        </DropdownMenu.RadioGroup>
+        </MenuRadioGroup>
       </MenuContent>
     </Menu>
   );
