@@ -2,7 +2,6 @@ import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { lazy } from "react";
 import { BrowserRouter, Route, Routes } from "react-router-dom";
 
-import { ChatPage } from "@/features/chat";
 import { LoginPage, PasswordPage, RegisterPage, RequireAuth } from "@/features/auth";
 import { ArtistPage, DashboardPage, HistoryPage, HomePage, LikesPage, TrackPage } from "@/features/library";
 import { MyPlaylistsPage, PlaylistPage } from "@/features/playlists";
@@ -12,6 +11,8 @@ import { ApiError } from "@/lib/api";
 import { Layout } from "./Layout";
 import { NotFound } from "./NotFound";
 
+// The chat's page loads when opened (on a narrow screen, the chat is a page of its own).
+const ChatPage = lazy(() => import("@/features/chat").then((m) => ({ default: m.ChatPage })));
 // The upload page loads when an artist first opens it.
 const UploadPage = lazy(() => import("@/features/upload").then((m) => ({ default: m.UploadPage })));
 

@@ -1,12 +1,15 @@
-import { Suspense, useEffect, useRef } from "react";
+import { lazy, Suspense, useEffect, useRef } from "react";
 import { useTranslation } from "react-i18next";
 import { Link, NavLink, Outlet, useLocation } from "react-router-dom";
 
 import { Loading } from "@/components/Feedback";
 import { Toaster } from "@/components/Toast";
-import { ChatDock, ChatToggle, useChatInset } from "@/features/chat";
 import { SessionRestoring, UserMenu, useCurrentUser, useSession, useSessionBoot, useSignedOutRedirect } from "@/features/auth";
 import { OfflineBanner, OfflinePage } from "@/features/offline";
+// The panel's open state only (its store): through the index, the whole chat would come with
+// the first paint; it loads with the chat, below.
+// eslint-disable-next-line no-restricted-imports
+import { usePanel } from "@/features/chat/store";
 import { SearchBox } from "@/features/search";
 import { cn } from "@/lib/cn";
 import { useConnection } from "@/lib/connection";
@@ -15,6 +18,11 @@ import { ErrorBoundary } from "./ErrorBoundary";
 import { LanguageSwitch } from "./LanguageSwitch";
 import { PlayerBarSlot } from "./PlayerBarSlot";
 import { ThemeSwitch } from "./ThemeSwitch";
+
+// The chat (its panel, its rooms, its client) loads once someone is signed in: nothing of it shows
+// before.
+const ChatToggle = lazy(() => import("@/features/chat").then((m) => ({ default: m.ChatToggle })));
+const ChatDock = lazy(() => import("@/features/chat").then((m) => ({ default: m.ChatDock })));
 
 const navClass = ({ isActive }: { isActive: boolean }) =>
   cn(
@@ -72,12 +80,16 @@ export function Layout() {
   const location = useLocation();
   // Pages wait for the session to be restored, so a private page is not asked for anonymously.
   const restoring = useSession((s) => s.status === "restoring");
+  const signedIn = useSession((s) => s.status === "signedIn");
   // Opened without a connection: the offline page in place of the one asked for.
   const stranded = useConnection((s) => s.stranded);
   useSessionBoot();
   useSignedOutRedirect();
   useMoveToNewPage(location.pathname);
-  const chatInset = useChatInset();
+  // The room the open chat panel takes on a wide screen, kept out of the pages (as the chat's
+  // useChatInset says, without loading the chat for it).
+  const chatOpen = usePanel((s) => s.open);
+  const chatInset = signedIn && chatOpen && location.pathname !== "/chat" ? "min-[769px]:pr-[25rem]" : "";
   return (
     <div className={cn("flex min-h-full flex-col", chatInset)}>
       <a
@@ -95,7 +107,11 @@ export function Layout() {
             <SearchBox />
           </div>
           <div className="ml-auto flex items-center gap-1.5 sm:ml-0 sm:gap-2">
-            <ChatToggle />
+            {signedIn ? (
+              <Suspense fallback={<span aria-hidden="true" className="inline-block h-9 w-9" />}>
+                <ChatToggle />
+              </Suspense>
+            ) : null}
             <ThemeSwitch />
             <LanguageSwitch />
             <UserMenu />
@@ -113,7 +129,11 @@ export function Layout() {
           </Suspense>
         </ErrorBoundary>
       </main>
-      <ChatDock />
+      {signedIn ? (
+        <Suspense fallback={null}>
+          <ChatDock />
+        </Suspense>
+      ) : null}
       <PlayerBarSlot />
       <Toaster />
     </div>

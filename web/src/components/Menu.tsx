@@ -11,8 +11,10 @@ import {
   isValidElement,
   useContext,
   useEffect,
+  useLayoutEffect,
   useRef,
   useState,
+  type ButtonHTMLAttributes,
   type KeyboardEvent,
   type PointerEvent,
   type ReactElement,
@@ -63,6 +65,8 @@ interface MenuState {
   /** The stand-in trigger, to give the focus back to the real one when it takes its place. */
   standIn: React.MutableRefObject<HTMLElement | null>;
   refocus: React.MutableRefObject<boolean>;
+  /** Pressed before the code was here: Radix opens it and moves the focus into it itself. */
+  openAtLoad: boolean;
 }
 
 const MenuContext = createContext<MenuState | null>(null);
@@ -102,7 +106,7 @@ export function Menu({ children }: { children: ReactNode }) {
     if (open) setOpenAtLoad(true);
     loadRadix();
   };
-  const state: MenuState = { radix: loaded, load, standIn, refocus };
+  const state: MenuState = { radix: loaded, load, standIn, refocus, openAtLoad };
   return (
     <MenuContext.Provider value={state}>
       {loaded ? <loaded.Root defaultOpen={openAtLoad}>{children}</loaded.Root> : children}
@@ -112,28 +116,33 @@ export function Menu({ children }: { children: ReactNode }) {
 
 const OPENING_KEYS = new Set(["Enter", " ", "ArrowDown"]);
 
-/** The menu's button: one child element (the app's Button), as Radix's `asChild` takes it. */
-export function MenuTrigger({ children }: { children: ReactElement; asChild?: true }) {
+type TriggerProps = ButtonHTMLAttributes<HTMLButtonElement> & {
+  /** The one child element (the app's Button) is the button, as Radix's `asChild` takes it. */
+  asChild?: boolean;
+  children: ReactNode;
+};
+
+/** The menu's button: a button of its own with these props, or (asChild) the child element. */
+export function MenuTrigger({ asChild = false, children, ...props }: TriggerProps) {
   const menu = useMenu();
-  const real = useRef<HTMLElement | null>(null);
-  useEffect(() => {
+  const real = useRef<HTMLButtonElement | null>(null);
+  // Before anything else happens (a key pressed meanwhile would find no focus).
+  useLayoutEffect(() => {
     if (menu.radix && menu.refocus.current) {
       menu.refocus.current = false;
-      real.current?.focus();
+      // (An opening menu takes the focus: given to the button, it would close at once.)
+      if (!menu.openAtLoad) real.current?.focus();
     }
-  }, [menu.radix, menu.refocus]);
+  }, [menu.radix, menu.refocus, menu.openAtLoad]);
   if (menu.radix) {
     return (
-      <menu.radix.Trigger asChild ref={real as React.Ref<HTMLButtonElement>}>
+      <menu.radix.Trigger asChild={asChild} ref={real} {...props}>
         {children}
       </menu.radix.Trigger>
     );
   }
-  const child = Children.only(children);
-  if (!isValidElement(child)) return child;
-  return cloneElement(child as ReactElement<Record<string, unknown>>, {
-    ref: menu.standIn,
-    "aria-haspopup": "menu",
+  const standIn = {
+    "aria-haspopup": "menu" as const,
     "aria-expanded": false,
     "data-state": "closed",
     onPointerEnter: () => menu.load(false),
@@ -146,7 +155,17 @@ export function MenuTrigger({ children }: { children: ReactElement; asChild?: tr
       event.preventDefault();
       menu.load(true);
     },
-  });
+  };
+  if (!asChild) {
+    return (
+      <button type="button" {...props} {...standIn} ref={menu.standIn as React.Ref<HTMLButtonElement>}>
+        {children}
+      </button>
+    );
+  }
+  const child = Children.only(children);
+  if (!isValidElement(child)) return child;
+  return cloneElement(child as ReactElement<Record<string, unknown>>, { ...standIn, ref: menu.standIn });
 }
 
 export function MenuContent({ children, label }: { children: ReactNode; label?: string }) {
