@@ -333,8 +333,16 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
     server.start()
 
     def start_worker() -> None:
-        _warm_up()
-        engine.start_worker(threads=settings.worker_threads)
+        try:
+            _warm_up()
+        except RuntimeError as exc:
+            # Stopped while compiling: the interpreter refuses the compiler's new threads.
+            if not stop.is_set():
+                raise
+            log.info("warm-up cut short: Veza is stopping (%s)", exc)
+            return
+        if not stop.is_set():
+            engine.start_worker(threads=settings.worker_threads)
 
     # The API answers at once; jobs wait in the queue until the analysers are warm.
     threading.Thread(target=start_worker, name="veza-warm-up", daemon=True).start()
