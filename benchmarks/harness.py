@@ -9,6 +9,7 @@ machines are shared and noisy; a benchmark is never a test.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import json
 import math
@@ -226,14 +227,26 @@ def combine(runs: Sequence[Run], wall_s: float) -> Run:
 def bench_env() -> dict[str, str]:
     """The environment for measured processes: ours, with a writable Numba cache.
 
-    Without a writable cache every process would compile librosa's kernels again (~30 s).
+    Without a writable cache every process would compile librosa's kernels again (~30 s). The
+    cache is kept per version of the pipeline's code: Numba checks a cached kernel against its
+    own source only, not against the kernels it calls, and a kernel cached against an older
+    callee can crash the process that loads it.
     """
     env = dict(os.environ)
     if "NUMBA_CACHE_DIR" not in env:
-        folder = Path(tempfile.gettempdir()) / "veza-bench" / "numba"
+        folder = Path(tempfile.gettempdir()) / "veza-bench" / f"numba-{_pipeline_version()}"
         folder.mkdir(parents=True, exist_ok=True)
         env["NUMBA_CACHE_DIR"] = str(folder)
     return env
+
+
+def _pipeline_version() -> str:
+    """A digest of the pipeline's source files (what the cached kernels were compiled from)."""
+    digest = hashlib.sha256()
+    for path in sorted((Path(__file__).resolve().parent.parent / "pipeline").glob("*.py")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def _read(f: IO[bytes]) -> str:
