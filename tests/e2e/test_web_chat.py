@@ -160,7 +160,8 @@ def room(artist: Person, listener: Person) -> Iterator[Room]:
     assert re.search(r"/chat\?room=[0-9a-f-]{36}$", link), link
 
     region = open_panel(b)
-    region.get_by_role("button", name="Join a room").click()
+    # The chat's code loads after the first paint: on a busy machine it can take a while.
+    region.get_by_role("button", name="Join a room").click(timeout=90_000)
     dialog = b.page.get_by_role("dialog", name="Join a room")
     dialog.get_by_label("Room link or id").fill(link)
     dialog.get_by_role("button", name="Join").click()
